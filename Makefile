@@ -1,0 +1,37 @@
+# Two commands on a fresh machine with only Python:  make run  |  make test
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1:8000
+PYTEST_ARGS ?=
+
+.PHONY: run test install lint format bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bootstrap_supervisor
+	$(PY) manage.py generate_history --days 7 --per-day 25 --seed 42 --if-empty
+	@echo "Admin: http://$(HOST)/admin/   API: http://$(HOST)/api/v1/   Docs: http://$(HOST)/api/docs/"
+	$(PY) manage.py runserver $(HOST)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

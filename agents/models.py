@@ -1,0 +1,457 @@
+"""Who does the work: human agents and everything routing needs to know about them.
+
+Invariants live in the database (CHECK and UNIQUE constraints), so no door, be it the admin, the API, a
+management command or raw SQL, can store a rate above 1, a CSAT of 7 or a capacity of 0.
+
+One source of truth for load: `AgentAvailability.current_load` is the number of cases an agent holds now.
+Seed 000 also kept it as `agent_performance_metrics.current_workload`; here the performance snapshot
+derives it (`AgentPerformance.current_workload`) instead of storing a second copy that could drift.
+The availability row is also the lock that guards capacity: every writer that changes a load locks it.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from agents.languages import LANGUAGE_CHOICES
+
+
+def validate_timezone(value: str) -> None:
+    if value not in _timezones():
+        raise ValidationError(
+            "%(value)s is not an IANA time zone (use e.g. America/Los_Angeles, not PST).",
+            code="invalid_timezone",
+            params={"value": value},
+        )
+
+
+_TIMEZONES: frozenset[str] | None = None
+
+
+def _timezones() -> frozenset[str]:
+    global _TIMEZONES
+    if _TIMEZONES is None:
+        _TIMEZONES = frozenset(available_timezones())
+    return _TIMEZONES
+
+
+def _between(field: str, low: float, high: float) -> Q:
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": low, f"{field}__lte": high})
+
+
+UNIT_INTERVAL = [MinValueValidator(0), MaxValueValidator(1)]
+CSAT_RANGE = [MinValueValidator(1), MaxValueValidator(5)]
+
+
+class SkillLevel(models.TextChoices):
+    JUNIOR = "junior", "Junior"
+    INTERMEDIATE = "intermediate", "Intermediate"
+    SENIOR = "senior", "Senior"
+    EXPERT = "expert", "Expert"
+
+
+class FrustrationTolerance(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Proficiency(models.TextChoices):
+    """Skill proficiency, weakest first; `Proficiency.rank()` orders them for routing."""
+
+    BASIC = "basic", "Basic"
+    INTERMEDIATE = "intermediate", "Intermediate"
+    ADVANCED = "advanced", "Advanced"
+    EXPERT = "expert", "Expert"
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        return [choice.value for choice in cls].index(value) + 1
+
+
+class LanguageProficiency(models.TextChoices):
+    BASIC = "basic", "Basic"
+    CONVERSATIONAL = "conversational", "Conversational"
+    FLUENT = "fluent", "Fluent"
+    NATIVE = "native", "Native"
+
+
+class Weekday(models.TextChoices):
+    """Named as in the seeds; `Weekday.from_iso(datetime.isoweekday())` maps a date onto them."""
+
+    MONDAY = "monday", "Monday"
+    TUESDAY = "tuesday", "Tuesday"
+    WEDNESDAY = "wednesday", "Wednesday"
+    THURSDAY = "thursday", "Thursday"
+    FRIDAY = "friday", "Friday"
+    SATURDAY = "saturday", "Saturday"
+    SUNDAY = "sunday", "Sunday"
+
+    @classmethod
+    def from_iso(cls, iso_weekday: int) -> Weekday:
+        return list(cls)[iso_weekday - 1]
+
+
+class ScheduleType(models.TextChoices):
+    REGULAR = "regular", "Regular"
+    TEMPORARY = "temporary", "Temporary"
+    EXCEPTION = "exception", "Exception"
+
+
+class AvailabilityStatus(models.TextChoices):
+    """Union of seed 000 (available/busy/break/meeting/training/offline) and seed 001 (in_call)."""
+
+    AVAILABLE = "available", "Available"
+    BUSY = "busy", "Busy"
+    IN_CALL = "in_call", "In call"
+    BREAK = "break", "Break"
+    MEETING = "meeting", "Meeting"
+    TRAINING = "training", "Training"
+    OFFLINE = "offline", "Offline"
+
+
+class LeadTier(models.TextChoices):
+    HOT = "hot", "Hot"
+    WARM = "warm", "Warm"
+    COLD = "cold", "Cold"
+
+
+class SkillDomain(models.Model):
+    """The vocabulary of skills. Cases name required skills by `code`; an unknown code is an error."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class HumanAgent(models.Model):
+    code = models.CharField(
+        max_length=50,
+        unique=True,
+        help_text="The agent's stable identifier (seed `agent_id`), e.g. agent_001.",
+    )
+    name = models.CharField(max_length=100)
+    email = models.EmailField(max_length=150, unique=True)
+    employee_id = models.CharField(max_length=50, unique=True, null=True, blank=True)
+    department = models.CharField(max_length=50, blank=True, db_index=True)
+    hire_date = models.DateField(null=True, blank=True)
+    skill_level = models.CharField(max_length=20, choices=SkillLevel.choices)
+    base_hourly_rate = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    max_concurrent_cases = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1)])
+    frustration_tolerance = models.CharField(
+        max_length=10, choices=FrustrationTolerance.choices, default=FrustrationTolerance.MEDIUM
+    )
+    is_active = models.BooleanField("active", default=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(max_concurrent_cases__gt=0), name="agent_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(base_hourly_rate__isnull=True) | Q(base_hourly_rate__gte=0),
+                name="agent_hourly_rate_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(skill_level__in=SkillLevel.values), name="agent_skill_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(frustration_tolerance__in=FrustrationTolerance.values),
+                name="agent_frustration_tolerance_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class AgentSkill(models.Model):
+    agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="skills")
+    domain = models.ForeignKey(SkillDomain, on_delete=models.PROTECT, related_name="agent_skills")
+    proficiency = models.CharField(max_length=20, choices=Proficiency.choices)
+    years_experience = models.DecimalField(
+        max_digits=3, decimal_places=1, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    certification_level = models.CharField(max_length=50, blank=True)
+    last_updated = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agent_id", "domain_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "domain"], name="unique_agent_skill"),
+            models.CheckConstraint(
+                condition=Q(proficiency__in=Proficiency.values), name="skill_proficiency_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(years_experience__isnull=True) | Q(years_experience__gte=0),
+                name="skill_years_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["domain", "proficiency"], name="skill_domain_proficiency_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.domain_id}:{self.proficiency}"
+
+
+class AgentSpecialization(models.Model):
+    """Seed 000's specializations merged with seed 001's insurance-line/segment expertise.
+
+    A seed-000 row names a specialization (e.g. `enterprise_accounts`) with confidence and track record;
+    a seed-001 row also names an insurance line and customer segment with a 1-5 proficiency, the languages
+    and territories it covers. Seed 001's uniqueness applies where an insurance line is given.
+    """
+
+    agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="specializations")
+    specialization = models.CharField(max_length=100)
+    confidence = models.DecimalField(max_digits=3, decimal_places=2, default=0.5, validators=UNIT_INTERVAL)
+    case_count = models.PositiveIntegerField(default=0)
+    success_rate = models.DecimalField(max_digits=5, decimal_places=4, default=0, validators=UNIT_INTERVAL)
+    insurance_line = models.CharField(max_length=50, null=True, blank=True)
+    customer_segment = models.CharField(max_length=50, null=True, blank=True)
+    proficiency = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    languages = models.JSONField(
+        default=list, blank=True, help_text="ISO 639-1 codes this line is served in."
+    )
+    territories = models.JSONField(default=list, blank=True, help_text="Territory codes, e.g. US-CA.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agent_id", "specialization"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "specialization"], name="unique_agent_specialization"),
+            models.UniqueConstraint(
+                fields=["agent", "insurance_line", "customer_segment"],
+                condition=Q(insurance_line__isnull=False),
+                name="unique_agent_line_segment",
+            ),
+            models.CheckConstraint(
+                condition=_between("confidence", 0, 1), name="specialization_confidence_range"
+            ),
+            models.CheckConstraint(
+                condition=_between("success_rate", 0, 1), name="specialization_success_range"
+            ),
+            models.CheckConstraint(
+                condition=_between("proficiency", 1, 5), name="specialization_proficiency_range"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["insurance_line"], name="specialization_line_idx"),
+            models.Index(fields=["customer_segment"], name="specialization_segment_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.specialization
+
+
+class AgentLanguage(models.Model):
+    agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="languages")
+    language_code = models.CharField(max_length=10, choices=LANGUAGE_CHOICES)
+    proficiency = models.CharField(max_length=20, choices=LanguageProficiency.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agent_id", "language_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "language_code"], name="unique_agent_language"),
+            models.CheckConstraint(
+                condition=Q(proficiency__in=LanguageProficiency.values), name="language_proficiency_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["language_code"], name="language_code_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.language_code}:{self.proficiency}"
+
+
+class AgentSchedule(models.Model):
+    """A weekly working window in the agent's own IANA time zone (same-day: end after start)."""
+
+    agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="schedules")
+    day_of_week = models.CharField(max_length=10, choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    timezone = models.CharField(max_length=64, validators=[validate_timezone], help_text="IANA zone name.")
+    effective_from = models.DateField()
+    effective_until = models.DateField(null=True, blank=True)
+    schedule_type = models.CharField(
+        max_length=10, choices=ScheduleType.choices, default=ScheduleType.REGULAR
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agent_id", "day_of_week", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="schedule_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_until__isnull=True) | Q(effective_until__gte=F("effective_from")),
+                name="schedule_effective_range",
+            ),
+            models.CheckConstraint(condition=Q(day_of_week__in=Weekday.values), name="schedule_day_valid"),
+            models.CheckConstraint(
+                condition=Q(schedule_type__in=ScheduleType.values), name="schedule_type_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["day_of_week", "timezone"], name="schedule_day_tz_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day_of_week} {self.start_time:%H:%M}-{self.end_time:%H:%M} {self.timezone}"
+
+
+class AgentAvailability(models.Model):
+    """Live state of one agent. Its row is the lock that serialises every change of the agent's load."""
+
+    agent = models.OneToOneField(
+        HumanAgent, on_delete=models.CASCADE, primary_key=True, related_name="availability"
+    )
+    status = models.CharField(
+        max_length=20, choices=AvailabilityStatus.choices, default=AvailabilityStatus.OFFLINE
+    )
+    status_since = models.DateTimeField()
+    expected_available_at = models.DateTimeField(null=True, blank=True)
+    manual_override = models.BooleanField(default=False)
+    override_reason = models.CharField(max_length=200, blank=True)
+    current_load = models.PositiveSmallIntegerField(default=0)
+    last_assigned_at = models.DateTimeField(null=True, blank=True, help_text="For longest-idle tie breaks.")
+    last_status_change = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "agent availabilities"
+        constraints = [
+            models.CheckConstraint(condition=Q(current_load__gte=0), name="availability_load_not_negative"),
+            models.CheckConstraint(
+                condition=Q(status__in=AvailabilityStatus.values), name="availability_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(manual_override=False) | ~Q(override_reason=""),
+                name="availability_override_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "current_load"], name="availability_status_load_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id}: {self.status} ({self.current_load})"
+
+
+class AgentPerformance(models.Model):
+    """The agent's current performance snapshot (seed 000), rebuilt from case history by recompute."""
+
+    agent = models.OneToOneField(
+        HumanAgent, on_delete=models.CASCADE, primary_key=True, related_name="performance"
+    )
+    cases_today = models.PositiveIntegerField(default=0)
+    cases_this_week = models.PositiveIntegerField(default=0)
+    cases_this_month = models.PositiveIntegerField(default=0)
+    avg_resolution_minutes = models.PositiveIntegerField(null=True, blank=True)
+    csat_score = models.DecimalField(
+        max_digits=3, decimal_places=2, null=True, blank=True, validators=CSAT_RANGE
+    )
+    escalation_rate = models.DecimalField(
+        max_digits=5, decimal_places=4, null=True, blank=True, validators=UNIT_INTERVAL
+    )
+    first_contact_resolution_rate = models.DecimalField(
+        max_digits=5, decimal_places=4, null=True, blank=True, validators=UNIT_INTERVAL
+    )
+    consecutive_difficult_cases = models.PositiveIntegerField(default=0)
+    last_difficult_case_at = models.DateTimeField(null=True, blank=True)
+    last_break_at = models.DateTimeField(null=True, blank=True)
+    stress_score = models.DecimalField(max_digits=3, decimal_places=2, default=0, validators=UNIT_INTERVAL)
+    last_updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "performance snapshot"
+        constraints = [
+            models.CheckConstraint(condition=_between("csat_score", 1, 5), name="performance_csat_range"),
+            models.CheckConstraint(
+                condition=_between("escalation_rate", 0, 1), name="performance_escalation_range"
+            ),
+            models.CheckConstraint(
+                condition=_between("first_contact_resolution_rate", 0, 1), name="performance_fcr_range"
+            ),
+            models.CheckConstraint(condition=_between("stress_score", 0, 1), name="performance_stress_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"performance of {self.agent_id}"
+
+    @property
+    def current_workload(self) -> int:
+        """Seed 000's `current_workload`, derived from the one stored load (availability)."""
+        availability = getattr(self.agent, "availability", None)
+        return availability.current_load if availability else 0
+
+
+class AgentPeriodMetrics(models.Model):
+    """Seed 001's materialized per-period performance (one row per agent and period date)."""
+
+    agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="period_metrics")
+    period_date = models.DateField()
+    conversion_rate_hot = models.DecimalField(
+        max_digits=5, decimal_places=4, null=True, blank=True, validators=UNIT_INTERVAL
+    )
+    conversion_rate_warm = models.DecimalField(
+        max_digits=5, decimal_places=4, null=True, blank=True, validators=UNIT_INTERVAL
+    )
+    conversion_rate_cold = models.DecimalField(
+        max_digits=5, decimal_places=4, null=True, blank=True, validators=UNIT_INTERVAL
+    )
+    avg_handling_seconds = models.PositiveIntegerField(null=True, blank=True)
+    csat_score = models.DecimalField(
+        max_digits=3, decimal_places=2, null=True, blank=True, validators=CSAT_RANGE
+    )
+    cross_sell_rate = models.DecimalField(
+        max_digits=5, decimal_places=4, null=True, blank=True, validators=UNIT_INTERVAL
+    )
+    upsell_rate = models.DecimalField(
+        max_digits=5, decimal_places=4, null=True, blank=True, validators=UNIT_INTERVAL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "agent period metrics"
+        ordering = ["agent_id", "-period_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "period_date"], name="unique_agent_period"),
+            *[
+                models.CheckConstraint(condition=_between(field, 0, 1), name=f"period_{field}_range")
+                for field in (
+                    "conversion_rate_hot",
+                    "conversion_rate_warm",
+                    "conversion_rate_cold",
+                    "cross_sell_rate",
+                    "upsell_rate",
+                )
+            ],
+            models.CheckConstraint(condition=_between("csat_score", 1, 5), name="period_csat_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.period_date}"

@@ -1,0 +1,378 @@
+"""Every write to agents goes through here: the admin, the API, commands and tests call these.
+
+Lock order (shared with routing): an agent's AgentAvailability row is locked before any case or queue
+row of that agent, and several agents are locked in ascending agent_id order. `agent_update` locks the
+HumanAgent row only (never availability), so concurrent edits of one agent's nested sets serialise
+without joining that order.
+
+Nested sets (skills, languages, specializations, schedules) are replaced as a whole when given: rows
+are matched by their natural key (skill domain, language code, specialization name) and updated in
+place, new keys are created and missing ones deleted. Schedules have no natural key in the model, so a
+schedule row is kept only when an identical row is given again; anything else is deleted or created.
+Bulk writes go through simple_history's bulk helpers so the audit trail stays complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from agents.models import (
+    AgentAvailability,
+    AgentLanguage,
+    AgentPerformance,
+    AgentSchedule,
+    AgentSkill,
+    AgentSpecialization,
+    AvailabilityStatus,
+    HumanAgent,
+)
+from agents.selectors import AgentNotFound
+from agents.signals import agent_capacity_freed
+from config.errors import DomainError
+
+WORKING_STATUSES = {AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY}
+
+
+class OverrideReasonRequired(DomainError):
+    code = "override_reason_required"
+    default_detail = "A manual status override needs a reason."
+
+
+def _notify_capacity_freed(agent_id: int) -> None:
+    transaction.on_commit(lambda: agent_capacity_freed.send(sender=HumanAgent, agent_id=agent_id))
+
+
+@transaction.atomic
+def agent_set_status(
+    *,
+    agent: HumanAgent | int,
+    status: str,
+    override_reason: str = "",
+    manual_override: bool | None = None,
+    expected_available_at: dt.datetime | None = None,
+) -> AgentAvailability:
+    """Set an agent's live status (the hot path: one locked row, one update).
+
+    A supervisor's change with a reason is a manual override; going on break resets the fatigue streak.
+    """
+    agent_id = agent if isinstance(agent, int) else agent.pk
+    manual_override = _manual_override(override_reason, manual_override)
+    availability = AgentAvailability.objects.select_for_update(of=("self",)).get(agent_id=agent_id)
+    return _availability_apply_status(
+        availability,
+        status=status,
+        override_reason=override_reason,
+        manual_override=manual_override,
+        expected_available_at=expected_available_at,
+    )
+
+
+def _manual_override(override_reason: str, manual_override: bool | None) -> bool:
+    manual_override = bool(override_reason) if manual_override is None else manual_override
+    if manual_override and not override_reason:
+        raise OverrideReasonRequired(fields={"override_reason": ["Required when manual_override is set."]})
+    return manual_override
+
+
+def _availability_apply_status(
+    availability: AgentAvailability,
+    *,
+    status: str,
+    override_reason: str,
+    manual_override: bool,
+    expected_available_at: dt.datetime | None,
+) -> AgentAvailability:
+    """The body of `agent_set_status`, for a row the caller has locked in its open transaction.
+
+    Shared with `agent_availability_update` rather than calling the @atomic service from inside
+    another atomic block, which would add a SAVEPOINT and its RELEASE to the hot path.
+    """
+    now = timezone.now()
+    previous = availability.status
+    if status != previous:
+        availability.status_since = now
+    availability.status = status
+    availability.manual_override = manual_override
+    availability.override_reason = override_reason
+    availability.expected_available_at = expected_available_at
+    availability.save(
+        update_fields=[
+            "status",
+            "status_since",
+            "manual_override",
+            "override_reason",
+            "expected_available_at",
+            "last_status_change",
+        ]
+    )
+    if status == AvailabilityStatus.BREAK and previous != AvailabilityStatus.BREAK:
+        AgentPerformance.objects.filter(agent_id=availability.agent_id).update(
+            last_break_at=now, consecutive_difficult_cases=0
+        )
+    if status in WORKING_STATUSES and previous not in WORKING_STATUSES:
+        _notify_capacity_freed(availability.agent_id)
+    return availability
+
+
+@transaction.atomic
+def agents_set_active(*, agent_ids: list[int], active: bool) -> int:
+    """Activate or deactivate agents; a deactivated agent goes offline and receives no new work."""
+    changed = 0
+    for agent in HumanAgent.objects.filter(pk__in=agent_ids).exclude(is_active=active).order_by("pk"):
+        agent.is_active = active
+        agent.save(update_fields=["is_active", "updated_at"])  # save(), not update(): history records it
+        changed += 1
+    if not active:
+        for availability in (
+            AgentAvailability.objects.select_for_update().filter(agent_id__in=agent_ids).order_by("agent_id")
+        ):
+            if availability.status != AvailabilityStatus.OFFLINE:
+                availability.status = AvailabilityStatus.OFFLINE
+                availability.status_since = timezone.now()
+                availability.save(update_fields=["status", "status_since", "last_status_change"])
+    return changed
+
+
+def agent_ensure_live_rows(*, agent: HumanAgent) -> None:
+    """Every agent has exactly one availability row and one performance snapshot."""
+    AgentAvailability.objects.get_or_create(
+        agent=agent, defaults={"status": AvailabilityStatus.OFFLINE, "status_since": timezone.now()}
+    )
+    AgentPerformance.objects.get_or_create(agent=agent)
+
+
+class _Unset:
+    """Marks a keyword the caller did not give (None is a meaningful value for some fields)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+@transaction.atomic
+def agent_availability_update(
+    *,
+    code: str,
+    status: str | None = None,
+    override_reason: str | None = None,
+    manual_override: bool | None = None,
+    expected_available_at: dt.datetime | None | _Unset = UNSET,
+) -> AgentAvailability:
+    """Change the live status of the agent with `code`; omitted values keep their current value.
+
+    The API's hot path: one query finds the availability row by agent code (joined to the agent, for
+    its capacity) and locks it, then the body of `agent_set_status` updates it. Giving an `override_reason` without
+    `manual_override` makes the change a manual override, as in `agent_set_status`.
+    """
+    try:
+        availability = (
+            AgentAvailability.objects.select_for_update(of=("self",))
+            .select_related("agent")
+            .get(agent__code=code)
+        )
+    except AgentAvailability.DoesNotExist:
+        raise AgentNotFound(code=code) from None
+    reason = override_reason if override_reason is not None else availability.override_reason
+    if manual_override is None and override_reason is None:
+        manual_override = availability.manual_override  # neither given: the override stays as it is
+    return _availability_apply_status(
+        availability,
+        status=status if status is not None else availability.status,
+        override_reason=reason,
+        manual_override=_manual_override(reason, manual_override),
+        expected_available_at=(
+            availability.expected_available_at if expected_available_at is UNSET else expected_available_at
+        ),
+    )
+
+
+# --- agents and their nested sets -------------------------------------------------------------------
+
+AGENT_EDITABLE_FIELDS = frozenset(
+    {
+        "code",
+        "name",
+        "email",
+        "employee_id",
+        "department",
+        "hire_date",
+        "skill_level",
+        "base_hourly_rate",
+        "max_concurrent_cases",
+        "frustration_tolerance",
+        "is_active",
+    }
+)
+
+Row = Mapping[str, Any]
+
+
+def _check_editable(attributes: Mapping[str, Any]) -> None:
+    unknown = set(attributes) - AGENT_EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"not an editable agent field: {', '.join(sorted(unknown))}")
+
+
+def _by_attname(model: type[models.Model], row: Row) -> dict[str, Any]:
+    """Serializers give related objects (`domain=<SkillDomain>`); compare and store them by id."""
+    values = {}
+    for name, value in row.items():
+        field = model._meta.get_field(name)
+        if field.is_relation and isinstance(value, models.Model):
+            value = value.pk
+        values[field.attname] = value
+    return values
+
+
+def _nested_replace(
+    *, agent: HumanAgent, model: type[models.Model], rows: Sequence[Row], key_fields: tuple[str, ...]
+) -> bool:
+    """Make the agent's rows of `model` equal `rows`; returns whether anything changed.
+
+    Rows are matched on `key_fields` and updated in place. With no key fields every column is the key:
+    identical rows are kept, the others deleted and created.
+    """
+    if not key_fields:
+        key_fields = tuple(
+            field.attname
+            for field in model._meta.concrete_fields
+            if not field.primary_key and field.name != "agent"
+        )
+
+    def key(obj: models.Model) -> tuple[Any, ...]:
+        return tuple(getattr(obj, name) for name in key_fields)
+
+    by_key: dict[tuple[Any, ...], list[models.Model]] = {}
+    existing = list(model._default_manager.filter(agent=agent).order_by("pk"))
+    for obj in existing:
+        by_key.setdefault(key(obj), []).append(obj)
+
+    to_create: list[models.Model] = []
+    to_update: list[models.Model] = []
+    changed_fields: set[str] = set()
+    kept: set[int] = set()
+    for row in rows:
+        values = _by_attname(model, row)
+        candidate = model(agent=agent, **values)  # unsaved; fills model defaults for the key
+        matches = by_key.get(key(candidate))
+        if not matches:
+            to_create.append(candidate)
+            continue
+        obj = matches.pop(0)
+        kept.add(obj.pk)
+        changed = [name for name, value in values.items() if getattr(obj, name) != value]
+        for name in changed:
+            setattr(obj, name, values[name])
+        if changed:
+            to_update.append(obj)
+            changed_fields.update(changed)
+
+    stale = [obj.pk for obj in existing if obj.pk not in kept]
+    if stale:  # first, so a new row cannot collide with the unique values of one it replaces
+        model._default_manager.filter(pk__in=stale).delete()
+    if to_update:
+        bulk_update_with_history(to_update, model, fields=sorted(changed_fields))
+    if to_create:
+        bulk_create_with_history(to_create, model)
+    return bool(stale or to_update or to_create)
+
+
+# Natural keys of the nested sets; schedules have none in the model (see the module docstring).
+NESTED_SETS: dict[str, tuple[type[models.Model], tuple[str, ...]]] = {
+    "skills": (AgentSkill, ("domain_id",)),
+    "languages": (AgentLanguage, ("language_code",)),
+    "specializations": (AgentSpecialization, ("specialization",)),
+    "schedules": (AgentSchedule, ()),
+}
+
+
+def _nested_sets_replace(*, agent: HumanAgent, nested: Mapping[str, Sequence[Row] | None]) -> bool:
+    changed = False
+    for name, rows in nested.items():
+        if rows is None:  # not given: leave the set alone
+            continue
+        model, key_fields = NESTED_SETS[name]
+        changed |= _nested_replace(agent=agent, model=model, rows=rows, key_fields=key_fields)
+    return changed
+
+
+@transaction.atomic
+def agent_create(
+    *,
+    code: str,
+    name: str,
+    email: str,
+    skill_level: str,
+    skills: Sequence[Row] = (),
+    languages: Sequence[Row] = (),
+    specializations: Sequence[Row] = (),
+    schedules: Sequence[Row] = (),
+    **attributes: Any,
+) -> HumanAgent:
+    """Create an agent with its nested sets, an offline availability row and a performance snapshot.
+
+    Nested rows are dicts of model field values (a skill's `domain` may be a SkillDomain); the
+    transaction makes the whole agent appear at once or not at all.
+    """
+    _check_editable(attributes)
+    agent = HumanAgent(code=code, name=name, email=email, skill_level=skill_level, **attributes)
+    agent.save()
+    agent_ensure_live_rows(agent=agent)
+    _nested_sets_replace(
+        agent=agent,
+        nested={
+            "skills": skills,
+            "languages": languages,
+            "specializations": specializations,
+            "schedules": schedules,
+        },
+    )
+    return agent
+
+
+@transaction.atomic
+def agent_update(
+    *,
+    agent: HumanAgent,
+    skills: Sequence[Row] | None = None,
+    languages: Sequence[Row] | None = None,
+    specializations: Sequence[Row] | None = None,
+    schedules: Sequence[Row] | None = None,
+    **attributes: Any,
+) -> HumanAgent:
+    """Change an agent's fields and replace the nested sets that are given (None leaves a set alone).
+
+    All or nothing: an error in any nested row rolls back the agent's own changes too.
+    """
+    _check_editable(attributes)
+    agent = HumanAgent.objects.select_for_update(of=("self",)).get(pk=agent.pk)
+    changed = [name for name, value in attributes.items() if getattr(agent, name) != value]
+    for name in changed:
+        setattr(agent, name, attributes[name])
+    if changed:
+        agent.save(update_fields=[*changed, "updated_at"])
+    _nested_sets_replace(
+        agent=agent,
+        nested={
+            "skills": skills,
+            "languages": languages,
+            "specializations": specializations,
+            "schedules": schedules,
+        },
+    )
+    if "is_active" in changed and not agent.is_active:
+        agents_set_active(agent_ids=[agent.pk], active=False)  # takes the agent offline as well
+    return agent
+
+
+def agent_deactivate(*, agent: HumanAgent) -> None:
+    """What DELETE does: the agent stays (cases and history refer to it) but is inactive and offline."""
+    agents_set_active(agent_ids=[agent.pk], active=False)

@@ -1,0 +1,102 @@
+"""Project-wide API conventions: permissions, pagination, throttling and the error format.
+
+Every error leaves the API as `{"detail": str, "code": str, "fields": {field: [messages]}}` so that
+integrations parse one shape whatever failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, permissions
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import UserRateThrottle
+
+from config.errors import DomainError
+
+
+class StrictModelPermissions(permissions.DjangoModelPermissions):
+    """Model permissions for every method, reads included (DRF's default lets any user read)."""
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+
+class StandardPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+
+    @property
+    def max_page_size(self) -> int:  # read lazily: nothing reads settings at import time
+        return settings.API_MAX_PAGE_SIZE
+
+
+class TokenClientThrottle(UserRateThrottle):
+    """Throttle integrations (token clients); supervisors in the browsable API are not throttled."""
+
+    scope = "token_client"
+
+    def allow_request(self, request, view) -> bool:
+        if not isinstance(getattr(request, "successful_authenticator", None), TokenAuthentication):
+            return True
+        return super().allow_request(request, view)
+
+
+def _as_field_errors(data: Any) -> dict[str, Any]:
+    if isinstance(data, dict):
+        return {key: value for key, value in data.items() if key != "detail"}
+    if isinstance(data, list):
+        return {api_settings.NON_FIELD_ERRORS_KEY: data}
+    return {}
+
+
+def _first_code(codes: Any) -> str:
+    while isinstance(codes, (dict, list)):
+        if not codes:
+            return "invalid"
+        codes = next(iter(codes.values())) if isinstance(codes, dict) else codes[0]
+    return str(codes)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    # Imported here: rest_framework.views imports the settings that name this module (import cycle).
+    from rest_framework.views import exception_handler
+
+    if isinstance(exc, DomainError):
+        body = {"detail": exc.detail, "code": exc.code, "fields": exc.fields}
+        return Response(body, status=exc.http_status)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict
+            if hasattr(exc, "error_dict")
+            else {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _as_field_errors(response.data)
+        response.data = {"detail": "Invalid input.", "code": _first_code(exc.get_codes()), "fields": fields}
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        response.data = {
+            "detail": str(detail) if not isinstance(detail, (dict, list)) else "Request failed.",
+            "code": _first_code(exc.get_codes()),
+            "fields": _as_field_errors(detail) if isinstance(detail, (dict, list)) else {},
+        }
+    return response

@@ -1,0 +1,370 @@
+"""Routing API shapes: input serializers validate and name the bad field; output serializers only render.
+
+The output side never queries: every object arrives already joined/prefetched by routing.selectors or
+returned by a service, and values that depend on "now" (waiting time, SLA breach) or on the page
+(queue position) are computed once by the view and passed in (`context["now"]`, `entry.position`).
+
+Enum-valued fields keep one choice set per property name across components (`status` is rendered
+only by one component per set), so drf-spectacular names the enums without collisions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from agents.languages import LANGUAGE_CHOICES
+from agents.models import HumanAgent, SkillDomain
+from routing.models import (
+    CaseAssignment,
+    Complexity,
+    EscalationQueueEntry,
+    Frustration,
+    Priority,
+    RoutingDecision,
+    SupportCase,
+)
+
+# --- errors (the shape config.api.api_exception_handler renders) -------------------------------------
+
+
+class RoutingErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable machine code, e.g. unknown_skill_domain.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per input field; empty when the error is not about one field.",
+    )
+
+
+# --- enum fields shared with the agents API --------------------------------------------------------
+#
+# Complexity has the same values and labels as agents' FrustrationTolerance, and the case language the
+# same choices as AgentLanguage.language_code. drf-spectacular names an enum by its (value, label) set, so
+# it would give each of those sets two names and warn (which fails `spectacular --fail-on-warn` and
+# `check --deploy`). Declaring these two fields' schema as a plain enum of values gives them their own
+# set: ComplexityEnum and LanguageEnum. (An ENUM_NAME_OVERRIDES entry in settings would do the same.)
+
+
+@extend_schema_field({"type": "string", "enum": list(Complexity.values)})
+class ComplexityField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=Complexity.choices, **kwargs)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": ["", *(code for code, _ in LANGUAGE_CHOICES)],
+        "description": "ISO 639-1 code the customer speaks, e.g. en, es, zh; empty when unknown.",
+    }
+)
+class CaseLanguageField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=LANGUAGE_CHOICES, allow_blank=True, **kwargs)
+
+
+# --- input -------------------------------------------------------------------------------------------
+
+
+def strategy_choices() -> list[str]:
+    """The registered strategy names (the engine's registry is the one list)."""
+    from routing.engine.strategies import names
+
+    return sorted(names())
+
+
+class CaseInputSerializer(serializers.Serializer):
+    """A new case to route. Mirrors routing.services.CaseRequest."""
+
+    case_id = serializers.CharField(max_length=50)
+    customer_id = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    complexity = ComplexityField()
+    required_skills = serializers.ListField(
+        child=serializers.SlugField(max_length=50),
+        allow_empty=True,
+        max_length=50,
+        help_text="Skill domain codes (see the agents' skill domains); an unknown code is rejected.",
+    )
+    customer_frustration = serializers.ChoiceField(
+        choices=Frustration.choices, required=False, default=Frustration.LOW
+    )
+    language = CaseLanguageField(required=False, default="")
+    special_requirements = serializers.DictField(required=False, default=dict)
+    estimated_resolution_minutes = serializers.IntegerField(
+        min_value=1, max_value=100_000, required=False, allow_null=True, default=None
+    )
+    max_wait_minutes = serializers.IntegerField(min_value=1, max_value=100_000, required=False, default=30)
+    strategy = serializers.ChoiceField(
+        choices=[],
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Routing strategy; the configured default when omitted.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["strategy"].choices = strategy_choices()
+
+    def validate_required_skills(self, codes: list[str]) -> list[str]:
+        # One query for the whole list; the service checks again under its transaction.
+        codes = list(dict.fromkeys(codes))
+        known = set(SkillDomain.objects.filter(code__in=codes).values_list("code", flat=True))
+        unknown = [code for code in codes if code not in known]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown skill domain(s): {', '.join(unknown)}.", code="unknown_skill_domain"
+            )
+        return codes
+
+
+class CaseCompleteInputSerializer(serializers.Serializer):
+    resolution_minutes = serializers.IntegerField(
+        min_value=0, max_value=100_000, required=False, allow_null=True, default=None
+    )
+    csat_rating = serializers.IntegerField(
+        min_value=1, max_value=5, required=False, allow_null=True, default=None, help_text="1 to 5."
+    )
+    escalated = serializers.BooleanField(required=False, default=False)
+
+
+# --- output: pieces ----------------------------------------------------------------------------------
+
+
+class AgentBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = HumanAgent
+        fields = ["id", "code", "name"]
+        read_only_fields = fields
+
+
+class CandidateSerializer(serializers.Serializer):
+    """One candidate agent of a routing decision with its weighted total and per-factor scores."""
+
+    agent_id = serializers.IntegerField()
+    agent_code = serializers.CharField(required=False)
+    total = serializers.FloatField()
+    factors = serializers.DictField(
+        child=serializers.FloatField(), help_text="Factor name -> score 0..1 (skill, performance, ...)."
+    )
+    details = serializers.DictField(
+        child=serializers.FloatField(), required=False, help_text="Inputs behind the factor scores."
+    )
+
+    def to_representation(self, candidate: dict[str, Any]) -> dict[str, Any]:
+        return candidate_as_dict(candidate)
+
+
+def candidate_as_dict(candidate: dict[str, Any]) -> dict[str, Any]:
+    """Normalise one stored candidate (RoutingDecision.candidates item) to the documented shape."""
+    agent = candidate.get("agent")
+    agent_id = candidate.get("agent_id", agent if isinstance(agent, int) else None)
+    agent_code = candidate.get("agent_code", candidate.get("code", agent if isinstance(agent, str) else ""))
+    return {
+        "agent_id": agent_id,
+        "agent_code": agent_code or "",
+        "total": candidate.get("total", candidate.get("score")),
+        "factors": dict(candidate.get("factors") or {}),
+        "details": dict(candidate.get("details") or {}),
+    }
+
+
+class RoutingDecisionSerializer(serializers.ModelSerializer):
+    winner_id = serializers.IntegerField(allow_null=True, read_only=True)
+    assignment_id = serializers.UUIDField(allow_null=True, read_only=True)
+    candidates = CandidateSerializer(many=True, read_only=True)
+    ring = serializers.IntegerField(
+        source="widen_level", read_only=True, help_text="Requirement ring that matched (0 = as asked)."
+    )
+
+    class Meta:
+        model = RoutingDecision
+        fields = [
+            "id",
+            "strategy",
+            "outcome",
+            "winner_id",
+            "assignment_id",
+            "candidate_count",
+            "candidates",
+            "ring",
+            "reason",
+            "duration_ms",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CaseAssignmentSerializer(serializers.ModelSerializer):
+    case_id = serializers.CharField(read_only=True)
+    agent = AgentBriefSerializer(read_only=True)
+
+    complexity = ComplexityField(read_only=True)
+
+    class Meta:
+        model = CaseAssignment
+        fields = [
+            "id",
+            "case_id",
+            "agent",
+            "status",
+            "priority",
+            "complexity",
+            "required_skills",
+            "customer_frustration",
+            "assigned_at",
+            "started_at",
+            "completed_at",
+            "resolution_minutes",
+            "csat_rating",
+            "escalated",
+            "routing_strategy",
+            "routing_confidence",
+            "match_score",
+        ]
+        read_only_fields = fields
+
+
+class QueueEntrySerializer(serializers.ModelSerializer):
+    """A queue entry as history (any status), as shown on a case."""
+
+    case_id = serializers.CharField(read_only=True)
+    assigned_agent_id = serializers.IntegerField(allow_null=True, read_only=True)
+
+    complexity = ComplexityField(read_only=True)
+
+    class Meta:
+        model = EscalationQueueEntry
+        fields = [
+            "id",
+            "case_id",
+            "status",
+            "priority",
+            "complexity",
+            "required_skills",
+            "customer_frustration",
+            "queued_at",
+            "max_wait_minutes",
+            "wait_deadline",
+            "estimated_assignment_at",
+            "widen_level",
+            "escalation_count",
+            "assigned_agent_id",
+            "assigned_at",
+        ]
+        read_only_fields = fields
+
+
+class WaitingEntrySerializer(serializers.ModelSerializer):
+    """A waiting entry with its place in the serving order, waiting time and SLA state.
+
+    `position` is set on each entry by the view (page offset + index, or queue_position for one entry);
+    `context["now"]` is the one instant the page is computed at.
+    """
+
+    case_id = serializers.CharField(read_only=True)
+    position = serializers.IntegerField(read_only=True, help_text="1-based place in the serving order.")
+    waiting_seconds = serializers.SerializerMethodField()
+    waiting_minutes = serializers.SerializerMethodField()
+    sla_breached = serializers.SerializerMethodField(
+        help_text="Waited past queued_at + max_wait_minutes; such entries are served first."
+    )
+
+    complexity = ComplexityField(read_only=True)
+
+    class Meta:
+        model = EscalationQueueEntry
+        fields = [
+            "id",
+            "case_id",
+            "position",
+            "priority",
+            "complexity",
+            "required_skills",
+            "customer_frustration",
+            "queued_at",
+            "max_wait_minutes",
+            "wait_deadline",
+            "waiting_seconds",
+            "waiting_minutes",
+            "sla_breached",
+            "widen_level",
+            "escalation_count",
+        ]
+        read_only_fields = fields
+
+    def _now(self) -> dt.datetime:
+        now = self.context.get("now")
+        if now is None:
+            now = self.context["now"] = timezone.now()
+        return now
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_waiting_seconds(self, entry: EscalationQueueEntry) -> int:
+        return max(0, int((self._now() - entry.queued_at).total_seconds()))
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_waiting_minutes(self, entry: EscalationQueueEntry) -> int:
+        return self.get_waiting_seconds(entry) // 60
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_sla_breached(self, entry: EscalationQueueEntry) -> bool:
+        overdue = getattr(entry, "is_overdue", None)
+        return bool(overdue) if overdue is not None else self._now() >= entry.wait_deadline
+
+
+# --- output: responses -------------------------------------------------------------------------------
+
+
+class AssignedOutcomeSerializer(serializers.Serializer):
+    """201: the case went to an agent (the case's status is `assigned`)."""
+
+    case_id = serializers.CharField(source="case.case_id")
+    assignment = CaseAssignmentSerializer()
+    decision = RoutingDecisionSerializer()
+
+
+class QueuedOutcomeSerializer(serializers.Serializer):
+    """202: no agent can take the case now; it waits in the escalation queue (case status `queued`)."""
+
+    case_id = serializers.CharField(source="case.case_id")
+    queue_entry = WaitingEntrySerializer()
+    decision = RoutingDecisionSerializer()
+
+
+class SupportCaseDetailSerializer(serializers.ModelSerializer):
+    """A case with its assignments, queue entries, routing decisions and events, newest first."""
+
+    assignments = CaseAssignmentSerializer(many=True, read_only=True)
+    queue_entries = QueueEntrySerializer(many=True, read_only=True)
+    decisions = RoutingDecisionSerializer(many=True, read_only=True)
+
+    complexity = ComplexityField(read_only=True)
+
+    class Meta:
+        model = SupportCase
+        fields = [
+            "case_id",
+            "customer_id",
+            "status",
+            "priority",
+            "complexity",
+            "required_skills",
+            "customer_frustration",
+            "language",
+            "special_requirements",
+            "estimated_resolution_minutes",
+            "max_wait_minutes",
+            "created_at",
+            "updated_at",
+            "assignments",
+            "queue_entries",
+            "decisions",
+        ]
+        read_only_fields = fields

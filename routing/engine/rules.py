@@ -1,0 +1,154 @@
+"""The seed rules, each stated once.
+
+Difficult case: complexity `high`, or customer frustration `high`/`critical`. The fatigue lockout
+counts consecutive difficult cases; after `lockout` of them an agent gets no difficult case until a
+break (agents.services.agent_set_status(BREAK) resets the streak).
+
+Widening rings (bullseye): a case that keeps waiting relaxes its requirements one ring at a time.
+- ring 0: every required skill at the requested minimum proficiency
+  (special_requirements["min_proficiency"], default `intermediate`);
+- ring 1: every required skill, the minimum proficiency one level lower (never below `basic`);
+- ring 2: optional skills dropped, ring 1's proficiency. Optional skills are those marked in
+  special_requirements["optional_skills"]; when none are marked, every required skill but the first
+  (the first named skill is taken to be the essential one).
+A dispatch at ring N tries rings 0..N in turn, so the innermost ring that matches wins.
+
+Hard exclusions (no score can overcome them): not in a working status (busy by manual override
+counts as not working), at capacity, outside a schedule window, not speaking the case's language,
+missing a required skill at the ring's proficiency, low tolerance for critical frustration, fatigue
+lockout for a difficult case, and agents the case must never be offered to again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from routing.engine.types import (
+    PROFICIENCY_ORDER,
+    TOLERANCE_ORDER,
+    WORKING_STATUSES,
+    AgentProfile,
+    CaseProfile,
+    Ring,
+)
+
+DEFAULT_MIN_PROFICIENCY = "intermediate"
+MAX_RING = 2
+DIFFICULT_FRUSTRATION = frozenset({"high", "critical"})
+
+
+def is_difficult(*, complexity: str, frustration: str) -> bool:
+    return complexity == "high" or frustration in DIFFICULT_FRUSTRATION
+
+
+def proficiency_rank(value: str) -> int:
+    return PROFICIENCY_ORDER.index(value) + 1
+
+
+def proficiencies_at_least(value: str) -> tuple[str, ...]:
+    return PROFICIENCY_ORDER[PROFICIENCY_ORDER.index(value) :]
+
+
+def parse_special_requirements(
+    special: Mapping[str, Any], required_skills: list[str] | tuple[str, ...]
+) -> dict[str, Any]:
+    """Read the keys routing understands; unknown keys are kept on the case but ignored here."""
+    min_proficiency = special.get("min_proficiency") or DEFAULT_MIN_PROFICIENCY
+    optional = tuple(skill for skill in special.get("optional_skills") or () if skill in required_skills)
+    wanted = special.get("specializations") or special.get("specialization") or ()
+    if isinstance(wanted, str):
+        wanted = (wanted,)
+    return {
+        "min_proficiency": min_proficiency,
+        "optional_skills": optional,
+        "specializations": tuple(str(name) for name in wanted),
+    }
+
+
+def ring_for(case: CaseProfile, level: int) -> Ring:
+    level = max(0, min(level, MAX_RING))
+    min_proficiency = case.min_proficiency
+    if level >= 1:
+        min_proficiency = PROFICIENCY_ORDER[max(PROFICIENCY_ORDER.index(min_proficiency) - 1, 0)]
+    skills = case.required_skills
+    if level >= 2:
+        if case.optional_skills:
+            skills = tuple(skill for skill in skills if skill not in case.optional_skills)
+        else:
+            skills = skills[:1]
+    return Ring(level=level, skills=tuple(skills), min_proficiency=min_proficiency)
+
+
+def rings_up_to(case: CaseProfile, level: int) -> list[Ring]:
+    """Rings 0..level, innermost first, skipping a ring that asks exactly what the previous one did."""
+    rings: list[Ring] = []
+    for current in range(0, max(0, min(level, MAX_RING)) + 1):
+        ring = ring_for(case, current)
+        if rings and (ring.skills, ring.min_proficiency) == (rings[-1].skills, rings[-1].min_proficiency):
+            continue
+        rings.append(ring)
+    return rings
+
+
+def tolerance_excluded(*, frustration: str, tolerance: str) -> bool:
+    """Low-tolerance agents are never given a critically frustrated customer."""
+    return frustration == "critical" and tolerance == "low"
+
+
+def fatigue_locked_out(*, agent: AgentProfile, case: CaseProfile, lockout: int) -> bool:
+    return (
+        is_difficult(complexity=case.complexity, frustration=case.frustration)
+        and agent.consecutive_difficult >= lockout
+    )
+
+
+def tolerance_tier(*, frustration: str, tolerance: str) -> int:
+    """0 is served first. For high/critical frustration high-tolerance agents come first, whatever
+    the strategy; otherwise every agent is in one tier."""
+    if frustration not in DIFFICULT_FRUSTRATION:
+        return 0
+    return len(TOLERANCE_ORDER) - 1 - TOLERANCE_ORDER.index(tolerance)
+
+
+def exclusion_reason(*, agent: AgentProfile, case: CaseProfile, ring: Ring, lockout: int) -> str | None:
+    """Why the agent may not take the case at this ring, or None if it may."""
+    if agent.agent_id in case.excluded_agent_ids:
+        return "excluded"
+    if agent.status not in WORKING_STATUSES or (agent.status == "busy" and agent.manual_override):
+        return "not_working"
+    if agent.current_load >= agent.max_concurrent_cases:
+        return "at_capacity"
+    if not agent.in_schedule:
+        return "outside_schedule"
+    if case.language and case.language not in agent.languages:
+        return "language"
+    floor = proficiency_rank(ring.min_proficiency)
+    for skill in ring.skills:
+        held = agent.skills.get(skill)
+        if held is None or proficiency_rank(held) < floor:
+            return f"skill:{skill}"
+    if tolerance_excluded(frustration=case.frustration, tolerance=agent.frustration_tolerance):
+        return "frustration_tolerance"
+    if fatigue_locked_out(agent=agent, case=case, lockout=lockout):
+        return "fatigue_lockout"
+    return None
+
+
+def innermost_ring(
+    *, agent: AgentProfile, case: CaseProfile, level: int, lockout: int
+) -> tuple[Ring | None, str | None]:
+    """The innermost ring (up to `level`) at which the agent may take the case, else the reason of
+    the outermost ring's refusal."""
+    reason: str | None = None
+    for ring in rings_up_to(case, level):
+        reason = exclusion_reason(agent=agent, case=case, ring=ring, lockout=lockout)
+        if reason is None:
+            return ring, None
+    return None, reason
+
+
+def routing_confidence(*, total: float, ring_level: int) -> float:
+    """The winner's total, discounted 15 % per ring widened: a match found by relaxing the case's
+    requirements is less certain to be a good one."""
+    return round(max(0.0, min(1.0, total * (1 - 0.15 * ring_level))), 2)

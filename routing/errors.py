@@ -1,0 +1,53 @@
+"""Routing's domain errors (rendered by config.api as {"detail", "code", "fields"})."""
+
+from __future__ import annotations
+
+from config.errors import ConflictError, DomainError, NotFoundError
+
+
+class RoutingValidationError(DomainError):
+    code = "invalid_case_request"
+    http_status = 400
+    default_detail = "The case request is not valid."
+
+
+class UnknownSkillDomain(DomainError):
+    code = "unknown_skill_domain"
+    http_status = 400
+    default_detail = "Unknown skill domain(s): {codes}."
+
+
+class UnknownStrategy(DomainError):
+    code = "unknown_strategy"
+    http_status = 400
+    default_detail = "Unknown routing strategy {strategy!r}; choose one of {choices}."
+
+
+class CaseNotFound(NotFoundError):
+    code = "case_not_found"
+    default_detail = "No case with id {case_id}."
+
+
+class QueueEntryNotFound(NotFoundError):
+    code = "queue_entry_not_found"
+    default_detail = "No queue entry {entry_id}."
+
+
+class CaseAlreadyRouted(ConflictError):
+    code = "case_already_routed"
+    default_detail = "Case {case_id} has already been routed (status {status})."
+
+
+class InvalidCaseTransition(ConflictError):
+    code = "invalid_transition"
+    default_detail = "Case {case_id} cannot be {action} while {status}."
+
+
+class AgentAtCapacity(ConflictError):
+    code = "agent_at_capacity"
+    default_detail = "Agent {agent_code} is at capacity ({load}/{capacity})."
+
+
+class QueueEntryNotWaiting(ConflictError):
+    code = "queue_entry_not_waiting"
+    default_detail = "Queue entry {entry_id} is not waiting (status {status})."

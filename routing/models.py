@@ -1,0 +1,375 @@
+"""How work reaches agents: cases, their assignments, the escalation queue and the audit trail.
+
+Seed 000 kept `case_id` as a bare string in case_assignments and escalation_queue (a lost foreign key:
+there was no cases table). Here a SupportCase row owns the case and both tables point at it through a
+real foreign key stored in the seed's `case_id` column.
+
+Invariants held by the database:
+- a case has at most one open assignment (assigned or in progress): partial unique constraint;
+- a case waits in the queue at most once: partial unique constraint;
+- ratings and scores stay in range: CHECK constraints.
+Capacity (an agent's open assignments never exceed max_concurrent_cases) spans two tables, so it is held
+by the routing services under the agent's AgentAvailability row lock (see routing/services.py).
+
+The queue position is derived from the serving order (overdue first, then priority, then age) using
+the stored `priority_rank` and `wait_deadline` columns and their partial indexes; no position column is
+renumbered on insert.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from agents.models import HumanAgent
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        return [choice.value for choice in cls].index(value) + 1
+
+    @classmethod
+    def raised(cls, value: str) -> str:
+        members = [choice.value for choice in cls]
+        return members[min(members.index(value) + 1, len(members) - 1)]
+
+
+class Complexity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Frustration(models.TextChoices):
+    LOW = "low", "Low"
+    MODERATE = "moderate", "Moderate"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class CaseStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    ASSIGNED = "assigned", "Assigned"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class AssignmentStatus(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    ESCALATED = "escalated", "Escalated"
+    TRANSFERRED = "transferred", "Transferred"
+
+
+OPEN_ASSIGNMENT_STATUSES = [AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS]
+
+
+class QueueStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    ASSIGNED = "assigned", "Assigned"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+def _priority_rank_expression() -> models.Case:
+    return models.Case(
+        *[
+            models.When(priority=value, then=models.Value(rank))
+            for rank, value in enumerate(Priority.values, 1)
+        ],
+        default=models.Value(0),
+        output_field=models.SmallIntegerField(),
+    )
+
+
+class SupportCase(models.Model):
+    """A customer's support case: what it needs, and where it stands now."""
+
+    case_id = models.CharField(max_length=50, unique=True)
+    customer_id = models.CharField(max_length=50, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    complexity = models.CharField(max_length=10, choices=Complexity.choices)
+    required_skills = models.JSONField(default=list, blank=True, help_text="Skill domain codes.")
+    special_requirements = models.JSONField(default=dict, blank=True)
+    customer_frustration = models.CharField(
+        max_length=10, choices=Frustration.choices, default=Frustration.LOW
+    )
+    language = models.CharField(max_length=10, blank=True, help_text="ISO 639-1 code the customer speaks.")
+    estimated_resolution_minutes = models.PositiveIntegerField(null=True, blank=True)
+    max_wait_minutes = models.PositiveIntegerField(default=30)
+    status = models.CharField(max_length=12, choices=CaseStatus.choices, default=CaseStatus.QUEUED)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(max_wait_minutes__gt=0), name="case_max_wait_positive"),
+            models.CheckConstraint(condition=Q(status__in=CaseStatus.values), name="case_status_valid"),
+            models.CheckConstraint(condition=Q(priority__in=Priority.values), name="case_priority_valid"),
+            models.CheckConstraint(
+                condition=Q(complexity__in=Complexity.values), name="case_complexity_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(customer_frustration__in=Frustration.values), name="case_frustration_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="case_status_created_idx")]
+
+    def __str__(self) -> str:
+        return self.case_id
+
+
+class CaseAssignmentBase(models.Model):
+    """Every column of seed 000's case_assignments; shared by the live table and its archive."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # seed assignment_id
+    case = models.ForeignKey(SupportCase, on_delete=models.PROTECT, to_field="case_id", db_column="case_id")
+    agent = models.ForeignKey(HumanAgent, on_delete=models.PROTECT)
+    customer_id = models.CharField(max_length=50, blank=True)
+    assigned_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=12, choices=AssignmentStatus.choices, default=AssignmentStatus.ASSIGNED
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    complexity = models.CharField(max_length=10, choices=Complexity.choices)
+    required_skills = models.JSONField(default=list, blank=True)
+    customer_frustration = models.CharField(
+        max_length=10, choices=Frustration.choices, default=Frustration.LOW
+    )
+    resolution_minutes = models.PositiveIntegerField(null=True, blank=True)
+    csat_rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    escalated = models.BooleanField(default=False)
+    routing_strategy = models.CharField(max_length=50, blank=True)
+    routing_confidence = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    match_score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.case_id} -> {self.agent_id} ({self.status})"
+
+
+def _assignment_checks(prefix: str) -> list[models.CheckConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=Q(csat_rating__isnull=True) | Q(csat_rating__gte=1, csat_rating__lte=5),
+            name=f"{prefix}_csat_range",
+        ),
+        models.CheckConstraint(
+            condition=Q(routing_confidence__isnull=True)
+            | Q(routing_confidence__gte=0, routing_confidence__lte=1),
+            name=f"{prefix}_confidence_range",
+        ),
+        models.CheckConstraint(
+            condition=Q(match_score__isnull=True) | Q(match_score__gte=0, match_score__lte=100),
+            name=f"{prefix}_match_score_range",
+        ),
+        models.CheckConstraint(
+            condition=Q(status__in=AssignmentStatus.values), name=f"{prefix}_status_valid"
+        ),
+        models.CheckConstraint(condition=Q(priority__in=Priority.values), name=f"{prefix}_priority_valid"),
+        models.CheckConstraint(
+            condition=Q(complexity__in=Complexity.values), name=f"{prefix}_complexity_valid"
+        ),
+    ]
+
+
+class CaseAssignment(CaseAssignmentBase):
+    agent = models.ForeignKey(HumanAgent, on_delete=models.PROTECT, related_name="case_assignments")
+    case = models.ForeignKey(
+        SupportCase,
+        on_delete=models.PROTECT,
+        to_field="case_id",
+        db_column="case_id",
+        related_name="assignments",
+    )
+
+    class Meta:
+        ordering = ["-assigned_at"]
+        constraints = [
+            *_assignment_checks("assignment"),
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(status__in=OPEN_ASSIGNMENT_STATUSES),
+                name="one_open_assignment_per_case",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agent", "completed_at"], name="assignment_agent_completed_idx"),
+            models.Index(fields=["case", "status"], name="assignment_case_status_idx"),
+            models.Index(
+                fields=["assigned_at"], condition=Q(status="assigned"), name="assignment_unstarted_idx"
+            ),
+            models.Index(fields=["completed_at"], name="assignment_completed_idx"),
+        ]
+
+
+class CaseAssignmentArchive(CaseAssignmentBase):
+    """Completed assignments older than the retention window, moved here by run_maintenance."""
+
+    agent = models.ForeignKey(HumanAgent, on_delete=models.PROTECT, related_name="archived_assignments")
+    case = models.ForeignKey(
+        SupportCase,
+        on_delete=models.PROTECT,
+        to_field="case_id",
+        db_column="case_id",
+        related_name="archived_assignments",
+    )
+    archived_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-assigned_at"]
+        constraints = _assignment_checks("archive")
+        indexes = [
+            models.Index(fields=["agent", "completed_at"], name="archive_agent_completed_idx"),
+            models.Index(fields=["case", "status"], name="archive_case_status_idx"),
+        ]
+
+
+class EscalationQueueEntry(models.Model):
+    """A case waiting for an agent (seed 000 escalation_queue, every column but the stored position)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # seed queue_entry_id
+    case = models.ForeignKey(
+        SupportCase,
+        on_delete=models.PROTECT,
+        to_field="case_id",
+        db_column="case_id",
+        related_name="queue_entries",
+    )
+    customer_id = models.CharField(max_length=50, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    priority_rank = models.GeneratedField(
+        expression=_priority_rank_expression(), output_field=models.SmallIntegerField(), db_persist=True
+    )
+    complexity = models.CharField(max_length=10, choices=Complexity.choices)
+    required_skills = models.JSONField(default=list)
+    special_requirements = models.JSONField(default=dict, blank=True)
+    customer_frustration = models.CharField(
+        max_length=10, choices=Frustration.choices, default=Frustration.LOW
+    )
+    estimated_resolution_minutes = models.PositiveIntegerField(null=True, blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    estimated_assignment_at = models.DateTimeField(null=True, blank=True)
+    max_wait_minutes = models.PositiveIntegerField(default=30)
+    wait_deadline = models.DateTimeField(help_text="queued_at + max wait; past it the entry is served first.")
+    assigned_agent = models.ForeignKey(
+        HumanAgent, on_delete=models.PROTECT, null=True, blank=True, related_name="queue_assignments"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=QueueStatus.choices, default=QueueStatus.QUEUED)
+    widen_level = models.PositiveSmallIntegerField(default=0, help_text="Requirement rings relaxed so far.")
+    escalation_count = models.PositiveSmallIntegerField(default=0)
+    excluded_agents = models.JSONField(
+        default=list, blank=True, help_text="Agent ids never to offer it again."
+    )
+
+    class Meta:
+        verbose_name = "escalation queue entry"
+        verbose_name_plural = "escalation queue"
+        constraints = [
+            models.CheckConstraint(condition=Q(max_wait_minutes__gt=0), name="queue_max_wait_positive"),
+            models.CheckConstraint(condition=Q(status__in=QueueStatus.values), name="queue_status_valid"),
+            models.CheckConstraint(condition=Q(priority__in=Priority.values), name="queue_priority_valid"),
+            models.CheckConstraint(
+                condition=Q(status="assigned", assigned_agent__isnull=False) | ~Q(status="assigned"),
+                name="queue_assigned_has_agent",
+            ),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="queued"), name="one_waiting_entry_per_case"
+            ),
+        ]
+        indexes = [
+            # Serving order among waiting entries, and the count of entries ahead (queue position).
+            models.Index(
+                models.F("priority_rank").desc(),
+                "queued_at",
+                condition=Q(status="queued"),
+                name="queue_serving_idx",
+            ),
+            models.Index(fields=["wait_deadline"], condition=Q(status="queued"), name="queue_deadline_idx"),
+            models.Index(fields=["priority", "queued_at"], name="queue_priority_queued_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} ({self.priority}, {self.status})"
+
+
+class DecisionOutcome(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned"
+    QUEUED = "queued", "Queued"
+
+
+class RoutingDecision(models.Model):
+    """Why a case went where it went: every candidate with its per-factor scores, the winner or the reason
+    it was queued, the requirement ring that matched and the time the decision took."""
+
+    case = models.ForeignKey(SupportCase, on_delete=models.CASCADE, related_name="decisions")
+    strategy = models.CharField(max_length=50)
+    outcome = models.CharField(max_length=10, choices=DecisionOutcome.choices)
+    winner = models.ForeignKey(
+        HumanAgent, on_delete=models.SET_NULL, null=True, blank=True, related_name="routing_wins"
+    )
+    assignment = models.ForeignKey(
+        CaseAssignment, on_delete=models.SET_NULL, null=True, blank=True, related_name="decisions"
+    )
+    candidates = models.JSONField(default=list, help_text="[{agent, total, factors: {...}}], best first.")
+    candidate_count = models.PositiveIntegerField(default=0)
+    reason = models.TextField(blank=True)
+    widen_level = models.PositiveSmallIntegerField(default=0)
+    duration_ms = models.FloatField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["case", "-created_at"], name="decision_case_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.outcome} via {self.strategy}"
+
+
+class RoutingEventType(models.TextChoices):
+    ROUTED = "routed", "Routed"
+    QUEUED = "queued", "Queued"
+    DISPATCHED = "dispatched", "Dispatched from queue"
+    STARTED = "started", "Started"
+    COMPLETED = "completed", "Completed"
+    ESCALATED = "escalated", "Priority escalated"
+    WIDENED = "widened", "Requirements widened"
+    ACCEPT_TIMEOUT = "accept_timeout", "Acceptance timed out"
+    REQUEUED = "requeued", "Requeued"
+    CANCELLED = "cancelled", "Cancelled"
+    MANUAL_ASSIGN = "manual_assign", "Assigned by supervisor"
+
+
+class RoutingEvent(models.Model):
+    case = models.ForeignKey(SupportCase, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(max_length=20, choices=RoutingEventType.choices)
+    agent = models.ForeignKey(HumanAgent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["case", "-created_at"], name="event_case_created_idx"),
+            models.Index(fields=["event_type", "-created_at"], name="event_type_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.event_type}"

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError
+
+from agents.models import AgentAvailability, AgentPerformance, AgentSkill, AvailabilityStatus, HumanAgent
+from agents.selectors import AgentNotFound
+from agents.services import (
+    OverrideReasonRequired,
+    agent_availability_update,
+    agent_create,
+    agent_deactivate,
+    agent_set_status,
+    agent_update,
+)
+from tests.factories import AgentLanguageFactory, AgentSkillFactory, HumanAgentFactory, SkillDomainFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_agent_create_makes_offline_availability_and_performance_rows():
+    billing = SkillDomainFactory(code="billing")
+
+    agent = agent_create(
+        code="agent_svc",
+        name="Service Made",
+        email="svc@example.com",
+        skill_level="junior",
+        skills=[{"domain": billing, "proficiency": "basic"}],
+        languages=[{"language_code": "en", "proficiency": "native"}],
+    )
+
+    assert AgentAvailability.objects.get(agent=agent).status == AvailabilityStatus.OFFLINE
+    assert AgentPerformance.objects.filter(agent=agent).exists()
+    assert agent.skills.get().domain == billing
+    assert agent.skills.get().history.count() == 1  # bulk writes keep the audit trail
+
+
+def test_agent_create_rejects_a_field_that_is_not_editable():
+    with pytest.raises(TypeError, match="created_at"):
+        agent_create(code="x", name="x", email="x@example.com", skill_level="junior", created_at=None)
+
+
+def test_agent_update_replaces_a_given_set_by_natural_key_and_leaves_the_others():
+    agent = HumanAgentFactory()
+    kept = AgentSkillFactory(agent=agent, domain=SkillDomainFactory(code="billing"), proficiency="basic")
+    AgentSkillFactory(agent=agent, domain=SkillDomainFactory(code="claims"))
+    AgentLanguageFactory(agent=agent, language_code="en")
+    sales = SkillDomainFactory(code="sales")
+
+    agent_update(
+        agent=agent,
+        skills=[
+            {"domain": kept.domain, "proficiency": "expert"},
+            {"domain": sales, "proficiency": "basic"},
+        ],
+    )
+
+    skills = {skill.domain.code: skill for skill in AgentSkill.objects.filter(agent=agent)}
+    assert set(skills) == {"billing", "sales"}
+    assert skills["billing"].pk == kept.pk
+    assert skills["billing"].proficiency == "expert"
+    assert agent.languages.count() == 1
+
+
+def test_agent_update_rolls_back_everything_when_a_nested_row_is_rejected_by_the_database():
+    # given: a schedule the serializer would refuse, handed to the service directly
+    agent = HumanAgentFactory(name="Before")
+    AgentLanguageFactory(agent=agent, language_code="en")
+    bad_schedule = {
+        "day_of_week": "monday",
+        "start_time": dt.time(17),
+        "end_time": dt.time(9),  # CHECK schedule_end_after_start
+        "timezone": "Europe/Madrid",
+        "effective_from": dt.date(2026, 1, 1),
+    }
+
+    # when
+    with pytest.raises(IntegrityError):
+        agent_update(
+            agent=agent,
+            name="After",
+            languages=[{"language_code": "fr", "proficiency": "fluent"}],
+            schedules=[bad_schedule],
+        )
+
+    # then
+    agent.refresh_from_db()
+    assert agent.name == "Before"
+    assert list(agent.languages.values_list("language_code", flat=True)) == ["en"]
+
+
+def test_agent_update_deactivating_goes_offline():
+    agent = HumanAgentFactory()
+
+    agent_update(agent=agent, is_active=False)
+
+    assert AgentAvailability.objects.get(agent=agent).status == AvailabilityStatus.OFFLINE
+
+
+def test_agent_update_without_changes_writes_no_history():
+    agent = HumanAgentFactory(name="Same")
+    before = agent.history.count()
+
+    agent_update(agent=agent, name="Same")
+
+    assert agent.history.count() == before
+
+
+def test_agent_deactivate_keeps_the_agent():
+    agent = HumanAgentFactory()
+
+    agent_deactivate(agent=agent)
+
+    assert HumanAgent.objects.get(pk=agent.pk).is_active is False
+
+
+def test_agent_availability_update_keeps_omitted_values():
+    agent = HumanAgentFactory()
+    agent_set_status(agent=agent, status="meeting", override_reason="1:1")
+
+    availability = agent_availability_update(code=agent.code, status="busy")
+
+    assert (availability.status, availability.manual_override, availability.override_reason) == (
+        "busy",
+        True,
+        "1:1",
+    )
+
+
+def test_agent_availability_update_clearing_the_reason_ends_the_override():
+    agent = HumanAgentFactory()
+    agent_set_status(agent=agent, status="meeting", override_reason="1:1")
+
+    availability = agent_availability_update(code=agent.code, override_reason="")
+
+    assert (availability.manual_override, availability.override_reason) == (False, "")
+
+
+def test_agent_availability_update_needs_a_reason_for_a_manual_override():
+    agent = HumanAgentFactory()
+
+    with pytest.raises(OverrideReasonRequired):
+        agent_availability_update(code=agent.code, status="break", manual_override=True)
+
+
+def test_agent_availability_update_unknown_code():
+    with pytest.raises(AgentNotFound):
+        agent_availability_update(code="agent_nope", status="busy")
+
+
+def test_agent_availability_update_to_break_resets_the_fatigue_streak():
+    agent = HumanAgentFactory(performance__consecutive_difficult_cases=3)
+
+    agent_availability_update(code=agent.code, status="break")
+
+    performance = AgentPerformance.objects.get(agent=agent)
+    assert performance.consecutive_difficult_cases == 0
+    assert performance.last_break_at is not None
+
+
+def test_agent_set_status_keeps_its_signature():
+    agent = HumanAgentFactory()
+
+    availability = agent_set_status(agent=agent.pk, status="busy")
+
+    assert availability.status == "busy"
+    assert availability.manual_override is False

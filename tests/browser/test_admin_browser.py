@@ -1,0 +1,137 @@
+"""A supervisor edits an agent's skill in a real browser (Playwright driving Debian's chromium)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.apps import apps as global_apps
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import connections
+from django.db.models.signals import post_migrate
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from agents.models import AgentSkill, Proficiency
+from tests.factories.agents import AgentSkillFactory, HumanAgentFactory, SkillDomainFactory
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _database_back_after_flush(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """live_server makes this test transactional: the database is flushed afterwards.
+
+    Module-scoped, so it is set up before `transactional_db` (which pytest-django's autouse live-server
+    helper requests first among the function fixtures) and torn down after the flush. Flush sends
+    post_migrate without `apps`, which agents.apps._sync_roles requires (TypeError at teardown; the same
+    workaround as tests/agents/test_migrations.py, until the receiver defaults to the global registry).
+    Afterwards the seeded roster is put back, so tests running later see a freshly migrated database.
+    """
+    from agents.apps import _sync_roles
+
+    def sync_roles_with_global_apps(sender: Any, apps: Any = global_apps, **kwargs: Any) -> None:
+        _sync_roles(sender, apps, **kwargs)
+
+    receiver = {"sender": global_apps.get_app_config("agents"), "dispatch_uid": "agents.sync_roles"}
+    post_migrate.disconnect(**receiver)
+    post_migrate.connect(sync_roles_with_global_apps, weak=False, **receiver)
+    try:
+        yield
+    finally:
+        post_migrate.disconnect(**receiver)
+        post_migrate.connect(_sync_roles, **receiver)
+    seed_roster = importlib.import_module("agents.migrations.0003_seed_roster")
+    with django_db_blocker.unblock():
+        seed_roster.vocabulary_seed(global_apps, None)
+        seed_roster.roster_seed(global_apps, None)
+
+
+@pytest.fixture
+def browser(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    # Sync Playwright runs an event loop in this thread; Django's ORM calls in the test are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def orm_connection_closed(page: Page) -> Iterator[None]:
+    """Close the database connection the test body opened, once the body is done.
+
+    Django keeps connections per async context, and sync Playwright runs the test body in its own
+    context: the connection opened there is not the one pytest-django closes, and left open on
+    PostgreSQL it blocks dropping the test database. Depending on `page` makes this close first.
+    """
+    yield
+    connections.close_all()
+
+
+@pytest.mark.usefixtures("orm_connection_closed")
+def test_supervisor_edits_a_skill_inline_and_sees_it_in_history(live_server, page: Page):
+    # given a supervisor (not a superuser) and an agent with one skill
+    supervisor = User.objects.create_user("sup-browser", "sup-browser@example.com", PASSWORD, is_staff=True)
+    supervisor.groups.add(Group.objects.get(name="Supervisors"))
+    agent = HumanAgentFactory(name="Grace Hopper", code="agent_grace")
+    skill = AgentSkillFactory(agent=agent, domain=SkillDomainFactory(code="billing"), proficiency="advanced")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # when they log in through the admin login form
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/agents/humanagent/")
+    page.fill("#id_username", "sup-browser")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#result_list")).to_contain_text("Grace Hopper")
+    page.screenshot(path=ARTIFACTS / "admin-agent-changelist.png", full_page=True)
+
+    # and open the agent, raise the skill's proficiency inline and save
+    page.click("text=Grace Hopper")
+    proficiency = page.locator("select[name='skills-0-proficiency']")
+    expect(proficiency).to_have_value("advanced")
+    proficiency.select_option("expert")
+    page.click("input[name='_continue']")
+
+    # then the admin confirms, shows the new value, and the database has it
+    expect(page.locator("ul.messagelist li.success")).to_contain_text("was changed successfully")
+    expect(page.locator("select[name='skills-0-proficiency']")).to_have_value("expert")
+    page.screenshot(path=ARTIFACTS / "admin-agent-change.png", full_page=True)
+    skill.refresh_from_db()
+    assert skill.proficiency == Proficiency.EXPERT
+
+    # and the History page shows who changed what on the skill
+    page.click("a.historylink")
+    inline_history = page.locator("#inline-change-history")
+    first_skill_change = inline_history.locator("tbody tr", has_text="Changed").filter(has_text="Agent skill")
+    expect(first_skill_change).to_contain_text("sup-browser")
+    expect(first_skill_change).to_contain_text("Proficiency:")
+    expect(first_skill_change).to_contain_text("advanced")
+    expect(first_skill_change).to_contain_text("expert")
+    page.screenshot(path=ARTIFACTS / "admin-agent-history.png", full_page=True)
+    assert AgentSkill.history.filter(id=skill.pk, history_type="~").get().history_user == supervisor

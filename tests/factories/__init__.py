@@ -1,0 +1,11 @@
+from tests.factories.agents import (  # noqa: F401
+    AgentAvailabilityFactory,
+    AgentLanguageFactory,
+    AgentPerformanceFactory,
+    AgentPeriodMetricsFactory,
+    AgentScheduleFactory,
+    AgentSkillFactory,
+    AgentSpecializationFactory,
+    HumanAgentFactory,
+    SkillDomainFactory,
+)

@@ -1,0 +1,77 @@
+"""Builders for the engine's dataclasses, so pure tests read as the rule they state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from routing.engine.types import AgentProfile, CaseProfile
+
+_ids = itertools.count(1)
+
+
+def agent(
+    *,
+    agent_id: int | None = None,
+    skills: dict[str, str] | None = None,
+    specializations: dict[str, float] | None = None,
+    languages: tuple[str, ...] = ("en",),
+    capacity: int = 5,
+    load: int = 0,
+    status: str = "available",
+    manual_override: bool = False,
+    tolerance: str = "medium",
+    in_schedule: bool = True,
+    csat: float | None = 4.0,
+    escalation_rate: float | None = 0.1,
+    fcr: float | None = 0.8,
+    stress: float = 0.0,
+    consecutive_difficult: int = 0,
+    last_assigned_at: dt.datetime | None = None,
+) -> AgentProfile:
+    agent_id = agent_id if agent_id is not None else next(_ids)
+    return AgentProfile(
+        agent_id=agent_id,
+        code=f"agent_{agent_id}",
+        status=status,
+        manual_override=manual_override,
+        max_concurrent_cases=capacity,
+        current_load=load,
+        frustration_tolerance=tolerance,
+        skills=skills if skills is not None else {"billing": "advanced"},
+        specializations=specializations or {},
+        languages=frozenset(languages),
+        in_schedule=in_schedule,
+        csat=csat,
+        escalation_rate=escalation_rate,
+        first_contact_resolution=fcr,
+        stress=stress,
+        consecutive_difficult=consecutive_difficult,
+        last_assigned_at=last_assigned_at,
+    )
+
+
+def case(
+    *,
+    required_skills: tuple[str, ...] = ("billing",),
+    priority: str = "medium",
+    complexity: str = "medium",
+    frustration: str = "low",
+    language: str = "",
+    min_proficiency: str = "intermediate",
+    optional_skills: tuple[str, ...] = (),
+    specializations: tuple[str, ...] = (),
+    excluded: frozenset[int] = frozenset(),
+) -> CaseProfile:
+    return CaseProfile(
+        case_id="CASE-1",
+        priority=priority,
+        complexity=complexity,
+        frustration=frustration,
+        required_skills=required_skills,
+        language=language,
+        min_proficiency=min_proficiency,
+        optional_skills=optional_skills,
+        specializations=specializations,
+        excluded_agent_ids=excluded,
+    )

@@ -1,0 +1,151 @@
+"""The seed rules and the widening rings, without a database."""
+
+from __future__ import annotations
+
+import pytest
+
+from routing.engine.rules import (
+    exclusion_reason,
+    innermost_ring,
+    is_difficult,
+    parse_special_requirements,
+    ring_for,
+    rings_up_to,
+    routing_confidence,
+    tolerance_tier,
+)
+from tests.routing.engine_builders import agent, case
+
+
+@pytest.mark.parametrize(
+    ("complexity", "frustration", "difficult"),
+    [
+        ("high", "low", True),
+        ("medium", "high", True),
+        ("low", "critical", True),
+        ("medium", "moderate", False),
+        ("low", "low", False),
+    ],
+)
+def test_difficult_means_high_complexity_or_high_or_critical_frustration(complexity, frustration, difficult):
+    assert is_difficult(complexity=complexity, frustration=frustration) is difficult
+
+
+def test_critical_frustration_is_never_given_to_a_low_tolerance_agent():
+    the_case = case(frustration="critical")
+    ring = ring_for(the_case, 2)
+    assert exclusion_reason(agent=agent(tolerance="low"), case=the_case, ring=ring, lockout=3) == (
+        "frustration_tolerance"
+    )
+    assert exclusion_reason(agent=agent(tolerance="medium"), case=the_case, ring=ring, lockout=3) is None
+    # high (not critical) frustration is a preference, not an exclusion
+    assert (
+        exclusion_reason(agent=agent(tolerance="low"), case=case(frustration="high"), ring=ring, lockout=3)
+        is None
+    )
+
+
+def test_fatigue_lockout_blocks_difficult_cases_only():
+    tired = agent(consecutive_difficult=3)
+    difficult = case(complexity="high")
+    easy = case(complexity="low")
+    assert (
+        exclusion_reason(agent=tired, case=difficult, ring=ring_for(difficult, 0), lockout=3)
+        == "fatigue_lockout"
+    )
+    assert exclusion_reason(agent=tired, case=easy, ring=ring_for(easy, 0), lockout=3) is None
+    assert (
+        exclusion_reason(
+            agent=agent(consecutive_difficult=2), case=difficult, ring=ring_for(difficult, 0), lockout=3
+        )
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"in_schedule": False}, "outside_schedule"),
+        ({"languages": ("fr",)}, "language"),
+        ({"load": 5, "capacity": 5}, "at_capacity"),
+        ({"status": "break"}, "not_working"),
+        ({"status": "busy", "manual_override": True}, "not_working"),
+        ({"skills": {"billing": "basic"}}, "skill:billing"),
+        ({"skills": {}}, "skill:billing"),
+        ({"agent_id": 99}, "excluded"),
+    ],
+)
+def test_hard_exclusions(kwargs, reason):
+    the_case = case(language="en", excluded=frozenset({99}))
+    assert (
+        exclusion_reason(agent=agent(**kwargs), case=the_case, ring=ring_for(the_case, 0), lockout=3)
+        == reason
+    )
+
+
+def test_busy_with_spare_capacity_is_routable():
+    the_case = case()
+    assert (
+        exclusion_reason(
+            agent=agent(status="busy", load=2), case=the_case, ring=ring_for(the_case, 0), lockout=3
+        )
+        is None
+    )
+
+
+def test_rings_relax_proficiency_then_drop_optional_skills():
+    the_case = case(required_skills=("billing", "refunds", "technical"), min_proficiency="advanced")
+    assert ring_for(the_case, 0).skills == ("billing", "refunds", "technical")
+    assert ring_for(the_case, 0).min_proficiency == "advanced"
+    assert ring_for(the_case, 1).min_proficiency == "intermediate"
+    assert ring_for(the_case, 1).skills == ("billing", "refunds", "technical")
+    assert ring_for(the_case, 2).skills == ("billing",)  # none marked optional: all but the first
+    marked = case(required_skills=("billing", "refunds", "technical"), optional_skills=("technical",))
+    assert ring_for(marked, 2).skills == ("billing", "refunds")
+    assert ring_for(marked, 7).level == 2
+
+
+def test_ring_one_never_drops_below_basic():
+    assert ring_for(case(min_proficiency="basic"), 1).min_proficiency == "basic"
+
+
+def test_rings_up_to_skips_rings_that_ask_the_same():
+    the_case = case(required_skills=("billing",), min_proficiency="basic")
+    assert [ring.level for ring in rings_up_to(the_case, 2)] == [0]
+
+
+def test_innermost_ring_reports_which_ring_matched():
+    the_case = case(required_skills=("billing", "refunds"), min_proficiency="advanced")
+    intermediate = agent(skills={"billing": "intermediate", "refunds": "intermediate"})
+    billing_only = agent(skills={"billing": "advanced"})
+    assert innermost_ring(agent=intermediate, case=the_case, level=0, lockout=3)[0] is None
+    assert innermost_ring(agent=intermediate, case=the_case, level=2, lockout=3)[0].level == 1
+    assert innermost_ring(agent=billing_only, case=the_case, level=2, lockout=3)[0].level == 2
+
+
+def test_special_requirements_are_parsed():
+    parsed = parse_special_requirements(
+        {"min_proficiency": "expert", "optional_skills": ["refunds", "unknown"], "specialization": "vip"},
+        ["billing", "refunds"],
+    )
+    assert parsed == {
+        "min_proficiency": "expert",
+        "optional_skills": ("refunds",),
+        "specializations": ("vip",),
+    }
+    assert parse_special_requirements({}, [])["min_proficiency"] == "intermediate"
+
+
+def test_tolerance_tier_puts_high_tolerance_first_for_frustrated_customers_only():
+    assert tolerance_tier(frustration="high", tolerance="high") < tolerance_tier(
+        frustration="high", tolerance="medium"
+    )
+    assert tolerance_tier(frustration="low", tolerance="high") == tolerance_tier(
+        frustration="low", tolerance="low"
+    )
+
+
+def test_confidence_is_discounted_per_widened_ring():
+    assert routing_confidence(total=0.8, ring_level=0) == 0.8
+    assert routing_confidence(total=0.8, ring_level=2) == 0.56
+    assert routing_confidence(total=1.4, ring_level=0) == 1.0

@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from agents.models import AgentAvailability, AgentPerformance, AgentPeriodMetrics, HumanAgent
+from routing.maintenance import (
+    MaintenanceOptions,
+    assignments_archive,
+    database_size_bytes,
+    last_full_week,
+    period_metrics_build,
+    period_metrics_purge,
+    queue_entries_purge,
+)
+from routing.models import (
+    AssignmentStatus,
+    CaseAssignment,
+    CaseAssignmentArchive,
+    CaseStatus,
+    EscalationQueueEntry,
+    QueueStatus,
+    RoutingDecision,
+)
+from tests.factories.agents import AgentPeriodMetricsFactory, AgentScheduleFactory, HumanAgentFactory
+from tests.factories.routing import CaseAssignmentFactory, EscalationQueueEntryFactory, SupportCaseFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 3, 18, 12, 0, tzinfo=dt.UTC)  # a Wednesday
+
+
+@pytest.fixture
+def agent() -> HumanAgent:
+    """A consistent world: the roster removed, one active agent with a schedule."""
+    HumanAgent.objects.all().delete()
+    agent = HumanAgentFactory()
+    AgentScheduleFactory(agent=agent)
+    return agent
+
+
+def _finished(
+    agent: HumanAgent, completed_at: dt.datetime, status: str = AssignmentStatus.COMPLETED, **fields
+):
+    return CaseAssignmentFactory(
+        agent=agent,
+        case=SupportCaseFactory(status=CaseStatus.COMPLETED),
+        status=status,
+        assigned_at=completed_at - dt.timedelta(minutes=40),
+        completed_at=completed_at,
+        **fields,
+    )
+
+
+def _ledger() -> tuple[int, str]:
+    """Row count and checksum over (id, case_id, agent_id, status, csat_rating) of live + archive."""
+    rows = sorted(
+        (str(pk), case_id, agent_id, status, csat)
+        for model in (CaseAssignment, CaseAssignmentArchive)
+        for pk, case_id, agent_id, status, csat in model.objects.values_list(
+            "id", "case_id", "agent_id", "status", "csat_rating"
+        )
+    )
+    return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def _maintenance(*args: str) -> str:
+    out = io.StringIO()
+    call_command("run_maintenance", *args, stdout=out)
+    return out.getvalue()
+
+
+# --- archive ---------------------------------------------------------------------------------------------
+
+
+def test_archive_moves_old_completed_assignments_and_loses_nothing(agent: HumanAgent) -> None:
+    # given
+    old = [_finished(agent, NOW - dt.timedelta(days=100 + n), csat_rating=1 + n % 5) for n in range(5)]
+    recent = _finished(agent, NOW - dt.timedelta(days=10), csat_rating=5)
+    old_escalated = _finished(agent, NOW - dt.timedelta(days=200), AssignmentStatus.ESCALATED)
+    old_open = CaseAssignmentFactory(agent=agent, assigned_at=NOW - dt.timedelta(days=120))
+    decision = RoutingDecision.objects.create(
+        case=old[0].case, strategy="skill_based", outcome="assigned", winner=agent, assignment=old[0]
+    )
+    before = _ledger()
+    # when
+    result = assignments_archive(MaintenanceOptions(now=NOW, batch_size=2))
+    # then
+    assert result.rows == 5
+    assert _ledger() == before
+    assert set(CaseAssignmentArchive.objects.values_list("id", flat=True)) == {a.pk for a in old}
+    assert set(CaseAssignment.objects.values_list("id", flat=True)) == {
+        recent.pk,
+        old_escalated.pk,
+        old_open.pk,
+    }
+    archived = CaseAssignmentArchive.objects.get(pk=old[1].pk)
+    assert (archived.case_id, archived.csat_rating, archived.completed_at) == (
+        old[1].case_id,
+        old[1].csat_rating,
+        old[1].completed_at,
+    )
+    assert archived.archived_at == NOW
+    decision.refresh_from_db()
+    assert decision.assignment_id is None and decision.case_id == old[0].case.pk
+
+
+def test_archive_is_idempotent(agent: HumanAgent) -> None:
+    _finished(agent, NOW - dt.timedelta(days=95))
+    assignments_archive(MaintenanceOptions(now=NOW))
+    before = _ledger()
+    assert assignments_archive(MaintenanceOptions(now=NOW)).rows == 0
+    assert _ledger() == before
+
+
+def test_archive_days_option_moves_the_horizon(agent: HumanAgent) -> None:
+    _finished(agent, NOW - dt.timedelta(days=20))
+    assert assignments_archive(MaintenanceOptions(now=NOW)).rows == 0
+    assert assignments_archive(MaintenanceOptions(now=NOW, archive_days=15)).rows == 1
+
+
+def test_dry_run_counts_but_moves_nothing(agent: HumanAgent) -> None:
+    _finished(agent, NOW - dt.timedelta(days=100))
+    EscalationQueueEntryFactory(status=QueueStatus.CANCELLED, queued_at=NOW - dt.timedelta(days=60))
+    before = _ledger()
+    options = MaintenanceOptions(now=NOW, dry_run=True)
+    assert assignments_archive(options).rows == 1
+    assert queue_entries_purge(options).rows == 1
+    assert _ledger() == before
+    assert EscalationQueueEntry.objects.count() == 1
+
+
+# --- queue -----------------------------------------------------------------------------------------------
+
+
+def test_queue_cleanup_deletes_only_old_finished_entries() -> None:
+    long_ago = NOW - dt.timedelta(days=45)
+    EscalationQueueEntryFactory(status=QueueStatus.COMPLETED, queued_at=long_ago)
+    EscalationQueueEntryFactory(status=QueueStatus.CANCELLED, queued_at=long_ago)
+    recent = EscalationQueueEntryFactory(status=QueueStatus.COMPLETED, queued_at=NOW - dt.timedelta(days=3))
+    waiting = EscalationQueueEntryFactory(status=QueueStatus.QUEUED, queued_at=long_ago)
+    result = queue_entries_purge(MaintenanceOptions(now=NOW, batch_size=1))
+    assert result.rows == 2
+    assert set(EscalationQueueEntry.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
+    assert queue_entries_purge(MaintenanceOptions(now=NOW)).rows == 0
+
+
+# --- weekly period metrics -------------------------------------------------------------------------------
+
+
+def test_last_full_week_is_the_previous_monday_to_sunday() -> None:
+    period, start, end = last_full_week(NOW)
+    assert period == dt.date(2026, 3, 9)
+    assert (start, end) == (dt.datetime(2026, 3, 9, tzinfo=dt.UTC), dt.datetime(2026, 3, 16, tzinfo=dt.UTC))
+
+
+def test_period_metrics_summarise_last_week_per_agent_and_rerun_rewrites(agent: HumanAgent) -> None:
+    # given
+    _finished(agent, dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC), resolution_minutes=10, csat_rating=4)
+    _finished(agent, dt.datetime(2026, 3, 15, 23, tzinfo=dt.UTC), resolution_minutes=20, csat_rating=5)
+    _finished(agent, dt.datetime(2026, 3, 16, 9, tzinfo=dt.UTC), resolution_minutes=90, csat_rating=1)
+    # when
+    assert period_metrics_build(MaintenanceOptions(now=NOW)).rows == 1
+    assert period_metrics_build(MaintenanceOptions(now=NOW)).rows == 1
+    # then
+    row = AgentPeriodMetrics.objects.get()
+    assert (row.agent_id, row.period_date) == (agent.pk, dt.date(2026, 3, 9))
+    assert row.avg_handling_seconds == 900
+    assert str(row.csat_score) == "4.50"
+    assert row.conversion_rate_hot is None and row.cross_sell_rate is None and row.upsell_rate is None
+
+
+def test_period_metrics_retention_deletes_only_old_rows(agent: HumanAgent) -> None:
+    AgentPeriodMetricsFactory(agent=agent, period_date=dt.date(2024, 10, 1))
+    kept = AgentPeriodMetricsFactory(agent=agent, period_date=dt.date(2026, 3, 9))
+    assert period_metrics_purge(MaintenanceOptions(now=NOW, retention_days=400)).rows == 1
+    assert list(AgentPeriodMetrics.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_database_size_is_reported() -> None:
+    assert database_size_bytes() > 0
+
+
+# --- the command -----------------------------------------------------------------------------------------
+
+
+def test_daily_recomputes_cleans_archives_and_is_idempotent(agent: HumanAgent) -> None:
+    now = timezone.now()
+    _finished(agent, now - dt.timedelta(days=120))
+    EscalationQueueEntryFactory(status=QueueStatus.CANCELLED, queued_at=now - dt.timedelta(days=60))
+    CaseAssignmentFactory(agent=agent, assigned_at=now)
+    AgentAvailability.objects.filter(agent=agent).update(current_load=1)
+    before = _ledger()
+    # when
+    output = _maintenance("daily")
+    # then
+    assert "recompute metrics + stress" in output and "archive assignments" in output
+    assert AgentPerformance.objects.get(agent=agent).cases_today == 1
+    assert CaseAssignmentArchive.objects.count() == 1 and not EscalationQueueEntry.objects.exists()
+    assert _ledger() == before
+    second = _maintenance("daily")
+    archive_line = next(line for line in second.splitlines() if line.startswith("archive"))
+    assert re.search(r"\)\s+0\s+\d+\.\d\d\s+moved to archive", archive_line)
+
+
+def test_weekly_passes_on_consistent_data(agent: HumanAgent) -> None:
+    output = _maintenance("weekly")
+    assert "period metrics" in output and "checks OK" in output and "analyze" in output
+
+
+def test_weekly_fails_when_integrity_finds_problems(agent: HumanAgent) -> None:
+    AgentAvailability.objects.filter(agent=agent).update(current_load=3)
+    with pytest.raises(CommandError, match="availability_load_mismatch"):
+        _maintenance("weekly")
+
+
+def test_monthly_prints_retention_and_database_size(agent: HumanAgent) -> None:
+    output = _maintenance("monthly", "--retention-days", "30")
+    assert "period metrics retention (30 d)" in output and "bytes" in output
+
+
+def test_dry_run_command_writes_nothing(agent: HumanAgent) -> None:
+    _finished(agent, timezone.now() - dt.timedelta(days=120))
+    before = _ledger()
+    output = _maintenance("daily", "--dry-run")
+    assert "dry run" in output and "would archive" in output
+    assert _ledger() == before and not CaseAssignmentArchive.objects.exists()

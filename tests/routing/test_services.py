@@ -1,0 +1,577 @@
+"""routing.services against the database (SQLite in the fast run, PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from agents.models import AgentAvailability, AgentPerformance, AvailabilityStatus, Weekday
+from agents.services import agent_set_status
+from routing.errors import (
+    AgentAtCapacity,
+    CaseAlreadyRouted,
+    CaseNotFound,
+    InvalidCaseTransition,
+    QueueEntryNotWaiting,
+    RoutingValidationError,
+    UnknownSkillDomain,
+    UnknownStrategy,
+)
+from routing.models import (
+    AssignmentStatus,
+    CaseAssignment,
+    CaseStatus,
+    EscalationQueueEntry,
+    QueueStatus,
+    RoutingDecision,
+    RoutingEvent,
+    RoutingEventType,
+    SupportCase,
+)
+from routing.services import (
+    CaseRequest,
+    case_complete,
+    case_route,
+    case_start,
+    queue_dispatch_for_agent,
+    queue_entry_assign,
+    queue_entry_cancel,
+    queue_entry_requeue,
+    queue_sweep,
+)
+from tests.factories import AgentScheduleFactory, SkillDomainFactory
+from tests.factories.routing import retire_seed_roster, routable_agent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _only_our_agents(db):
+    retire_seed_roster()
+    for code in ("billing", "refunds", "technical"):
+        SkillDomainFactory(code=code)
+
+
+def request_for(case_id: str = "C-1", **overrides) -> CaseRequest:
+    values = {
+        "case_id": case_id,
+        "priority": "medium",
+        "complexity": "medium",
+        "required_skills": ["billing"],
+        "language": "en",
+    }
+    values.update(overrides)
+    return CaseRequest(**values)
+
+
+def load_of(agent) -> int:
+    return AgentAvailability.objects.get(agent=agent).current_load
+
+
+# --- assignment ----------------------------------------------------------------------------------
+
+
+def test_route_assigns_to_the_best_agent_and_records_everything():
+    # given
+    weak = routable_agent(skills={"billing": "intermediate"})
+    strong = routable_agent(skills={"billing": "expert"})
+    # when
+    outcome = case_route(request=request_for())
+    # then
+    assert outcome.http_status == 201
+    assert outcome.assignment.agent_id == strong.pk
+    assert outcome.case.status == CaseStatus.ASSIGNED
+    assert load_of(strong) == 1 and load_of(weak) == 0
+    assert AgentAvailability.objects.get(agent=strong).last_assigned_at is not None
+    assert 0 <= outcome.assignment.routing_confidence <= 1
+    assert 0 <= outcome.assignment.match_score <= 100
+    assert outcome.assignment.routing_strategy == "skill_based"
+    decision = outcome.decision
+    assert decision.outcome == "assigned" and decision.winner_id == strong.pk
+    assert decision.candidate_count == 2
+    assert set(decision.candidates[0]["factors"]) == {
+        "skill",
+        "performance",
+        "frustration_fit",
+        "fatigue",
+        "load_balance",
+    }
+    assert decision.widen_level == 0 and decision.duration_ms > 0
+    assert RoutingEvent.objects.filter(case=outcome.case, event_type=RoutingEventType.ROUTED).exists()
+
+
+def test_agent_becomes_busy_at_capacity_and_is_never_given_more():
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=2)
+    outcomes = [case_route(request=request_for(f"C-{n}")) for n in range(3)]
+    assert [o.http_status for o in outcomes] == [201, 201, 202]
+    availability = AgentAvailability.objects.get(agent=agent)
+    assert availability.current_load == 2
+    assert availability.status == AvailabilityStatus.BUSY
+    assert "capacity" in outcomes[2].decision.reason
+
+
+def test_routing_the_same_case_twice_is_a_conflict():
+    routable_agent(skills={"billing": "advanced"})
+    case_route(request=request_for("C-1"))
+    with pytest.raises(CaseAlreadyRouted) as error:
+        case_route(request=request_for("C-1"))
+    assert error.value.http_status == 409
+    assert CaseAssignment.objects.count() == 1
+
+
+@pytest.mark.parametrize("strategy", ["skill_based", "round_robin", "least_busy", "performance_based"])
+def test_each_strategy_routes(strategy):
+    routable_agent(skills={"billing": "advanced"})
+    outcome = case_route(request=request_for(strategy=strategy))
+    assert outcome.assignment.routing_strategy == strategy
+    assert outcome.decision.strategy == strategy
+
+
+def test_round_robin_takes_turns():
+    first = routable_agent(skills={"billing": "advanced"})
+    second = routable_agent(skills={"billing": "advanced"})
+    agents = [
+        case_route(request=request_for(f"C-{n}", strategy="round_robin")).assignment.agent_id
+        for n in range(4)
+    ]
+    assert sorted(agents[:2]) == sorted([first.pk, second.pk])
+    assert agents[2:] == agents[:2]
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+def test_unknown_skill_domain_is_named():
+    with pytest.raises(UnknownSkillDomain) as error:
+        case_route(request=request_for(required_skills=["billing", "astrology", "alchemy"]))
+    assert error.value.http_status == 400
+    assert error.value.code == "unknown_skill_domain"
+    assert "astrology" in error.value.detail and "alchemy" in error.value.detail
+    assert len(error.value.fields["required_skills"]) == 2
+    assert not SupportCase.objects.exists()
+
+
+def test_unknown_strategy_and_bad_values_are_400():
+    with pytest.raises(UnknownStrategy) as error:
+        case_route(request=request_for(strategy="coin_flip"))
+    assert error.value.http_status == 400 and "strategy" in error.value.fields
+    with pytest.raises(RoutingValidationError) as error:
+        case_route(request=request_for(priority="urgent", customer_frustration="livid", max_wait_minutes=0))
+    assert error.value.http_status == 400
+    assert {"priority", "customer_frustration", "max_wait_minutes"} <= set(error.value.fields)
+
+
+# --- seed rules ----------------------------------------------------------------------------------
+
+
+def test_critical_frustration_never_goes_to_a_low_tolerance_agent():
+    routable_agent(skills={"billing": "expert"}, frustration_tolerance="low")
+    outcome = case_route(request=request_for(customer_frustration="critical"))
+    assert outcome.http_status == 202
+    assert "low-tolerance" in outcome.decision.reason
+    tolerant = routable_agent(skills={"billing": "basic"}, frustration_tolerance="high")
+    outcome = case_route(
+        request=request_for(
+            "C-2", customer_frustration="critical", special_requirements={"min_proficiency": "basic"}
+        )
+    )
+    assert outcome.assignment.agent_id == tolerant.pk
+
+
+def test_high_frustration_goes_to_the_high_tolerance_agent_first():
+    routable_agent(skills={"billing": "expert"}, frustration_tolerance="medium")
+    tolerant = routable_agent(skills={"billing": "intermediate"}, frustration_tolerance="high")
+    outcome = case_route(request=request_for(customer_frustration="high"))
+    assert outcome.assignment.agent_id == tolerant.pk
+
+
+def test_fatigue_lockout_keeps_difficult_cases_from_a_tired_agent_until_a_break(settings):
+    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2}
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=10)
+    for n in range(2):
+        case_route(request=request_for(f"D-{n}", complexity="high"))
+        case_complete(case_id=f"D-{n}")
+    assert AgentPerformance.objects.get(agent=agent).consecutive_difficult_cases == 2
+    locked_out = case_route(request=request_for("D-2", complexity="high"))
+    assert locked_out.http_status == 202
+    assert "consecutive difficult" in locked_out.decision.reason
+    easy = case_route(request=request_for("E-1", complexity="low"))
+    assert easy.assignment.agent_id == agent.pk
+    # a break resets the streak
+    agent_set_status(agent=agent, status=AvailabilityStatus.BREAK)
+    agent_set_status(agent=agent, status=AvailabilityStatus.AVAILABLE)
+    assert AgentPerformance.objects.get(agent=agent).consecutive_difficult_cases == 0
+    assert case_route(request=request_for("D-3", complexity="high")).assignment.agent_id == agent.pk
+
+
+def test_an_easy_completion_resets_the_difficult_streak():
+    agent = routable_agent(skills={"billing": "advanced"})
+    case_route(request=request_for("D-1", complexity="high"))
+    case_complete(case_id="D-1")
+    case_route(request=request_for("E-1", complexity="low"))
+    case_complete(case_id="E-1")
+    performance = AgentPerformance.objects.get(agent=agent)
+    assert performance.consecutive_difficult_cases == 0
+    assert performance.last_difficult_case_at is not None
+
+
+def test_language_must_be_spoken():
+    routable_agent(skills={"billing": "expert"}, languages=("en",))
+    outcome = case_route(request=request_for(language="es"))
+    assert outcome.http_status == 202
+    assert "speaks es" in outcome.decision.reason
+    speaker = routable_agent(skills={"billing": "intermediate"}, languages=("en", "es"))
+    assert case_route(request=request_for("C-2", language="es")).assignment.agent_id == speaker.pk
+
+
+def _fixed_now(value: dt.datetime):
+    return mock.patch("routing.services.timezone.now", return_value=value)
+
+
+def test_schedule_is_read_in_the_agents_own_time_zone():
+    # Monday 2026-03-02 17:00 UTC is 09:00 in Los Angeles and 02:00 (Tuesday) in Tokyo.
+    now = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC)
+    los_angeles = routable_agent(skills={"billing": "advanced"}, always_on=False)
+    AgentScheduleFactory(
+        agent=los_angeles,
+        day_of_week=Weekday.MONDAY,
+        start_time=dt.time(8),
+        end_time=dt.time(16),
+        timezone="America/Los_Angeles",
+    )
+    tokyo = routable_agent(skills={"billing": "expert"}, always_on=False)
+    AgentScheduleFactory(
+        agent=tokyo,
+        day_of_week=Weekday.MONDAY,
+        start_time=dt.time(8),
+        end_time=dt.time(16),
+        timezone="Asia/Tokyo",
+    )
+    with _fixed_now(now):
+        outcome = case_route(request=request_for())
+    assert outcome.assignment.agent_id == los_angeles.pk  # the expert in Tokyo is asleep
+
+
+def test_an_agent_outside_its_window_or_its_effective_dates_is_not_routed():
+    now = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC)  # Monday 09:00 in Los Angeles
+    agent = routable_agent(skills={"billing": "advanced"}, always_on=False)
+    AgentScheduleFactory(
+        agent=agent,
+        day_of_week=Weekday.MONDAY,
+        start_time=dt.time(10),
+        end_time=dt.time(18),
+        timezone="America/Los_Angeles",
+    )
+    AgentScheduleFactory(
+        agent=agent,
+        day_of_week=Weekday.MONDAY,
+        start_time=dt.time(8),
+        end_time=dt.time(12),
+        timezone="America/Los_Angeles",
+        effective_from=dt.date(2026, 4, 1),
+    )
+    with _fixed_now(now):
+        outcome = case_route(request=request_for())
+    assert outcome.http_status == 202
+    assert "schedule window" in outcome.decision.reason
+
+
+def test_an_exception_window_takes_an_agent_off_the_queue():
+    agent = routable_agent(skills={"billing": "advanced"})
+    AgentScheduleFactory(
+        agent=agent,
+        day_of_week=Weekday.from_iso(timezone.now().isoweekday()),
+        start_time=dt.time(0),
+        end_time=dt.time(23, 59, 59, 999999),
+        timezone="UTC",
+        schedule_type="exception",
+        effective_from=dt.date(2020, 1, 1),
+    )
+    assert case_route(request=request_for()).http_status == 202
+
+
+def test_agents_on_break_or_busy_by_override_are_not_routed():
+    on_break = routable_agent(skills={"billing": "advanced"})
+    agent_set_status(agent=on_break, status=AvailabilityStatus.BREAK)
+    overridden = routable_agent(skills={"billing": "advanced"})
+    agent_set_status(agent=overridden, status=AvailabilityStatus.BUSY, override_reason="coaching")
+    outcome = case_route(request=request_for())
+    assert outcome.http_status == 202
+    assert "available" in outcome.decision.reason
+
+
+# --- queueing and dispatch -----------------------------------------------------------------------
+
+
+def test_no_eligible_agent_queues_the_case_and_says_why():
+    routable_agent(skills={"refunds": "expert"})
+    outcome = case_route(request=request_for(max_wait_minutes=10))
+    assert outcome.http_status == 202
+    entry = outcome.queue_entry
+    assert entry.status == QueueStatus.QUEUED
+    assert entry.wait_deadline == entry.queued_at + dt.timedelta(minutes=10)
+    assert outcome.case.status == CaseStatus.QUEUED
+    assert outcome.decision.outcome == "queued"
+    assert "skill billing" in outcome.decision.reason
+    assert "in_schedule=1" in outcome.decision.reason
+
+
+def test_completion_dispatches_the_highest_waiting_case_in_the_same_transaction():
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
+    case_route(request=request_for("C-1"))
+    case_route(request=request_for("LOW", priority="low"))
+    case_route(request=request_for("HIGH", priority="high"))
+    assignment = case_complete(case_id="C-1", csat_rating=5, resolution_minutes=12)
+    assert assignment.status == AssignmentStatus.COMPLETED
+    assert assignment.csat_rating == 5 and assignment.resolution_minutes == 12
+    dispatched = CaseAssignment.objects.get(case__case_id="HIGH")
+    assert dispatched.agent_id == agent.pk and dispatched.status == AssignmentStatus.ASSIGNED
+    assert EscalationQueueEntry.objects.get(case__case_id="HIGH").status == QueueStatus.ASSIGNED
+    assert EscalationQueueEntry.objects.get(case__case_id="LOW").status == QueueStatus.QUEUED
+    assert load_of(agent) == 1
+    assert RoutingEvent.objects.filter(case__case_id="HIGH", event_type=RoutingEventType.DISPATCHED).exists()
+
+
+def test_dispatch_skips_entries_the_agent_cannot_serve():
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
+    case_route(request=request_for("C-1"))
+    case_route(request=request_for("REFUND", priority="critical", required_skills=["refunds"]))
+    case_route(request=request_for("BILL", priority="low"))
+    case_complete(case_id="C-1")
+    assert CaseAssignment.objects.get(case__case_id="BILL").agent_id == agent.pk
+    assert not CaseAssignment.objects.filter(case__case_id="REFUND").exists()
+
+
+def test_an_agent_coming_back_from_break_is_served_the_queue():
+    agent = routable_agent(skills={"billing": "advanced"})
+    agent_set_status(agent=agent, status=AvailabilityStatus.BREAK)
+    case_route(request=request_for("C-1"))
+    assignments = queue_dispatch_for_agent(agent_id=agent.pk)  # break -> offline: nothing yet
+    assert assignments == []
+    AgentAvailability.objects.filter(agent=agent).update(status=AvailabilityStatus.AVAILABLE)
+    assignments = queue_dispatch_for_agent(agent_id=agent.pk)
+    assert [a.case_id for a in assignments] == ["C-1"]
+
+
+def test_capacity_freed_signal_dispatches_after_commit(django_capture_on_commit_callbacks):
+    agent = routable_agent(skills={"billing": "advanced"})
+    agent_set_status(agent=agent, status=AvailabilityStatus.BREAK)
+    case_route(request=request_for("C-1"))
+    with django_capture_on_commit_callbacks(execute=True):
+        agent_set_status(agent=agent, status=AvailabilityStatus.AVAILABLE)
+    assert CaseAssignment.objects.get(case__case_id="C-1").agent_id == agent.pk
+
+
+# --- start and complete --------------------------------------------------------------------------
+
+
+def test_start_then_complete_frees_capacity_and_returns_busy_agent_to_available():
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
+    case_route(request=request_for("C-1"))
+    assert AgentAvailability.objects.get(agent=agent).status == AvailabilityStatus.BUSY
+    started = case_start(case_id="C-1")
+    assert started.status == AssignmentStatus.IN_PROGRESS and started.started_at
+    completed = case_complete(case_id="C-1", escalated=True)
+    assert completed.status == AssignmentStatus.ESCALATED and completed.escalated
+    assert completed.resolution_minutes is not None
+    availability = AgentAvailability.objects.get(agent=agent)
+    assert availability.current_load == 0 and availability.status == AvailabilityStatus.AVAILABLE
+    assert SupportCase.objects.get(case_id="C-1").status == CaseStatus.COMPLETED
+
+
+def test_completing_twice_is_a_conflict_and_changes_nothing():
+    agent = routable_agent(skills={"billing": "advanced"})
+    case_route(request=request_for("C-1"))
+    case_complete(case_id="C-1", csat_rating=4)
+    events = RoutingEvent.objects.count()
+    with pytest.raises(InvalidCaseTransition) as error:
+        case_complete(case_id="C-1", csat_rating=1)
+    assert error.value.http_status == 409 and error.value.code == "invalid_transition"
+    assert CaseAssignment.objects.get(case__case_id="C-1").csat_rating == 4
+    assert load_of(agent) == 0
+    assert RoutingEvent.objects.count() == events
+    with pytest.raises(InvalidCaseTransition):
+        case_start(case_id="C-1")
+
+
+def test_csat_out_of_range_is_400_and_changes_nothing():
+    routable_agent(skills={"billing": "advanced"})
+    case_route(request=request_for("C-1"))
+    with pytest.raises(RoutingValidationError) as error:
+        case_complete(case_id="C-1", csat_rating=7)
+    assert error.value.http_status == 400 and "csat_rating" in error.value.fields
+    assert CaseAssignment.objects.get(case__case_id="C-1").status == AssignmentStatus.ASSIGNED
+
+
+def test_unknown_case_is_404():
+    with pytest.raises(CaseNotFound) as error:
+        case_complete(case_id="nope")
+    assert error.value.http_status == 404
+    with pytest.raises(CaseNotFound):
+        case_start(case_id="nope")
+
+
+# --- the sweep -----------------------------------------------------------------------------------
+
+
+def test_acceptance_timeout_takes_the_case_back_and_never_offers_it_to_the_same_agent(settings):
+    settings.ROUTING = {**settings.ROUTING, "ACCEPT_TIMEOUT_SECONDS": 60}
+    first = routable_agent(skills={"billing": "expert"})
+    outcome = case_route(request=request_for("C-1"))
+    assert outcome.assignment.agent_id == first.pk
+    later = timezone.now() + dt.timedelta(seconds=61)
+    # only the same agent exists: the case waits rather than going back to them
+    report = queue_sweep(now=later)
+    assert report.timed_out == 1 and report.dispatched == 0
+    assert CaseAssignment.objects.get(pk=outcome.assignment.pk).status == AssignmentStatus.TRANSFERRED
+    assert load_of(first) == 0
+    entry = EscalationQueueEntry.objects.get(case__case_id="C-1", status=QueueStatus.QUEUED)
+    assert entry.excluded_agents == [first.pk]
+    assert queue_sweep(now=later).dispatched == 0
+    assert queue_dispatch_for_agent(agent_id=first.pk) == []
+    # another agent appears and gets it
+    second = routable_agent(skills={"billing": "intermediate"})
+    report = queue_sweep(now=later)
+    assert report.dispatched == 1
+    assert (
+        CaseAssignment.objects.get(case__case_id="C-1", status=AssignmentStatus.ASSIGNED).agent_id
+        == second.pk
+    )
+    assert (
+        RoutingEvent.objects.filter(case__case_id="C-1", event_type=RoutingEventType.ACCEPT_TIMEOUT).count()
+        == 1
+    )
+
+
+def test_acceptance_timeout_reroutes_at_once_when_another_agent_is_free(settings):
+    settings.ROUTING = {**settings.ROUTING, "ACCEPT_TIMEOUT_SECONDS": 60}
+    first = routable_agent(skills={"billing": "expert"})
+    second = routable_agent(skills={"billing": "intermediate"})
+    case_route(request=request_for("C-1"))
+    report = queue_sweep(now=timezone.now() + dt.timedelta(seconds=61))
+    assert (report.timed_out, report.dispatched) == (1, 1)
+    open_assignment = CaseAssignment.objects.get(case__case_id="C-1", status=AssignmentStatus.ASSIGNED)
+    assert open_assignment.agent_id == second.pk != first.pk
+
+
+def test_started_cases_do_not_time_out(settings):
+    settings.ROUTING = {**settings.ROUTING, "ACCEPT_TIMEOUT_SECONDS": 60}
+    routable_agent(skills={"billing": "expert"})
+    case_route(request=request_for("C-1"))
+    case_start(case_id="C-1")
+    assert queue_sweep(now=timezone.now() + dt.timedelta(hours=1)).timed_out == 0
+
+
+def test_overdue_entries_are_escalated_once_per_lapsed_wait():
+    outcome = case_route(request=request_for("C-1", priority="low", max_wait_minutes=10))
+    queued_at = outcome.queue_entry.queued_at
+    assert queue_sweep(now=queued_at + dt.timedelta(minutes=9)).escalated == 0
+    assert queue_sweep(now=queued_at + dt.timedelta(minutes=11)).escalated == 1
+    assert queue_sweep(now=queued_at + dt.timedelta(minutes=12)).escalated == 0
+    entry = EscalationQueueEntry.objects.get(pk=outcome.queue_entry.pk)
+    assert (entry.priority, entry.escalation_count) == ("medium", 1)
+    assert SupportCase.objects.get(case_id="C-1").priority == "medium"
+    assert queue_sweep(now=queued_at + dt.timedelta(minutes=21)).escalated == 1
+    entry.refresh_from_db()
+    assert (entry.priority, entry.escalation_count) == ("high", 2)
+    assert (
+        RoutingEvent.objects.filter(case__case_id="C-1", event_type=RoutingEventType.ESCALATED).count() == 2
+    )
+
+
+def test_widening_relaxes_requirements_ring_by_ring_and_the_decision_names_the_ring(settings):
+    settings.ROUTING = {**settings.ROUTING, "WIDEN_STEP_SECONDS": 60}
+    routable_agent(skills={"billing": "intermediate"})  # lacks refunds and is below advanced
+    outcome = case_route(
+        request=request_for(
+            "C-1",
+            required_skills=["billing", "refunds"],
+            special_requirements={"min_proficiency": "advanced"},
+        )
+    )
+    queued_at = outcome.queue_entry.queued_at
+    report = queue_sweep(now=queued_at + dt.timedelta(seconds=61))
+    assert (report.widened, report.dispatched) == (1, 0)  # ring 1: intermediate, still needs refunds
+    report = queue_sweep(now=queued_at + dt.timedelta(seconds=121))
+    assert (report.widened, report.dispatched) == (1, 1)  # ring 2: billing only
+    decision = RoutingDecision.objects.filter(case__case_id="C-1", outcome="assigned").get()
+    assert decision.widen_level == 2
+    assert RoutingEvent.objects.filter(case__case_id="C-1", event_type=RoutingEventType.WIDENED).count() == 2
+
+
+# --- supervisor actions --------------------------------------------------------------------------
+
+
+def test_supervisor_assigns_a_waiting_entry_with_capacity_enforced():
+    outcome = case_route(request=request_for("C-1", required_skills=["refunds"]))
+    agent = routable_agent(skills={}, capacity=1)
+    assignment = queue_entry_assign(entry_id=outcome.queue_entry.pk, agent_id=agent.pk)
+    assert assignment.agent_id == agent.pk and assignment.routing_strategy == "manual"
+    assert load_of(agent) == 1
+    with pytest.raises(QueueEntryNotWaiting):
+        queue_entry_assign(entry_id=outcome.queue_entry.pk, agent_id=agent.pk)
+    other = case_route(request=request_for("C-2", required_skills=["refunds"]))
+    with pytest.raises(AgentAtCapacity) as error:
+        queue_entry_assign(entry_id=other.queue_entry.pk, agent_id=agent.pk)
+    assert error.value.http_status == 409
+    assert load_of(agent) == 1
+
+
+def test_cancel_and_requeue():
+    outcome = case_route(request=request_for("C-1", required_skills=["refunds"]))
+    cancelled = queue_entry_cancel(entry_id=outcome.queue_entry.pk)
+    assert cancelled.status == QueueStatus.CANCELLED
+    assert SupportCase.objects.get(case_id="C-1").status == CaseStatus.CANCELLED
+    with pytest.raises(QueueEntryNotWaiting):
+        queue_entry_cancel(entry_id=outcome.queue_entry.pk)
+    requeued = queue_entry_requeue(entry_id=outcome.queue_entry.pk)
+    assert requeued.status == QueueStatus.QUEUED
+    assert requeued.queued_at == outcome.queue_entry.queued_at
+    with pytest.raises(InvalidCaseTransition):
+        queue_entry_requeue(entry_id=outcome.queue_entry.pk)
+
+
+def test_requeue_takes_back_an_unstarted_assignment_but_not_a_started_one():
+    outcome = case_route(request=request_for("C-1", required_skills=["refunds"]))
+    agent = routable_agent(skills={})
+    queue_entry_assign(entry_id=outcome.queue_entry.pk, agent_id=agent.pk)
+    requeued = queue_entry_requeue(entry_id=outcome.queue_entry.pk)
+    assert requeued.status == QueueStatus.QUEUED and requeued.assigned_agent_id is None
+    assert load_of(agent) == 0
+    assert CaseAssignment.objects.get(case__case_id="C-1").status == AssignmentStatus.TRANSFERRED
+    queue_entry_assign(entry_id=outcome.queue_entry.pk, agent_id=agent.pk)
+    case_start(case_id="C-1")
+    with pytest.raises(InvalidCaseTransition):
+        queue_entry_requeue(entry_id=outcome.queue_entry.pk)
+    assert load_of(agent) == 1
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+
+def _count_route_queries(n_agents: int, case_id: str) -> int:
+    for _ in range(n_agents):
+        routable_agent(skills={"billing": "advanced", "refunds": "expert"}, languages=("en", "fr"))
+    with CaptureQueriesContext(connection) as queries:
+        outcome = case_route(request=request_for(case_id, required_skills=["billing", "refunds"]))
+    assert outcome.http_status == 201
+    return len(queries)
+
+
+def test_route_query_count_does_not_grow_with_the_number_of_agents():
+    small = _count_route_queries(5, "C-small")
+    large = _count_route_queries(45, "C-large")  # 50 agents in all now
+    assert large == small
+    assert small <= 20
+
+
+def test_queued_route_query_count_does_not_grow_with_the_number_of_agents(django_assert_max_num_queries):
+    for _ in range(50):
+        routable_agent(skills={"billing": "advanced"})
+    with django_assert_max_num_queries(20):
+        assert case_route(request=request_for(required_skills=["refunds"])).http_status == 202

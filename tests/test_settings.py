@@ -1,0 +1,92 @@
+"""Production settings: no insecure defaults, and `check --deploy` passes with zero warnings."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _clean_env(**overrides: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS"}
+    }
+    return {**env, **overrides}
+
+
+def test_production_settings_pass_check_deploy_with_zero_warnings() -> None:
+    env = _clean_env(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="switchboard.example.com",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_the_development_defaults_fail_check_deploy() -> None:
+    # The check above is not vacuous: base settings (DEBUG, the dev key) are flagged.
+    env = _clean_env(DJANGO_SETTINGS_MODULE="config.settings.base")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "security.W018" in result.stderr + result.stdout  # DEBUG on
+
+
+def _import_fresh(module: str, monkeypatch: pytest.MonkeyPatch) -> object:
+    """Import a settings module anew; monkeypatch puts the originals back (django.conf is untouched)."""
+    package = importlib.import_module("config.settings")
+    for name in (module, "config.settings.production"):
+        if name in sys.modules:
+            monkeypatch.setattr(package, name.rsplit(".", 1)[1], sys.modules[name])
+            monkeypatch.delitem(sys.modules, name)
+    return importlib.import_module(module)
+
+
+def test_production_settings_refuse_to_load_without_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("ALLOWED_HOSTS", "switchboard.example.com")
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        _import_fresh("config.settings.production", monkeypatch)
+
+
+def test_production_settings_refuse_to_load_without_allowed_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(64))
+    monkeypatch.delenv("ALLOWED_HOSTS", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="ALLOWED_HOSTS"):
+        _import_fresh("config.settings.production", monkeypatch)
+
+
+def test_the_sqlite_default_takes_the_write_lock_when_a_transaction_opens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    base = _import_fresh("config.settings.base", monkeypatch)
+    default = base.DATABASES["default"]  # type: ignore[attr-defined]
+    assert default["ENGINE"] == "django.db.backends.sqlite3"
+    assert default["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert default["OPTIONS"]["timeout"] > 0
