@@ -7,10 +7,14 @@ Tests marked `browser` need Debian's chromium; when CI sets REQUIRE_BROWSER=1 a 
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from django.apps import apps as global_apps
 from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -57,6 +61,24 @@ def chromium_path() -> str:
             pytest.fail(f"chromium not found at {CHROMIUM}; .ci/run installs Debian's chromium package")
         pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
     return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def seed_rows_back_after_flush(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Put back the rows the data migrations seed, once a module of transactional tests is done.
+
+    Transactional tests (live_server, django-test-migrations, threads on their own connections) end with
+    a flush. post_migrate then recreates content types, permissions and the role groups, but not the
+    seeded roster. Module scope sets this up before `transactional_db` and tears it down after the last
+    flush; the seed steps are idempotent, so later tests see what a freshly migrated database holds.
+    (Django's serialized_rollback does not fit here: the migration tests recreate seeded rows under new
+    primary keys, and reloading the serialized copy then collides on their unique names.)
+    """
+    yield
+    seed_roster = importlib.import_module("agents.migrations.0003_seed_roster")
+    with django_db_blocker.unblock():
+        seed_roster.vocabulary_seed(global_apps, None)
+        seed_roster.roster_seed(global_apps, None)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 These tests rebuild the schema, so they are transactional: pytest-django runs them after the tests that
 use `db`, and the test database is flushed afterwards (post_migrate then recreates content types,
-permissions and the role groups). `_roster_back_after_flush` puts the seeded roster back too, so a test
+permissions and the role groups). `seed_rows_back_after_flush` puts the seeded roster back too, so a test
 running after this module sees the same rows a freshly migrated database holds.
 """
 
@@ -11,17 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.apps import apps as global_apps
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 seed_roster = importlib.import_module("agents.migrations.0003_seed_roster")
+pytestmark = pytest.mark.usefixtures("seed_rows_back_after_flush")
 
 BEFORE = ("agents", "0002_roles")
 SEEDED = ("agents", "0003_seed_roster")
@@ -46,16 +45,6 @@ AGENT_TABLES = [
     "AgentSchedule",
     "AgentPeriodMetrics",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _roster_back_after_flush(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    # Autouse, so set up before `transactional_db` and torn down after its flush. The forward steps are
-    # idempotent, so re-running them restores the rows `migrate` leaves.
-    yield
-    with django_db_blocker.unblock():
-        seed_roster.vocabulary_seed(global_apps, None)
-        seed_roster.roster_seed(global_apps, None)
 
 
 def _model(state: Any, name: str) -> Any:

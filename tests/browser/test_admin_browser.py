@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from django.apps import apps as global_apps
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connections
-from django.db.models.signals import post_migrate
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from agents.models import AgentSkill, Proficiency
 from tests.factories.agents import AgentSkillFactory, HumanAgentFactory, SkillDomainFactory
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("seed_rows_back_after_flush")]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -32,35 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _database_back_after_flush(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """live_server makes this test transactional: the database is flushed afterwards.
-
-    Module-scoped, so it is set up before `transactional_db` (which pytest-django's autouse live-server
-    helper requests first among the function fixtures) and torn down after the flush. Flush sends
-    post_migrate without `apps`, which agents.apps._sync_roles requires (TypeError at teardown; the same
-    workaround as tests/agents/test_migrations.py, until the receiver defaults to the global registry).
-    Afterwards the seeded roster is put back, so tests running later see a freshly migrated database.
-    """
-    from agents.apps import _sync_roles
-
-    def sync_roles_with_global_apps(sender: Any, apps: Any = global_apps, **kwargs: Any) -> None:
-        _sync_roles(sender, apps, **kwargs)
-
-    receiver = {"sender": global_apps.get_app_config("agents"), "dispatch_uid": "agents.sync_roles"}
-    post_migrate.disconnect(**receiver)
-    post_migrate.connect(sync_roles_with_global_apps, weak=False, **receiver)
-    try:
-        yield
-    finally:
-        post_migrate.disconnect(**receiver)
-        post_migrate.connect(_sync_roles, **receiver)
-    seed_roster = importlib.import_module("agents.migrations.0003_seed_roster")
-    with django_db_blocker.unblock():
-        seed_roster.vocabulary_seed(global_apps, None)
-        seed_roster.roster_seed(global_apps, None)
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ class HumanAgentFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = HumanAgent
+        skip_postgeneration_save = True  # the related factories save their own rows
 
     code = factory.Sequence(lambda n: f"agent_{n + 1000:05d}")
     name = factory.Faker("name")

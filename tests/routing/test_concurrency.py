@@ -31,7 +31,8 @@ AGENTS = 50
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("seed_rows_back_after_flush")
 def test_concurrent_routing_never_exceeds_capacity_nor_assigns_a_case_twice(monkeypatch, settings):
     # given: top-K above the thread count keeps a free candidate in reach of every router
     settings.ROUTING = {**settings.ROUTING, "CANDIDATE_LIMIT": 24}
