@@ -9,7 +9,7 @@ Invariants held by the database:
 - a case waits in the queue at most once: partial unique constraint;
 - ratings and scores stay in range: CHECK constraints.
 Capacity (an agent's open assignments never exceed max_concurrent_cases) spans two tables, so it is held
-by the routing services under the agent's AgentAvailability row lock (see routing/services.py).
+by the routing services under the agent's AgentAvailability row lock (see routing/services/__init__.py).
 
 The queue position is derived from the serving order (overdue first, then priority, then age) using
 the stored `priority_rank` and `wait_deadline` columns and their partial indexes; no position column is

@@ -3,7 +3,7 @@ twice, and every submitted case is accounted for.
 
 16 threads, each on its own connection, route 2,000 cases to 50 agents (capacities 1-5, all in schedule
 and available) while completing cases at random. Capacity is checked inside every transaction that
-raises a load, under the agent's row lock: the test wraps routing.services._take_load to count the
+raises a load, under the agent's row lock: the test wraps routing.services.assignment._take_load to count the
 agent's open assignments right after the new one was written, so a moment with more open assignments
 than capacity cannot slip between two snapshots.
 """
@@ -19,9 +19,9 @@ from django.db import connection
 from django.db.models import Count, F
 
 from agents.models import AgentAvailability
-from routing import services
 from routing.models import OPEN_ASSIGNMENT_STATUSES, CaseAssignment, CaseStatus, SupportCase
 from routing.services import CaseRequest, case_complete, case_route
+from routing.services import assignment as services
 from tests.factories import SkillDomainFactory
 from tests.factories.routing import retire_seed_roster, routable_agent
 

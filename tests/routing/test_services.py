@@ -230,7 +230,7 @@ def test_language_must_be_spoken():
 
 
 def _fixed_now(value: dt.datetime):
-    return mock.patch("routing.services.timezone.now", return_value=value)
+    return mock.patch("django.utils.timezone.now", return_value=value)
 
 
 def test_schedule_is_read_in_the_agents_own_time_zone():

@@ -1,0 +1,249 @@
+"""Routing a new case, starting it and completing it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from agents.models import AgentAvailability, AgentPerformance
+from routing.engine.rules import (
+    is_difficult,
+    ring_for,
+    routing_confidence,
+)
+from routing.engine.strategies import Strategy
+from routing.engine.types import CaseProfile
+from routing.errors import (
+    CaseAlreadyRouted,
+    CaseNotFound,
+    InvalidCaseTransition,
+    RoutingValidationError,
+)
+from routing.models import (
+    OPEN_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    CaseAssignment,
+    CaseStatus,
+    EscalationQueueEntry,
+    QueueStatus,
+    RoutingEvent,
+    RoutingEventType,
+    SupportCase,
+)
+from routing.selectors import (
+    candidate_funnel,
+)
+from routing.services.assignment import (
+    _create_assignment,
+    _find_and_lock,
+    _queue_reason,
+    _record,
+    _release_load,
+)
+from routing.services.queue import _dispatch_to_locked_agent
+from routing.services.requests import CaseRequest, RoutingOutcome, _lockout, _strategy, _validate_request
+
+# --- routing a new case --------------------------------------------------------------------------
+
+
+def case_route(*, request: CaseRequest) -> RoutingOutcome:
+    """Route a new case: assign it to the best free eligible agent, or queue it and say why.
+
+    The SupportCase, its assignment, the agent's load and the decision and event rows are written in one
+    transaction. A concurrent request for the same case_id loses on the unique case_id and gets
+    CaseAlreadyRouted.
+    """
+    started = time.perf_counter()
+    profile = _validate_request(request)
+    strategy = _strategy(request.strategy)
+    existing = SupportCase.objects.filter(case_id=request.case_id).values_list("status", flat=True).first()
+    if existing is not None:
+        raise CaseAlreadyRouted(case_id=request.case_id, status=existing)
+    try:
+        return _case_route(request=request, profile=profile, strategy=strategy, started=started)
+    except IntegrityError:
+        status = SupportCase.objects.filter(case_id=request.case_id).values_list("status", flat=True).first()
+        if status is None:
+            raise
+        raise CaseAlreadyRouted(case_id=request.case_id, status=status) from None
+
+
+@transaction.atomic
+def _case_route(
+    *, request: CaseRequest, profile: CaseProfile, strategy: Strategy, started: float
+) -> RoutingOutcome:
+    now = timezone.now()
+    ring = ring_for(profile, 0)
+    ranking, winner, availability = _find_and_lock(case=profile, rings=[ring], strategy=strategy, now=now)
+    case = SupportCase.objects.create(
+        case_id=request.case_id,
+        customer_id=request.customer_id,
+        priority=request.priority,
+        complexity=request.complexity,
+        required_skills=list(profile.required_skills),
+        special_requirements=request.special_requirements,
+        customer_frustration=request.customer_frustration,
+        language=request.language,
+        estimated_resolution_minutes=request.estimated_resolution_minutes,
+        max_wait_minutes=request.max_wait_minutes,
+        status=CaseStatus.QUEUED,
+        created_at=now,
+    )
+    if winner is not None and availability is not None:
+        assignment = _create_assignment(
+            case=case,
+            availability=availability,
+            now=now,
+            strategy=strategy.name,
+            confidence=routing_confidence(total=winner.total, ring_level=ring.level),
+            match_score=winner.total * 100,
+        )
+        decision = _record(
+            case=case,
+            strategy=strategy.name,
+            ranking=ranking,
+            winner=winner,
+            assignment=assignment,
+            reason=f"best of {len(ranking.candidates) if ranking else 0} candidates at ring {ring.level}",
+            started=started,
+            ring_level=ring.level,
+            event=RoutingEventType.ROUTED,
+        )
+        return RoutingOutcome(case=case, decision=decision, assignment=assignment, queue_entry=None)
+
+    entry = EscalationQueueEntry.objects.create(
+        case=case,
+        customer_id=case.customer_id,
+        priority=case.priority,
+        complexity=case.complexity,
+        required_skills=case.required_skills,
+        special_requirements=case.special_requirements,
+        customer_frustration=case.customer_frustration,
+        estimated_resolution_minutes=case.estimated_resolution_minutes,
+        queued_at=now,
+        max_wait_minutes=case.max_wait_minutes,
+        wait_deadline=now + dt.timedelta(minutes=case.max_wait_minutes),
+    )
+    funnel = candidate_funnel(case=profile, ring=ring, now=now, lockout=_lockout())
+    decision = _record(
+        case=case,
+        strategy=strategy.name,
+        ranking=ranking,
+        winner=None,
+        assignment=None,
+        reason=_queue_reason(funnel, ring),
+        started=started,
+        ring_level=ring.level,
+        event=RoutingEventType.QUEUED,
+        event_data={"entry": str(entry.pk), "counts": dict(funnel)},
+    )
+    return RoutingOutcome(case=case, decision=decision, assignment=None, queue_entry=entry)
+
+
+# --- starting and completing ---------------------------------------------------------------------
+
+
+def _get_case(case_id: str) -> SupportCase:
+    try:
+        return SupportCase.objects.get(case_id=case_id)
+    except SupportCase.DoesNotExist:
+        raise CaseNotFound(case_id=case_id) from None
+
+
+@transaction.atomic
+def case_start(*, case_id: str) -> CaseAssignment:
+    """The agent accepts the case: its assignment goes from assigned to in progress."""
+    case = _get_case(case_id)
+    assignment = (
+        CaseAssignment.objects.select_for_update(of=("self",))
+        .filter(case=case, status=AssignmentStatus.ASSIGNED)
+        .first()
+    )
+    if assignment is None:
+        raise InvalidCaseTransition(case_id=case_id, action="started", status=case.status)
+    now = timezone.now()
+    assignment.status = AssignmentStatus.IN_PROGRESS
+    assignment.started_at = now
+    assignment.save(update_fields=["status", "started_at"])
+    case.status = CaseStatus.IN_PROGRESS
+    case.save(update_fields=["status", "updated_at"])
+    RoutingEvent.objects.create(case=case, event_type=RoutingEventType.STARTED, agent_id=assignment.agent_id)
+    return assignment
+
+
+@transaction.atomic
+def case_complete(
+    *,
+    case_id: str,
+    resolution_minutes: int | None = None,
+    csat_rating: int | None = None,
+    escalated: bool = False,
+) -> CaseAssignment:
+    """Close the case's open assignment, free the agent's capacity, update the fatigue streak and, in
+    the same transaction, dispatch the best waiting case the agent can serve."""
+    errors: dict[str, list[str]] = {}
+    if csat_rating is not None and not (isinstance(csat_rating, int) and 1 <= csat_rating <= 5):
+        errors["csat_rating"] = ["A whole number from 1 to 5."]
+    if resolution_minutes is not None and not (
+        isinstance(resolution_minutes, int) and resolution_minutes >= 0
+    ):
+        errors["resolution_minutes"] = ["Not negative."]
+    if errors:
+        raise RoutingValidationError(fields=errors)
+    case = _get_case(case_id)
+    open_assignment = CaseAssignment.objects.filter(case=case, status__in=OPEN_ASSIGNMENT_STATUSES).first()
+    if open_assignment is None:
+        raise InvalidCaseTransition(case_id=case_id, action="completed", status=case.status)
+    # Lock order: the agent's availability row first, then the assignment.
+    availability = (
+        AgentAvailability.objects.select_for_update(of=("self",))
+        .select_related("agent")
+        .get(agent_id=open_assignment.agent_id)
+    )
+    assignment = (
+        CaseAssignment.objects.select_for_update(of=("self",))
+        .filter(pk=open_assignment.pk, status__in=OPEN_ASSIGNMENT_STATUSES)
+        .first()
+    )
+    if assignment is None:  # taken back or completed while we waited for the lock
+        case.refresh_from_db(fields=["status"])
+        raise InvalidCaseTransition(case_id=case_id, action="completed", status=case.status)
+    now = timezone.now()
+    if resolution_minutes is None:
+        since = assignment.started_at or assignment.assigned_at
+        resolution_minutes = max(0, math.ceil((now - since).total_seconds() / 60))
+    assignment.status = AssignmentStatus.ESCALATED if escalated else AssignmentStatus.COMPLETED
+    assignment.completed_at = now
+    assignment.resolution_minutes = resolution_minutes
+    assignment.csat_rating = csat_rating
+    assignment.escalated = escalated
+    assignment.save(
+        update_fields=["status", "completed_at", "resolution_minutes", "csat_rating", "escalated"]
+    )
+    case.status = CaseStatus.COMPLETED
+    case.save(update_fields=["status", "updated_at"])
+    EscalationQueueEntry.objects.filter(case=case, status=QueueStatus.ASSIGNED).update(
+        status=QueueStatus.COMPLETED
+    )
+
+    _release_load(availability.agent_id, now=now)
+    if is_difficult(complexity=assignment.complexity, frustration=assignment.customer_frustration):
+        AgentPerformance.objects.filter(agent_id=availability.agent_id).update(
+            consecutive_difficult_cases=F("consecutive_difficult_cases") + 1, last_difficult_case_at=now
+        )
+    else:
+        AgentPerformance.objects.filter(agent_id=availability.agent_id).update(consecutive_difficult_cases=0)
+    RoutingEvent.objects.create(
+        case=case,
+        event_type=RoutingEventType.COMPLETED,
+        agent_id=availability.agent_id,
+        data={"resolution_minutes": resolution_minutes, "csat_rating": csat_rating, "escalated": escalated},
+    )
+    availability.refresh_from_db(fields=["current_load", "status", "manual_override"])
+    _dispatch_to_locked_agent(availability=availability, now=now)
+    return assignment

@@ -1,0 +1,354 @@
+"""Serving the escalation queue: dispatch to a freed agent, offer an entry to the best free agent, and
+the supervisor's actions (assign to a chosen agent, cancel, requeue)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import replace
+
+from django.db import transaction
+from django.utils import timezone
+
+from agents.models import AgentAvailability
+from agents.selectors import AgentNotFound
+from routing.engine.rules import (
+    innermost_ring,
+    ring_for,
+    rings_up_to,
+    routing_confidence,
+)
+from routing.engine.scoring import score_agent
+from routing.engine.types import AgentProfile, Ranking, Ring, ScoredCandidate
+from routing.errors import (
+    AgentAtCapacity,
+    InvalidCaseTransition,
+    QueueEntryNotFound,
+    QueueEntryNotWaiting,
+    RoutingValidationError,
+)
+from routing.models import (
+    OPEN_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    CaseAssignment,
+    CaseStatus,
+    EscalationQueueEntry,
+    QueueStatus,
+    RoutingEvent,
+    RoutingEventType,
+)
+from routing.selectors import (
+    agent_profile,
+    queue_serving_order,
+)
+from routing.services.assignment import _create_assignment, _find_and_lock, _record, _release_load, _routable
+from routing.services.requests import _entry_profile, _lockout, _strategy, _weights
+
+logger = logging.getLogger(__name__)
+
+
+DISPATCH_SCAN_LIMIT = 1000  # waiting entries examined per freed agent
+
+
+# --- the queue -----------------------------------------------------------------------------------
+
+
+def _dispatch_to_locked_agent(*, availability: AgentAvailability, now: dt.datetime) -> list[CaseAssignment]:
+    """Give a locked agent the highest waiting entries it can serve, while it has room.
+
+    The agent's facts are loaded once; entries are examined in serving order (at most
+    DISPATCH_SCAN_LIMIT of them) against the pure engine's rules at each entry's widen ring, and the
+    first match is locked with skip_locked (a concurrent dispatcher may hold it).
+    """
+    if not _routable(availability):
+        return []
+    profile = agent_profile(agent_id=availability.agent_id, now=now)
+    if profile is None or not profile.in_schedule:
+        return []
+    strategy = _strategy(None)
+    assignments: list[CaseAssignment] = []
+    while profile.current_load < profile.max_concurrent_cases:
+        started = time.perf_counter()
+        found = _first_servable_entry(profile=profile, now=now)
+        if found is None:
+            break
+        entry, ring = found
+        case_profile = _entry_profile(entry)
+        factors = score_agent(agent=profile, case=case_profile, ring=ring, now=now, lockout=_lockout())
+        candidate = ScoredCandidate(agent=profile, factors=factors, total=strategy.total(factors, _weights()))
+        ranking = Ranking(ring=ring, strategy=strategy.name, candidates=(candidate,))
+        assignment = _assign_entry(
+            entry=entry,
+            availability=availability,
+            ranking=ranking,
+            candidate=candidate,
+            strategy=strategy.name,
+            now=now,
+            started=started,
+            reason=f"dispatched to {profile.code} when capacity freed, ring {ring.level}",
+        )
+        assignments.append(assignment)
+        profile = replace(profile, current_load=profile.current_load + 1, last_assigned_at=now)
+    return assignments
+
+
+def _first_servable_entry(
+    *, profile: AgentProfile, now: dt.datetime
+) -> tuple[EscalationQueueEntry, Ring] | None:
+    lockout = _lockout()
+    scanned = 0
+    chunk = 200
+    while scanned < DISPATCH_SCAN_LIMIT:
+        entries = list(queue_serving_order(now=now)[scanned : scanned + chunk])
+        if not entries:
+            return None
+        for entry in entries:
+            ring, _ = innermost_ring(
+                agent=profile, case=_entry_profile(entry), level=entry.widen_level, lockout=lockout
+            )
+            if ring is None:
+                continue
+            locked = (
+                EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("case")
+                .filter(pk=entry.pk, status=QueueStatus.QUEUED)
+                .first()
+            )
+            if locked is not None:
+                return locked, ring
+        scanned += len(entries)
+        if len(entries) < chunk:
+            return None
+    return None
+
+
+def _assign_entry(
+    *,
+    entry: EscalationQueueEntry,
+    availability: AgentAvailability,
+    ranking: Ranking,
+    candidate: ScoredCandidate | None,
+    strategy: str,
+    now: dt.datetime,
+    started: float,
+    reason: str,
+    event: str = RoutingEventType.DISPATCHED,
+) -> CaseAssignment:
+    """Assign a locked queue entry to a locked agent and record the decision."""
+    assignment = _create_assignment(
+        case=entry.case,
+        availability=availability,
+        now=now,
+        strategy=strategy,
+        confidence=routing_confidence(total=candidate.total, ring_level=ranking.ring.level)
+        if candidate
+        else None,
+        match_score=candidate.total * 100 if candidate else None,
+    )
+    entry.status = QueueStatus.ASSIGNED
+    entry.assigned_agent_id = availability.agent_id
+    entry.assigned_at = now
+    entry.save(update_fields=["status", "assigned_agent", "assigned_at"])
+    _record(
+        case=entry.case,
+        strategy=strategy,
+        ranking=ranking,
+        winner=candidate,
+        assignment=assignment,
+        reason=reason,
+        started=started,
+        ring_level=ranking.ring.level,
+        event=event,
+        event_data={"entry": str(entry.pk), "waited_seconds": round((now - entry.queued_at).total_seconds())},
+    )
+    return assignment
+
+
+@transaction.atomic
+def queue_dispatch_for_agent(*, agent_id: int) -> list[CaseAssignment]:
+    """An agent may take more work (became available, capacity rose): serve the queue to it."""
+    availability = (
+        AgentAvailability.objects.select_for_update(of=("self",))
+        .select_related("agent")
+        .filter(agent_id=agent_id)
+        .first()
+    )
+    if availability is None:
+        raise AgentNotFound(code=str(agent_id))
+    return _dispatch_to_locked_agent(availability=availability, now=timezone.now())
+
+
+@transaction.atomic
+def _entry_dispatch(*, entry_id, now: dt.datetime) -> CaseAssignment | None:
+    """Offer one waiting entry to the best free agent at its widen ring (rings 0..widen_level)."""
+    started = time.perf_counter()
+    entry = (
+        EscalationQueueEntry.objects.select_related("case")
+        .filter(pk=entry_id, status=QueueStatus.QUEUED)
+        .first()
+    )
+    if entry is None:
+        return None
+    strategy = _strategy(None)
+    profile = _entry_profile(entry)
+    ranking, winner, availability = _find_and_lock(
+        case=profile, rings=rings_up_to(profile, entry.widen_level), strategy=strategy, now=now
+    )
+    if winner is None or availability is None or ranking is None:
+        return None
+    locked = (
+        EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("case")
+        .filter(pk=entry_id, status=QueueStatus.QUEUED)
+        .first()
+    )
+    if locked is None:
+        return None
+    return _assign_entry(
+        entry=locked,
+        availability=availability,
+        ranking=ranking,
+        candidate=winner,
+        strategy=strategy.name,
+        now=now,
+        started=started,
+        reason=f"dispatched from the queue: best of {len(ranking.candidates)} candidates at ring {ranking.ring.level}",
+    )
+
+
+def _get_entry(entry_id) -> EscalationQueueEntry:
+    try:
+        return EscalationQueueEntry.objects.select_related("case").get(pk=entry_id)
+    except (EscalationQueueEntry.DoesNotExist, ValueError, TypeError):
+        raise QueueEntryNotFound(entry_id=entry_id) from None
+    except Exception as error:  # a malformed UUID raises ValidationError
+        if error.__class__.__name__ == "ValidationError":
+            raise QueueEntryNotFound(entry_id=entry_id) from None
+        raise
+
+
+@transaction.atomic
+def queue_entry_assign(*, entry_id, agent_id: int) -> CaseAssignment:
+    """A supervisor's pick: assign a waiting entry to this agent. Capacity is still enforced; skills,
+    schedule and the seed's soft rules are the supervisor's judgement."""
+    started = time.perf_counter()
+    entry = _get_entry(entry_id)
+    if entry.status != QueueStatus.QUEUED:  # checked again under the lock below
+        raise QueueEntryNotWaiting(entry_id=entry.pk, status=entry.status)
+    availability = (
+        AgentAvailability.objects.select_for_update(of=("self",))
+        .select_related("agent")
+        .filter(agent_id=agent_id)
+        .first()
+    )
+    if availability is None:
+        raise AgentNotFound(code=str(agent_id))
+    if not availability.agent.is_active:
+        raise RoutingValidationError(
+            "The agent is inactive.", fields={"agent_id": ["The agent is inactive."]}
+        )
+    if availability.current_load >= availability.agent.max_concurrent_cases:
+        raise AgentAtCapacity(
+            agent_code=availability.agent.code,
+            load=availability.current_load,
+            capacity=availability.agent.max_concurrent_cases,
+        )
+    locked = (
+        EscalationQueueEntry.objects.select_for_update(of=("self",)).select_related("case").get(pk=entry.pk)
+    )
+    if locked.status != QueueStatus.QUEUED:
+        raise QueueEntryNotWaiting(entry_id=entry.pk, status=locked.status)
+    ring = ring_for(_entry_profile(locked), locked.widen_level)
+    return _assign_entry(
+        entry=locked,
+        availability=availability,
+        ranking=Ranking(ring=ring, strategy="manual", candidates=()),
+        candidate=None,
+        strategy="manual",
+        now=timezone.now(),
+        started=started,
+        reason=f"assigned by a supervisor to {availability.agent.code}",
+        event=RoutingEventType.MANUAL_ASSIGN,
+    )
+
+
+@transaction.atomic
+def queue_entry_cancel(*, entry_id) -> EscalationQueueEntry:
+    entry = _get_entry(entry_id)
+    locked = (
+        EscalationQueueEntry.objects.select_for_update(of=("self",)).select_related("case").get(pk=entry.pk)
+    )
+    if locked.status != QueueStatus.QUEUED:
+        raise QueueEntryNotWaiting(entry_id=entry.pk, status=locked.status)
+    locked.status = QueueStatus.CANCELLED
+    locked.save(update_fields=["status"])
+    locked.case.status = CaseStatus.CANCELLED
+    locked.case.save(update_fields=["status", "updated_at"])
+    RoutingEvent.objects.create(
+        case=locked.case, event_type=RoutingEventType.CANCELLED, data={"entry": str(locked.pk)}
+    )
+    return locked
+
+
+@transaction.atomic
+def queue_entry_requeue(*, entry_id) -> EscalationQueueEntry:
+    """Put a cancelled entry, or an assigned entry whose agent has not started it, back in line.
+
+    It keeps its original queued_at and deadline (it regains its place). Taking back an unstarted
+    assignment marks it `transferred` and frees the agent's capacity; the agent is not excluded (a
+    supervisor's requeue is not the agent's refusal).
+    """
+    entry = _get_entry(entry_id)
+    now = timezone.now()
+    agent_id = entry.assigned_agent_id if entry.status == QueueStatus.ASSIGNED else None
+    if agent_id is not None:  # lock order: the agent's availability before the entry
+        AgentAvailability.objects.select_for_update(of=("self",)).filter(agent_id=agent_id).first()
+    locked = (
+        EscalationQueueEntry.objects.select_for_update(of=("self",)).select_related("case").get(pk=entry.pk)
+    )
+    if locked.status == QueueStatus.ASSIGNED and locked.assigned_agent_id == agent_id:
+        assignment = (
+            CaseAssignment.objects.select_for_update(of=("self",))
+            .filter(case=locked.case, agent_id=agent_id, status__in=OPEN_ASSIGNMENT_STATUSES)
+            .first()
+        )
+        if assignment is None or assignment.status != AssignmentStatus.ASSIGNED:
+            raise InvalidCaseTransition(
+                case_id=locked.case_id,
+                action="requeued",
+                status=assignment.status if assignment else locked.status,
+            )
+        assignment.status = AssignmentStatus.TRANSFERRED
+        assignment.completed_at = now
+        assignment.save(update_fields=["status", "completed_at"])
+        _release_load(agent_id, now=now)
+    elif locked.status != QueueStatus.CANCELLED:
+        raise InvalidCaseTransition(case_id=locked.case_id, action="requeued", status=locked.status)
+    if EscalationQueueEntry.objects.filter(case=locked.case, status=QueueStatus.QUEUED).exists():
+        raise InvalidCaseTransition(case_id=locked.case_id, action="requeued", status="queued")
+    locked.status = QueueStatus.QUEUED
+    locked.assigned_agent = None
+    locked.assigned_at = None
+    locked.save(update_fields=["status", "assigned_agent", "assigned_at"])
+    locked.case.status = CaseStatus.QUEUED
+    locked.case.save(update_fields=["status", "updated_at"])
+    RoutingEvent.objects.create(
+        case=locked.case,
+        event_type=RoutingEventType.REQUEUED,
+        agent_id=agent_id,
+        data={"entry": str(locked.pk)},
+    )
+    return locked
+
+
+def on_agent_capacity_freed(sender, agent_id: int, **kwargs) -> None:
+    """agents.signals.agent_capacity_freed receiver (sent after commit): serve the queue to the agent.
+
+    The agent's own change has committed; a failure here must not turn it into an error for the
+    caller, so it is logged and the next sweep serves the queue instead.
+    """
+    try:
+        queue_dispatch_for_agent(agent_id=agent_id)
+    except Exception:
+        logger.exception("queue dispatch for agent %s failed; the next sweep will retry", agent_id)

@@ -1,0 +1,191 @@
+"""The request contract of routing and its validation: what a caller sends, what it gets back, and the
+service-side checks every door goes through (the serializer validates too)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from agents.languages import ISO_639_1
+from agents.models import Proficiency, SkillDomain
+from routing.engine.rules import (
+    parse_special_requirements,
+)
+from routing.engine.strategies import Strategy
+from routing.engine.strategies import get as get_strategy
+from routing.engine.strategies import names as strategy_names
+from routing.engine.types import CaseProfile, Weights
+from routing.errors import (
+    RoutingValidationError,
+    UnknownSkillDomain,
+    UnknownStrategy,
+)
+from routing.models import (
+    CaseAssignment,
+    Complexity,
+    EscalationQueueEntry,
+    Frustration,
+    Priority,
+    RoutingDecision,
+    SupportCase,
+)
+
+# --- contract types ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRequest:
+    case_id: str
+    priority: str
+    complexity: str
+    required_skills: list[str]
+    customer_id: str = ""
+    customer_frustration: str = "low"
+    language: str = ""
+    special_requirements: dict = field(default_factory=dict)
+    estimated_resolution_minutes: int | None = None
+    max_wait_minutes: int = 30
+    strategy: str | None = None
+
+
+@dataclass
+class RoutingOutcome:
+    case: SupportCase
+    decision: RoutingDecision
+    assignment: CaseAssignment | None
+    queue_entry: EscalationQueueEntry | None
+
+    @property
+    def http_status(self) -> int:
+        return 201 if self.assignment is not None else 202
+
+
+# --- settings and validation ---------------------------------------------------------------------
+
+
+def _lockout() -> int:
+    return int(settings.ROUTING["DIFFICULT_CASE_LOCKOUT"])
+
+
+def _weights() -> Weights:
+    return Weights.from_mapping(settings.ROUTING["WEIGHTS"])
+
+
+def _strategy(name: str | None) -> Strategy:
+    name = name or settings.ROUTING["DEFAULT_STRATEGY"]
+    try:
+        return get_strategy(name)
+    except KeyError:
+        choices = ", ".join(strategy_names())
+        raise UnknownStrategy(
+            strategy=name,
+            choices=choices,
+            fields={"strategy": [f"Unknown strategy {name!r}; choose one of {choices}."]},
+        ) from None
+
+
+def _validate_request(request: CaseRequest) -> CaseProfile:
+    """Service-side validation (the serializer validates too; this guards every other door)."""
+    errors: dict[str, list[str]] = {}
+
+    def check(name: str, ok: bool, message: str) -> None:
+        if not ok:
+            errors.setdefault(name, []).append(message)
+
+    check("case_id", bool(request.case_id) and len(request.case_id) <= 50, "1 to 50 characters.")
+    check("priority", request.priority in Priority.values, f"One of {', '.join(Priority.values)}.")
+    check("complexity", request.complexity in Complexity.values, f"One of {', '.join(Complexity.values)}.")
+    check(
+        "customer_frustration",
+        request.customer_frustration in Frustration.values,
+        f"One of {', '.join(Frustration.values)}.",
+    )
+    check("language", not request.language or request.language in ISO_639_1, "An ISO 639-1 code, e.g. en.")
+    check(
+        "max_wait_minutes",
+        isinstance(request.max_wait_minutes, int) and request.max_wait_minutes > 0,
+        "A positive number of minutes.",
+    )
+    check(
+        "estimated_resolution_minutes",
+        request.estimated_resolution_minutes is None or request.estimated_resolution_minutes >= 0,
+        "Not negative.",
+    )
+    skills_ok = isinstance(request.required_skills, list | tuple) and all(
+        isinstance(skill, str) for skill in request.required_skills
+    )
+    check("required_skills", skills_ok, "A list of skill domain codes.")
+    special = request.special_requirements
+    check("special_requirements", isinstance(special, dict), "An object.")
+    if isinstance(special, dict):
+        minimum = special.get("min_proficiency")
+        check(
+            "special_requirements",
+            minimum is None or minimum in Proficiency.values,
+            f"min_proficiency must be one of {', '.join(Proficiency.values)}.",
+        )
+        check(
+            "special_requirements",
+            isinstance(special.get("optional_skills", []), list),
+            "optional_skills must be a list of skill codes.",
+        )
+    if errors:
+        raise RoutingValidationError(fields=errors)
+    _strategy(request.strategy)
+    skills = list(dict.fromkeys(request.required_skills))
+    known = set(SkillDomain.objects.filter(code__in=skills).values_list("code", flat=True))
+    unknown = [skill for skill in skills if skill not in known]
+    if unknown:
+        raise UnknownSkillDomain(
+            codes=", ".join(unknown),
+            fields={"required_skills": [f"Unknown skill domain: {code}." for code in unknown]},
+        )
+    return _case_profile(
+        case_id=request.case_id,
+        priority=request.priority,
+        complexity=request.complexity,
+        frustration=request.customer_frustration,
+        required_skills=skills,
+        language=request.language,
+        special_requirements=special,
+    )
+
+
+def _case_profile(
+    *,
+    case_id: str,
+    priority: str,
+    complexity: str,
+    frustration: str,
+    required_skills: list[str],
+    language: str,
+    special_requirements: dict,
+    excluded: list[int] | None = None,
+) -> CaseProfile:
+    parsed = parse_special_requirements(special_requirements or {}, required_skills)
+    return CaseProfile(
+        case_id=case_id,
+        priority=priority,
+        complexity=complexity,
+        frustration=frustration,
+        required_skills=tuple(required_skills),
+        language=language,
+        min_proficiency=parsed["min_proficiency"],
+        optional_skills=parsed["optional_skills"],
+        specializations=parsed["specializations"],
+        excluded_agent_ids=frozenset(int(agent_id) for agent_id in excluded or ()),
+    )
+
+
+def _entry_profile(entry: EscalationQueueEntry) -> CaseProfile:
+    return _case_profile(
+        case_id=entry.case_id,
+        priority=entry.priority,
+        complexity=entry.complexity,
+        frustration=entry.customer_frustration,
+        required_skills=list(entry.required_skills),
+        language=entry.case.language,
+        special_requirements=entry.special_requirements,
+        excluded=entry.excluded_agents,
+    )
