@@ -1,11 +1,15 @@
 # Two commands on a fresh machine with only Python:  make run  |  make test
+# The queue sweep (escalate overdue cases, widen long waits, take back unaccepted assignments, dispatch
+# waiting cases) is a separate long-running process, as it is in production: `make worker` in a second
+# terminal. Completing a case or freeing an agent dispatches the queue at once without it.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
+SWEEP_SECONDS ?= 30
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format bench clean
+.PHONY: run worker test install lint format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +23,14 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap_supervisor
 	$(PY) manage.py generate_history --days 7 --per-day 25 --seed 42 --if-empty
+	$(PY) manage.py recompute_metrics
 	@echo "Admin: http://$(HOST)/admin/   API: http://$(HOST)/api/v1/   Docs: http://$(HOST)/api/docs/"
+	@echo "Queue sweeps: run 'make worker' in another terminal."
 	$(PY) manage.py runserver $(HOST)
+
+# Sweep the escalation queue every SWEEP_SECONDS until interrupted (Ctrl-C).
+worker: install
+	$(PY) manage.py dispatch_queue --loop $(SWEEP_SECONDS)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

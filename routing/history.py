@@ -5,10 +5,13 @@ low/medium/high 40/40/20, frustration low/moderate/high/critical 60/25/10/5, one
 sets, assignment between 09:00:00 and 16:59:59 (UTC), started 1-15 minutes later, resolution minutes by
 complexity (low 10-25, medium 20-45, high 35-90), satisfaction uniform 3.5-5.0 minus 0.5 when resolution
 took over an hour and minus 0.3 for high/critical frustration, clamped to 1..5 and truncated to an int as
-the seed did, 15% escalated (flagged, status still completed), strategy skill_based, confidence uniform
-0.70-0.95 and match score uniform 70-95.
+the seed did, 15% escalated, strategy skill_based, confidence uniform 0.70-0.95 and match score uniform
+70-95.
 
-Two departures from the seed, both deliberate:
+Three departures from the seed, all deliberate:
+- an escalated case's assignment has status `escalated` (and escalated=True), as routing.services
+  writes an escalated completion; the seed stored every row as `completed` with the flag. Metrics count
+  both statuses as finished and resolved (routing.metrics), so the history reads like live data;
 - only past days are generated (yesterday and back, or from `until` back): the seed's day 0 was today
   with hours that could lie in the future, i.e. "completed" cases that had not happened yet;
 - every generated case is a real SupportCase (status completed) that its assignment points at, because
@@ -117,6 +120,11 @@ class HistoryRow:
     escalated: bool
     routing_confidence: Decimal
     match_score: Decimal
+
+    @property
+    def status(self) -> str:
+        """How the live service ends such an assignment (routing.services case_complete)."""
+        return (AssignmentStatus.ESCALATED if self.escalated else AssignmentStatus.COMPLETED).value
 
 
 def history_rows(
@@ -231,7 +239,7 @@ def _write_bulk(batch: list[HistoryRow], now: dt.datetime) -> None:
                 assigned_at=row.assigned_at,
                 started_at=row.started_at,
                 completed_at=row.completed_at,
-                status=AssignmentStatus.COMPLETED,
+                status=row.status,
                 priority=row.priority,
                 complexity=row.complexity,
                 required_skills=row.required_skills,
@@ -295,7 +303,7 @@ def _write_copy(batch: list[HistoryRow], now: dt.datetime) -> None:
                         row.assigned_at,
                         row.started_at,
                         row.completed_at,
-                        AssignmentStatus.COMPLETED.value,
+                        row.status,
                         row.priority,
                         row.complexity,
                         json.dumps(row.required_skills),

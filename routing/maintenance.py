@@ -6,17 +6,22 @@ daily
      part of the same UPDATE), so there is no second pass for them.
   2. clean finished queue entries: completed/cancelled EscalationQueueEntry rows queued more than
      `queue_days` ago are deleted, `batch_size` at a time.
-  3. archive completed assignments: CaseAssignment rows completed more than `archive_days` (90) ago move
+  3. archive finished assignments: CaseAssignment rows in a finished status (completed, escalated or
+     transferred: routing.metrics.FINISHED_STATUSES) that ended more than `archive_days` (90) ago move
      to CaseAssignmentArchive, which has the same columns and stays queryable. Per batch of `batch_size`
      (10,000) ids, in one transaction: lock the batch (PostgreSQL; skip rows another transaction holds),
-     INSERT ... SELECT the same columns, unlink routing decisions from those assignments (the decision
-     keeps its case, and the archived row keeps the case id, so the link is still recoverable; the live
-     foreign key cannot point into the archive), then DELETE the same ids. A crash loses at most one
-     uncommitted batch, never a row: the insert and delete commit together.
+     INSERT ... SELECT the same columns, unlink routing decisions from those assignments, then DELETE the
+     same ids. A crash loses at most one uncommitted batch, never a row: the insert and delete commit
+     together. The live foreign key cannot point into the archive, but nothing is lost: the decision keeps
+     its case and its winner, the archived row keeps the case id and the agent, and both the case admin
+     and GET /api/v1/routing/cases/{case_id}/ show the archived assignments next to the case's decisions.
+  4. reconcile loads: routing.metrics.availability_loads_reconcile sets each agent's current_load to its
+     open assignments (and busy/available to match), printing how many it corrected.
 weekly
-  1. period metrics: one AgentPeriodMetrics row per agent with completed assignments in the last full ISO
-     week (Monday to Sunday, UTC; period_date is that Monday): average handling seconds (resolution
-     minutes x 60) and CSAT. Conversion, cross-sell and upsell rates stay NULL: they are sales-floor
+  1. period metrics: one AgentPeriodMetrics row per agent with resolved assignments (completed or
+     escalated: the agent handled the case to its end either way) in the last full ISO week (Monday to
+     Sunday, UTC; period_date is that Monday): average handling seconds (resolution minutes x 60) and
+     CSAT. Conversion, cross-sell and upsell rates stay NULL: they are sales-floor
      measures (seed 001) and support cases have no conversions. Upserted, so a rerun rewrites the rows.
   2. integrity: every check in routing.integrity; problems are reported and make the command fail.
   3. ANALYZE: refreshes the planner's statistics after a week of inserts and archive deletes (SQLite
@@ -45,9 +50,15 @@ from django.utils import timezone
 
 from agents.models import AgentPeriodMetrics
 from routing.integrity import integrity_run
-from routing.metrics import performance_recompute, performance_recompute_preview
+from routing.metrics import (
+    FINISHED_STATUSES,
+    RESOLVED_STATUSES,
+    availability_loads_mismatched,
+    availability_loads_reconcile,
+    performance_recompute,
+    performance_recompute_preview,
+)
 from routing.models import (
-    AssignmentStatus,
     CaseAssignment,
     CaseAssignmentArchive,
     EscalationQueueEntry,
@@ -139,7 +150,8 @@ def queue_entries_purge(options: MaintenanceOptions) -> StepResult:
 
 
 def archivable_assignments(*, older_than: dt.datetime) -> QuerySet[CaseAssignment]:
-    return CaseAssignment.objects.filter(status=AssignmentStatus.COMPLETED, completed_at__lt=older_than)
+    """Finished assignments (whatever the way they ended) that ended before `older_than`."""
+    return CaseAssignment.objects.filter(status__in=FINISHED_STATUSES, completed_at__lt=older_than)
 
 
 def _archive_batch(ids: list, *, archived_at: dt.datetime) -> int:
@@ -185,11 +197,22 @@ def assignments_archive(options: MaintenanceOptions) -> StepResult:
     return _timed(f"archive assignments (> {options.archive_days} d)", work)
 
 
+def loads_reconcile_step(options: MaintenanceOptions) -> StepResult:
+    def work() -> tuple[int, str]:
+        if options.dry_run:
+            return availability_loads_mismatched().count(), "would correct"
+        result = availability_loads_reconcile(now=options.now)
+        return result.corrected, f"loads corrected ({result.statuses} statuses busy/available)"
+
+    return _timed("reconcile agent loads", work)
+
+
 def maintenance_daily(options: MaintenanceOptions) -> list[Callable[[], StepResult]]:
     return [
         lambda: metrics_recompute_step(options),
         lambda: queue_entries_purge(options),
         lambda: assignments_archive(options),
+        lambda: loads_reconcile_step(options),
     ]
 
 
@@ -207,7 +230,7 @@ def last_full_week(now: dt.datetime) -> tuple[dt.date, dt.datetime, dt.datetime]
 def period_metrics_build(options: MaintenanceOptions) -> StepResult:
     period_date, start, end = last_full_week(options.moment)
     weekly = CaseAssignment.objects.filter(
-        status=AssignmentStatus.COMPLETED, completed_at__gte=start, completed_at__lt=end
+        status__in=RESOLVED_STATUSES, completed_at__gte=start, completed_at__lt=end
     )
 
     def work() -> tuple[int, str]:
@@ -223,7 +246,7 @@ def period_metrics_build(options: MaintenanceOptions) -> StepResult:
                 SELECT a.agent_id, %s, CAST(ROUND(AVG(a.resolution_minutes) * 60) AS INTEGER),
                        ROUND(AVG(a.csat_rating), 2), %s, %s
                   FROM {_q(CaseAssignment._meta.db_table)} a
-                 WHERE a.status = %s AND a.completed_at >= %s AND a.completed_at < %s
+                 WHERE a.status IN (%s, %s) AND a.completed_at >= %s AND a.completed_at < %s
                  GROUP BY a.agent_id
                 ON CONFLICT (agent_id, period_date) DO UPDATE
                    SET avg_handling_seconds = excluded.avg_handling_seconds,
@@ -234,7 +257,7 @@ def period_metrics_build(options: MaintenanceOptions) -> StepResult:
                     connection.ops.adapt_datefield_value(period_date),
                     stamp,
                     stamp,
-                    AssignmentStatus.COMPLETED.value,
+                    *(str(status) for status in RESOLVED_STATUSES),
                     adapt(start),
                     adapt(end),
                 ],

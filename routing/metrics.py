@@ -9,8 +9,9 @@ and the clock.
 What each column means (all boundaries in UTC, see below):
 - cases_today / cases_this_week / cases_this_month: assignments whose `assigned_at` falls in the current
   UTC calendar day / ISO week (from Monday 00:00) / calendar month (from the 1st), whatever their status;
-- avg_resolution_minutes: mean `resolution_minutes` of completed assignments in the quality window,
-  rounded to whole minutes;
+- avg_resolution_minutes: mean `resolution_minutes` of resolved assignments (status completed or
+  escalated: routing.services ends an escalated completion with status `escalated`, and the agent worked
+  it to that end either way) in the quality window, rounded to whole minutes;
 - csat_score: mean `csat_rating` of rated assignments in the quality window, two decimals, NULL if none;
 - escalation_rate: escalated / finished, where escalated means the `escalated` flag or status
   `escalated`, and finished means status completed, escalated or transferred (the assignment ended);
@@ -31,6 +32,15 @@ belong to routing (updated as cases are assigned and breaks taken), and AgentAva
 belongs to the assignment services. The recompute reads consecutive_difficult_cases for the stress
 score and never writes it.
 
+Loads are repaired separately, by `availability_loads_reconcile` (recompute_metrics and the daily
+maintenance run it): an agent's current_load is by definition its number of open (assigned or in
+progress) assignments, and for an agent whose status follows its load (available or busy, no manual
+override) busy means "at capacity". Rows that disagree (the agents data migration seeds the legacy
+roster with the seed's workload of 2 and no open assignments; a raw import; a crash outside a
+transaction) are corrected in SQL. Routers change a load under the agent's AgentAvailability row lock,
+so the repair locks the disagreeing rows (agent_id order, as routing.services does) and re-checks them in
+a fresh statement before writing: a case routed meanwhile is counted, never overwritten.
+
 Agents are processed in ascending id ranges of `batch_size` agents, one transaction per batch, so a
 huge roster never holds every snapshot row locked at once; at 10,000 agents the default is one batch.
 """
@@ -43,9 +53,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
-from agents.models import AgentPerformance, HumanAgent
+from agents.models import AgentAvailability, AgentPerformance, AvailabilityStatus, HumanAgent
 from routing.engine.stress import (
     CASES_PER_SLOT_PER_DAY,
     ESCALATION_POINTS,
@@ -54,11 +67,13 @@ from routing.engine.stress import (
     LOAD_POINTS,
     STREAK_POINTS,
 )
-from routing.models import AssignmentStatus, CaseAssignment
+from routing.models import OPEN_ASSIGNMENT_STATUSES, AssignmentStatus, CaseAssignment
 
 QUALITY_WINDOW_DAYS = 90
 DEFAULT_AGENT_BATCH = 10_000
+# The assignment ended (archivable, counted in rates); resolved: ended by the agent's own work.
 FINISHED_STATUSES = (AssignmentStatus.COMPLETED, AssignmentStatus.ESCALATED, AssignmentStatus.TRANSFERRED)
+RESOLVED_STATUSES = (AssignmentStatus.COMPLETED, AssignmentStatus.ESCALATED)
 
 
 @dataclass(frozen=True)
@@ -136,7 +151,7 @@ def _aggregate_sql() -> str:
                SUM(CASE WHEN a.assigned_at >= %(today_start)s THEN 1 ELSE 0 END) AS cases_today,
                SUM(CASE WHEN a.assigned_at >= %(week_start)s THEN 1 ELSE 0 END) AS cases_this_week,
                SUM(CASE WHEN a.assigned_at >= %(month_start)s THEN 1 ELSE 0 END) AS cases_this_month,
-               CAST(ROUND(AVG(CASE WHEN {in_quality} AND a.status = %(completed)s
+               CAST(ROUND(AVG(CASE WHEN {in_quality} AND a.status IN (%(completed)s, %(escalated)s)
                                    THEN a.resolution_minutes END)) AS INTEGER) AS avg_resolution_minutes,
                ROUND(AVG(CASE WHEN {in_quality} THEN a.csat_rating END), 2) AS csat_score,
                SUM(CASE WHEN {in_quality} AND {finished} THEN 1 ELSE 0 END) AS finished,
@@ -262,3 +277,85 @@ def performance_recompute_preview(*, now: dt.datetime | None = None) -> Recomput
         batches=0,
         seconds=time.perf_counter() - started,
     )
+
+
+# --- loads ------------------------------------------------------------------------------------------------
+
+
+def _open_assignments() -> Coalesce:
+    """For a queryset over AgentAvailability: the agent's open (assigned / in progress) assignments."""
+    counts = (
+        CaseAssignment.objects.filter(agent_id=OuterRef("agent_id"), status__in=OPEN_ASSIGNMENT_STATUSES)
+        .order_by()
+        .values("agent_id")
+        .annotate(open=Count("pk"))
+        .values("open")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
+def _capacity() -> Subquery:
+    agent = HumanAgent.objects.filter(pk=OuterRef("agent_id")).values("max_concurrent_cases")[:1]
+    return Subquery(agent, output_field=IntegerField())
+
+
+def _status_follows_load() -> Q:
+    """available/busy set by routing, not by a supervisor: busy exactly when at capacity."""
+    return Q(manual_override=False, status__in=[AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY])
+
+
+def _status_for_load() -> Case:
+    return Case(
+        When(GreaterThanOrEqual(_open_assignments(), _capacity()), then=Value(AvailabilityStatus.BUSY)),
+        default=Value(AvailabilityStatus.AVAILABLE),
+    )
+
+
+def _status_disagrees() -> Q:
+    return _status_follows_load() & ~Q(status=_status_for_load())
+
+
+def availability_loads_mismatched() -> QuerySet[AgentAvailability]:
+    """Availability rows whose load or (load-driven) status disagrees with the open assignments."""
+    return AgentAvailability.objects.filter(~Q(current_load=_open_assignments()) | _status_disagrees())
+
+
+@dataclass(frozen=True)
+class LoadReconcileResult:
+    corrected: int  # loads set to the open assignment count
+    statuses: int  # busy/available switched to match the corrected load
+    seconds: float
+
+
+def availability_loads_reconcile(
+    *, now: dt.datetime | None = None, batch_size: int = DEFAULT_AGENT_BATCH
+) -> LoadReconcileResult:
+    """Set every disagreeing agent's current_load to its open assignments and busy/available to match.
+
+    Idempotent; a consistent database costs one query. Only the ids of disagreeing rows are read (the
+    repair is rare and small); each batch is locked, re-checked and updated in one transaction.
+    """
+    started = time.perf_counter()
+    now = now or timezone.now()
+    ids = list(availability_loads_mismatched().order_by("agent_id").values_list("agent_id", flat=True))
+    corrected = statuses = 0
+    for offset in range(0, len(ids), batch_size):
+        with transaction.atomic():
+            locked = list(
+                AgentAvailability.objects.select_for_update(of=("self",))
+                .filter(agent_id__in=ids[offset : offset + batch_size])
+                .order_by("agent_id")
+                .values_list("agent_id", flat=True)
+            )
+            # New statements, new snapshot: what committed before the locks were granted is counted.
+            statuses += (
+                AgentAvailability.objects.filter(agent_id__in=locked)
+                .filter(_status_disagrees())
+                .update(status=_status_for_load(), status_since=now)
+            )
+            corrected += (
+                AgentAvailability.objects.filter(agent_id__in=locked)
+                .exclude(current_load=_open_assignments())
+                .update(current_load=_open_assignments())
+            )
+    return LoadReconcileResult(corrected=corrected, statuses=statuses, seconds=time.perf_counter() - started)

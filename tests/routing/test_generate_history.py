@@ -49,6 +49,7 @@ def _snapshot() -> list[tuple]:
             "resolution_minutes",
             "csat_rating",
             "escalated",
+            "status",
             "routing_confidence",
             "match_score",
         )
@@ -69,7 +70,8 @@ def test_generates_one_completed_case_and_assignment_per_slot_on_past_days() -> 
         for n in range(4)
     }
     for a in assignments:
-        assert a.status == AssignmentStatus.COMPLETED
+        # an escalated case ends as routing.services ends one: status escalated, flag set
+        assert a.status == (AssignmentStatus.ESCALATED if a.escalated else AssignmentStatus.COMPLETED)
         assert a.routing_strategy == "skill_based"
         assert 9 <= a.assigned_at.hour <= 16
         assert dt.timedelta(minutes=1) <= a.started_at - a.assigned_at <= dt.timedelta(minutes=15)
@@ -141,6 +143,45 @@ def test_agents_only_active_assigns_to_active_agents_and_fails_when_there_are_no
     active = HumanAgentFactory()
     _generate(agents_only_active=True)
     assert set(CaseAssignment.objects.values_list("agent_id", flat=True)) == {active.pk}
+
+
+def test_escalated_history_has_the_live_status_and_metrics_count_it_as_finished() -> None:
+    from decimal import Decimal
+
+    from agents.models import AgentPerformance
+    from routing.metrics import performance_recompute
+
+    # given a history with escalations
+    history_generate(days=10, per_day=20, seed=7, until=UNTIL, use_copy=False)
+    escalated = CaseAssignment.objects.filter(escalated=True)
+    assert escalated.exists()
+    # then escalated rows carry status escalated, and only they do
+    assert set(escalated.values_list("status", flat=True)) == {AssignmentStatus.ESCALATED}
+    assert not CaseAssignment.objects.filter(escalated=False, status=AssignmentStatus.ESCALATED).exists()
+    # and the recomputed rates count every history row as finished
+    performance_recompute(now=dt.datetime(2026, 3, 18, 12, tzinfo=dt.UTC))
+    total, flagged = CaseAssignment.objects.count(), escalated.count()
+    rates = AgentPerformance.objects.filter(agent__case_assignments__isnull=False).distinct()
+    weighted = sum(
+        p.escalation_rate * CaseAssignment.objects.filter(agent_id=p.agent_id).count() for p in rates
+    )
+    assert round(weighted / total, 3) == round(Decimal(flagged) / total, 3)
+    fcr = sum(
+        p.first_contact_resolution_rate * CaseAssignment.objects.filter(agent_id=p.agent_id).count()
+        for p in rates
+    )
+    assert round(fcr / total, 3) == round(Decimal(total - flagged) / total, 3)
+
+
+@pytest.mark.postgres
+def test_copy_and_bulk_create_write_the_same_rows() -> None:
+    history_generate(days=3, per_day=10, seed=5, until=UNTIL, use_copy=True)
+    copied = _snapshot()
+    CaseAssignment.objects.all().delete()
+    SupportCase.objects.all().delete()
+    history_generate(days=3, per_day=10, seed=5, until=UNTIL, use_copy=False)
+    assert _snapshot() == copied
+    assert CaseAssignment.objects.filter(status=AssignmentStatus.ESCALATED).exists()
 
 
 def test_small_batches_commit_everything() -> None:

@@ -79,11 +79,13 @@ def _maintenance(*args: str) -> str:
 # --- archive ---------------------------------------------------------------------------------------------
 
 
-def test_archive_moves_old_completed_assignments_and_loses_nothing(agent: HumanAgent) -> None:
-    # given
+def test_archive_moves_old_finished_assignments_and_loses_nothing(agent: HumanAgent) -> None:
+    # given old assignments that ended every way an assignment ends, a recent one and an old open one
     old = [_finished(agent, NOW - dt.timedelta(days=100 + n), csat_rating=1 + n % 5) for n in range(5)]
     recent = _finished(agent, NOW - dt.timedelta(days=10), csat_rating=5)
-    old_escalated = _finished(agent, NOW - dt.timedelta(days=200), AssignmentStatus.ESCALATED)
+    old_escalated = _finished(agent, NOW - dt.timedelta(days=200), AssignmentStatus.ESCALATED, escalated=True)
+    old_transferred = _finished(agent, NOW - dt.timedelta(days=150), AssignmentStatus.TRANSFERRED)
+    recent_escalated = _finished(agent, NOW - dt.timedelta(days=5), AssignmentStatus.ESCALATED)
     old_open = CaseAssignmentFactory(agent=agent, assigned_at=NOW - dt.timedelta(days=120))
     decision = RoutingDecision.objects.create(
         case=old[0].case, strategy="skill_based", outcome="assigned", winner=agent, assignment=old[0]
@@ -91,15 +93,20 @@ def test_archive_moves_old_completed_assignments_and_loses_nothing(agent: HumanA
     before = _ledger()
     # when
     result = assignments_archive(MaintenanceOptions(now=NOW, batch_size=2))
-    # then
-    assert result.rows == 5
+    # then every finished status older than 90 days moved; nothing open or recent did
+    assert result.rows == 7
     assert _ledger() == before
-    assert set(CaseAssignmentArchive.objects.values_list("id", flat=True)) == {a.pk for a in old}
+    assert set(CaseAssignmentArchive.objects.values_list("id", flat=True)) == {
+        *(a.pk for a in old),
+        old_escalated.pk,
+        old_transferred.pk,
+    }
     assert set(CaseAssignment.objects.values_list("id", flat=True)) == {
         recent.pk,
-        old_escalated.pk,
+        recent_escalated.pk,
         old_open.pk,
     }
+    assert CaseAssignmentArchive.objects.get(pk=old_escalated.pk).status == AssignmentStatus.ESCALATED
     archived = CaseAssignmentArchive.objects.get(pk=old[1].pk)
     assert (archived.case_id, archived.csat_rating, archived.completed_at) == (
         old[1].case_id,
@@ -176,6 +183,22 @@ def test_period_metrics_summarise_last_week_per_agent_and_rerun_rewrites(agent: 
     assert row.conversion_rate_hot is None and row.cross_sell_rate is None and row.upsell_rate is None
 
 
+def test_period_metrics_count_escalated_completions_as_handled(agent: HumanAgent) -> None:
+    _finished(agent, dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC), resolution_minutes=10, csat_rating=4)
+    _finished(
+        agent,
+        dt.datetime(2026, 3, 11, 10, tzinfo=dt.UTC),
+        AssignmentStatus.ESCALATED,
+        escalated=True,
+        resolution_minutes=30,
+        csat_rating=2,
+    )
+    _finished(agent, dt.datetime(2026, 3, 12, 10, tzinfo=dt.UTC), AssignmentStatus.TRANSFERRED)
+    period_metrics_build(MaintenanceOptions(now=NOW))
+    row = AgentPeriodMetrics.objects.get()
+    assert row.avg_handling_seconds == 1200 and str(row.csat_score) == "3.00"
+
+
 def test_period_metrics_retention_deletes_only_old_rows(agent: HumanAgent) -> None:
     AgentPeriodMetricsFactory(agent=agent, period_date=dt.date(2024, 10, 1))
     kept = AgentPeriodMetricsFactory(agent=agent, period_date=dt.date(2026, 3, 9))
@@ -207,6 +230,29 @@ def test_daily_recomputes_cleans_archives_and_is_idempotent(agent: HumanAgent) -
     second = _maintenance("daily")
     archive_line = next(line for line in second.splitlines() if line.startswith("archive"))
     assert re.search(r"\)\s+0\s+\d+\.\d\d\s+moved to archive", archive_line)
+
+
+def test_daily_reconciles_agent_loads_with_open_assignments(agent: HumanAgent) -> None:
+    # given an agent whose stored load (2, as the roster migration seeds it) has no open assignments
+    AgentAvailability.objects.filter(agent=agent).update(current_load=2)
+    # when
+    output = _maintenance("daily")
+    # then the load is corrected, and the step says how many
+    assert AgentAvailability.objects.get(agent=agent).current_load == 0
+    line = next(line for line in output.splitlines() if line.startswith("reconcile agent loads"))
+    assert re.search(r"\s1\s+\d+\.\d\d\s+loads corrected", line)
+    assert "check_integrity" not in output
+    second = _maintenance("daily")
+    line = next(line for line in second.splitlines() if line.startswith("reconcile agent loads"))
+    assert re.search(r"\s0\s+\d+\.\d\d\s+loads corrected", line)
+
+
+def test_daily_dry_run_counts_loads_it_would_correct(agent: HumanAgent) -> None:
+    AgentAvailability.objects.filter(agent=agent).update(current_load=2)
+    output = _maintenance("daily", "--dry-run")
+    line = next(line for line in output.splitlines() if line.startswith("reconcile agent loads"))
+    assert "would correct" in line and re.search(r"\s1\s+\d+\.\d\d", line)
+    assert AgentAvailability.objects.get(agent=agent).current_load == 2
 
 
 def test_weekly_passes_on_consistent_data(agent: HumanAgent) -> None:

@@ -9,9 +9,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from agents.models import AgentAvailability, AgentPerformance, HumanAgent
+from agents.models import AgentAvailability, AgentPerformance, AvailabilityStatus, HumanAgent
 from routing.engine.stress import StressInputs, stress_points, stress_score
-from routing.metrics import performance_recompute
+from routing.integrity import integrity_run
+from routing.metrics import availability_loads_reconcile, performance_recompute
 from routing.models import AssignmentStatus, CaseAssignment
 from tests.factories.agents import HumanAgentFactory
 from tests.factories.routing import CaseAssignmentFactory
@@ -216,3 +217,118 @@ def test_command_prints_what_it_did() -> None:
     assert "snapshots updated" in out.getvalue()
     assert str(HumanAgent.objects.count()) in out.getvalue()
     assert CaseAssignment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_escalated_completions_count_as_finished_and_resolved() -> None:
+    # given one clean completion and one escalated completion, as routing.services writes them
+    agent = HumanAgentFactory()
+    _assignment(agent, _at(18, 9), resolution_minutes=20, csat_rating=5)
+    _assignment(agent, _at(18, 10), AssignmentStatus.ESCALATED, escalated=True, resolution_minutes=40)
+    # when
+    performance_recompute(now=NOW)
+    # then both are finished, both resolution times count, only the clean one is first-contact
+    snapshot = _performance(agent)
+    assert snapshot.escalation_rate == Decimal("0.5")
+    assert snapshot.first_contact_resolution_rate == Decimal("0.5")
+    assert snapshot.avg_resolution_minutes == 30
+
+
+# --- loads -----------------------------------------------------------------------------------------------
+
+
+def _availability(agent: HumanAgent) -> tuple[int, str]:
+    row = AgentAvailability.objects.get(agent=agent)
+    return row.current_load, row.status
+
+
+@pytest.fixture
+def floor() -> dict[str, HumanAgent]:
+    """Agents whose stored load disagrees with their open assignments, in every status kind."""
+    HumanAgent.objects.all().delete()
+    agents = {
+        "seeded": HumanAgentFactory(max_concurrent_cases=2),  # load 2, nothing open (the roster seed)
+        "undercounted": HumanAgentFactory(max_concurrent_cases=2),  # load 0, two open
+        "partly": HumanAgentFactory(max_concurrent_cases=5),  # load 4, one open
+        "override": HumanAgentFactory(max_concurrent_cases=2),  # busy by a supervisor, load 2, none open
+        "on_break": HumanAgentFactory(max_concurrent_cases=2),  # on break, load 1, none open
+        "fine": HumanAgentFactory(max_concurrent_cases=3),  # load 1, one open: untouched
+    }
+    for name in ("undercounted", "undercounted", "partly", "fine"):
+        _assignment(agents[name], _at(18, 9), AssignmentStatus.ASSIGNED)
+    updates = {
+        "seeded": {"current_load": 2, "status": AvailabilityStatus.BUSY},
+        "undercounted": {"current_load": 0, "status": AvailabilityStatus.AVAILABLE},
+        "partly": {"current_load": 4, "status": AvailabilityStatus.AVAILABLE},
+        "override": {
+            "current_load": 2,
+            "status": AvailabilityStatus.BUSY,
+            "manual_override": True,
+            "override_reason": "coaching",
+        },
+        "on_break": {"current_load": 1, "status": AvailabilityStatus.BREAK},
+        "fine": {"current_load": 1, "status": AvailabilityStatus.AVAILABLE},
+    }
+    for name, fields in updates.items():
+        AgentAvailability.objects.filter(agent=agents[name]).update(status_since=NOW, **fields)
+    return agents
+
+
+@pytest.mark.django_db
+def test_reconcile_sets_loads_to_open_assignments_and_status_to_match(floor: dict[str, HumanAgent]) -> None:
+    # when
+    later = NOW + dt.timedelta(hours=1)
+    result = availability_loads_reconcile(now=later)
+    # then every load equals the open assignments; busy/available follow the load unless overridden
+    assert _availability(floor["seeded"]) == (0, AvailabilityStatus.AVAILABLE)
+    assert _availability(floor["undercounted"]) == (2, AvailabilityStatus.BUSY)
+    assert _availability(floor["partly"]) == (1, AvailabilityStatus.AVAILABLE)
+    assert _availability(floor["override"]) == (0, AvailabilityStatus.BUSY)
+    assert _availability(floor["on_break"]) == (0, AvailabilityStatus.BREAK)
+    assert _availability(floor["fine"]) == (1, AvailabilityStatus.AVAILABLE)
+    assert (result.corrected, result.statuses) == (5, 2)
+    changed = AgentAvailability.objects.get(agent=floor["seeded"])
+    assert changed.status_since == later  # its status changed now
+    unchanged = AgentAvailability.objects.get(agent=floor["partly"])
+    assert unchanged.status_since == NOW
+    assert {r.name for r in integrity_run() if not r.ok} <= {"active_agents_without_schedule"}
+
+
+@pytest.mark.django_db
+def test_reconcile_is_idempotent(floor: dict[str, HumanAgent]) -> None:
+    availability_loads_reconcile()
+    before = list(AgentAvailability.objects.order_by("pk").values_list("pk", "current_load", "status"))
+    again = availability_loads_reconcile()
+    assert (again.corrected, again.statuses) == (0, 0)
+    assert (
+        list(AgentAvailability.objects.order_by("pk").values_list("pk", "current_load", "status")) == before
+    )
+
+
+@pytest.mark.django_db
+def test_reconcile_query_count_does_not_grow_with_mismatches() -> None:
+    HumanAgent.objects.all().delete()
+    AgentAvailability.objects.filter(agent=HumanAgentFactory()).update(current_load=3)
+    with CaptureQueriesContext(connection) as few:
+        availability_loads_reconcile()
+    for agent in HumanAgentFactory.create_batch(20):
+        AgentAvailability.objects.filter(agent=agent).update(current_load=2)
+    with CaptureQueriesContext(connection) as many:
+        assert availability_loads_reconcile().corrected == 20
+    assert len(many) == len(few)
+
+
+@pytest.mark.django_db
+def test_command_reconciles_the_seeded_roster_and_prints_how_many_loads() -> None:
+    # given the agents migration's roster: current_load 2 each, no open assignments
+    seeded = AgentAvailability.objects.filter(current_load=2).count()
+    assert seeded == 3
+    out = io.StringIO()
+    # when
+    call_command("recompute_metrics", stdout=out)
+    # then
+    assert not AgentAvailability.objects.exclude(current_load=0).exists()
+    lines = out.getvalue().splitlines()
+    header = next(index for index, line in enumerate(lines) if line.startswith("loads corrected"))
+    assert lines[header + 2].split()[0] == "3"
+    assert "availability_load_mismatch" not in {r.name for r in integrity_run() if not r.ok}
