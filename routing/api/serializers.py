@@ -11,21 +11,28 @@ only by one component per set), so drf-spectacular names the enums without colli
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.fields import empty
 
 from agents.languages import LANGUAGE_CHOICES
-from agents.models import HumanAgent, SkillDomain
+from agents.models import HumanAgent, Proficiency, SkillDomain
+from routing.metrics import FINISHED_STATUSES
 from routing.models import (
     CaseAssignment,
+    CaseAssignmentArchive,
     Complexity,
     EscalationQueueEntry,
     Frustration,
     Priority,
     RoutingDecision,
+    RoutingEvent,
     SupportCase,
 )
 
@@ -68,6 +75,119 @@ class CaseLanguageField(serializers.ChoiceField):
         super().__init__(choices=LANGUAGE_CHOICES, allow_blank=True, **kwargs)
 
 
+# --- case ids ----------------------------------------------------------------------------------------
+#
+# A case id is a path segment of /cases/{case_id}/, so it must survive a URL unescaped: letters, digits,
+# `_`, `-` and `.`, starting with a letter or digit (so `.` and `..`, which clients collapse as path
+# segments, can never be ids). routing.api.urls matches the same characters; the service's own check
+# (routing.services `_validate_request`) states the same pattern for the other doors.
+
+CASE_ID_CHARACTERS = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+CASE_ID_MAX_LENGTH = 50
+CASE_ID_MESSAGE = (
+    "Letters, digits, '_', '-' and '.', starting with a letter or digit (at most 50 characters)."
+)
+case_id_validator = RegexValidator(rf"\A{CASE_ID_CHARACTERS}\Z", CASE_ID_MESSAGE, code="invalid_case_id")
+
+
+def case_id_field(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=CASE_ID_MAX_LENGTH, validators=[case_id_validator], help_text=CASE_ID_MESSAGE, **kwargs
+    )
+
+
+# --- special requirements ------------------------------------------------------------------------------
+
+
+def _flat_messages(detail: Any, prefix: str = "") -> list[ErrorDetail]:
+    """Nested DRF errors as one list of "key: message" strings, keeping each message's code, so a bad
+    special requirement reads `{"special_requirements": ["specializations[0]: Not a valid string."]}`,
+    the `{field: [messages]}` shape config.api documents (and the service's own check produces)."""
+    if isinstance(detail, Mapping):
+        messages: list[ErrorDetail] = []
+        for key, value in detail.items():
+            name = f"{prefix}[{key}]" if str(key).isdigit() else (f"{prefix}.{key}" if prefix else str(key))
+            if key == "non_field_errors":
+                name = prefix
+            messages += _flat_messages(value, name)
+        return messages
+    if isinstance(detail, list):
+        return [message for item in detail for message in _flat_messages(item, prefix)]
+    code = getattr(detail, "code", "invalid")
+    return [ErrorDetail(f"{prefix}: {detail}" if prefix else str(detail), code=code)]
+
+
+class FlatListField(serializers.ListField):
+    """A ListField whose item errors read "[index]: message" in one list, like the other fields'."""
+
+    def run_validation(self, data: Any = empty) -> Any:
+        try:
+            return super().run_validation(data)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError(_flat_messages(error.detail)) from None
+
+
+@extend_schema_field({"type": "string", "enum": list(Proficiency.values)})
+class MinProficiencyField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=Proficiency.choices, **kwargs)
+
+
+class SpecialRequirementsSerializer(serializers.Serializer):
+    """The keys routing reads (routing.engine.rules.parse_special_requirements), each with its type.
+
+    Any other key is rejected rather than stored and ignored: a misspelt `min_proficency` would otherwise
+    route the case as if nothing had been asked. A key sent as null counts as not sent.
+    """
+
+    min_proficiency = MinProficiencyField(
+        required=False,
+        allow_null=True,
+        help_text="Lowest proficiency accepted in each required skill (default intermediate).",
+    )
+    optional_skills = serializers.ListField(
+        child=serializers.SlugField(max_length=50),
+        required=False,
+        allow_null=True,
+        max_length=50,
+        help_text="Required skills that may be dropped when the wait widens; each must be in "
+        "required_skills.",
+    )
+    specializations = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        allow_null=True,
+        max_length=50,
+        help_text="Agent specializations that raise an agent's skill score (e.g. enterprise_accounts).",
+    )
+    specialization = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_null=True,
+        help_text="One specialization; the same as specializations: [name].",
+    )
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if data is not empty and data is not None and not isinstance(data, Mapping):
+            raise serializers.ValidationError(
+                f'Expected a dictionary of items but got type "{type(data).__name__}".', code="not_a_dict"
+            )
+        try:
+            return super().run_validation(data)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError(_flat_messages(error.detail)) from None
+
+    def to_internal_value(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = sorted(str(key) for key in data if key not in self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown key(s): {', '.join(unknown)}; routing reads {', '.join(self.fields)}.",
+                code="unknown_key",
+            )
+        values = super().to_internal_value(data)
+        return {key: value for key, value in values.items() if value is not None}
+
+
 # --- input -------------------------------------------------------------------------------------------
 
 
@@ -81,11 +201,11 @@ def strategy_choices() -> list[str]:
 class CaseInputSerializer(serializers.Serializer):
     """A new case to route. Mirrors routing.services.CaseRequest."""
 
-    case_id = serializers.CharField(max_length=50)
+    case_id = case_id_field()
     customer_id = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     priority = serializers.ChoiceField(choices=Priority.choices)
     complexity = ComplexityField()
-    required_skills = serializers.ListField(
+    required_skills = FlatListField(
         child=serializers.SlugField(max_length=50),
         allow_empty=True,
         max_length=50,
@@ -95,7 +215,7 @@ class CaseInputSerializer(serializers.Serializer):
         choices=Frustration.choices, required=False, default=Frustration.LOW
     )
     language = CaseLanguageField(required=False, default="")
-    special_requirements = serializers.DictField(required=False, default=dict)
+    special_requirements = SpecialRequirementsSerializer(required=False, default=dict)
     estimated_resolution_minutes = serializers.IntegerField(
         min_value=1, max_value=100_000, required=False, allow_null=True, default=None
     )
@@ -122,6 +242,16 @@ class CaseInputSerializer(serializers.Serializer):
                 f"Unknown skill domain(s): {', '.join(unknown)}.", code="unknown_skill_domain"
             )
         return codes
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        optional = attrs.get("special_requirements", {}).get("optional_skills") or []
+        stray = [skill for skill in optional if skill not in attrs.get("required_skills", [])]
+        if stray:
+            raise serializers.ValidationError(
+                {"special_requirements": [f"optional_skills: {', '.join(stray)} not among required_skills."]},
+                code="optional_skill_not_required",
+            )
+        return attrs
 
 
 class CaseCompleteInputSerializer(serializers.Serializer):
@@ -228,6 +358,40 @@ class CaseAssignmentSerializer(serializers.ModelSerializer):
             "routing_confidence",
             "match_score",
         ]
+        read_only_fields = fields
+
+
+@extend_schema_field({"type": "string", "enum": [str(value) for value in FINISHED_STATUSES]})
+class ArchivedStatusField(serializers.CharField):
+    """Only finished assignments are archived. A set of its own, so the `status` enums stay one per
+    component (see the module docstring)."""
+
+
+class ArchivedAssignmentSerializer(serializers.ModelSerializer):
+    """A finished assignment moved to the archive by run_maintenance (same columns, plus archived_at).
+
+    Archiving unlinks the routing decision from the assignment (the live foreign key cannot point into
+    the archive); the decision is still on the case, and its `winner_id` is this row's agent.
+    """
+
+    case_id = serializers.CharField(read_only=True)
+    agent = AgentBriefSerializer(read_only=True)
+    status = ArchivedStatusField(read_only=True)
+
+    complexity = ComplexityField(read_only=True)
+
+    class Meta:
+        model = CaseAssignmentArchive
+        fields = [*CaseAssignmentSerializer.Meta.fields, "archived_at"]
+        read_only_fields = fields
+
+
+class RoutingEventSerializer(serializers.ModelSerializer):
+    agent_id = serializers.IntegerField(allow_null=True, read_only=True)
+
+    class Meta:
+        model = RoutingEvent
+        fields = ["id", "event_type", "agent_id", "data", "created_at"]
         read_only_fields = fields
 
 
@@ -338,12 +502,28 @@ class QueuedOutcomeSerializer(serializers.Serializer):
     decision = RoutingDecisionSerializer()
 
 
+CASE_EVENTS_SHOWN = 100
+
+
 class SupportCaseDetailSerializer(serializers.ModelSerializer):
-    """A case with its assignments, queue entries, routing decisions and events, newest first."""
+    """A case with its assignments (live and archived), queue entries, routing decisions and its most
+    recent routing events, newest first.
+
+    Events are bounded: the newest CASE_EVENTS_SHOWN (100); `events_truncated` says older ones exist (the
+    view prefetches one more than it shows to know). A case that waited a long time collects an event per
+    escalation and widening, so an unbounded list would grow with the wait.
+    """
 
     assignments = CaseAssignmentSerializer(many=True, read_only=True)
+    archived_assignments = ArchivedAssignmentSerializer(
+        many=True,
+        read_only=True,
+        help_text="Finished assignments older than the retention window, moved to the archive.",
+    )
     queue_entries = QueueEntrySerializer(many=True, read_only=True)
     decisions = RoutingDecisionSerializer(many=True, read_only=True)
+    events = serializers.SerializerMethodField()
+    events_truncated = serializers.SerializerMethodField()
 
     complexity = ComplexityField(read_only=True)
 
@@ -364,7 +544,26 @@ class SupportCaseDetailSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "assignments",
+            "archived_assignments",
             "queue_entries",
             "decisions",
+            "events",
+            "events_truncated",
         ]
         read_only_fields = fields
+
+    @staticmethod
+    def _events(case: SupportCase) -> list[RoutingEvent]:
+        """The view prefetches `recent_events` (newest CASE_EVENTS_SHOWN + 1); one query otherwise."""
+        events = getattr(case, "recent_events", None)
+        if events is None:
+            events = case.events.order_by("-created_at", "-id")[: CASE_EVENTS_SHOWN + 1]
+        return list(events)
+
+    @extend_schema_field(RoutingEventSerializer(many=True))
+    def get_events(self, case: SupportCase) -> list[dict[str, Any]]:
+        return RoutingEventSerializer(self._events(case)[:CASE_EVENTS_SHOWN], many=True).data
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_events_truncated(self, case: SupportCase) -> bool:
+        return len(self._events(case)) > CASE_EVENTS_SHOWN

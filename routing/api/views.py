@@ -4,6 +4,9 @@ Every domain error a service raises (unknown skill, case already routed, invalid
 rendered by config.api.api_exception_handler as {"detail", "code", "fields"} with its own status; the
 services are transactional, so a rejected request changes nothing.
 
+Every view reads JSON through BoundedJSONParser and turns an oversized body into a 413 in the API's
+error shape: a 500 (or Django's HTML error page) is never an answer to bad input.
+
 Permissions are model permissions (config.api.StrictModelPermissions), so each view names the model it
 guards through `queryset`: routing a case adds a SupportCase, starting and completing change a
 CaseAssignment, the queue and the case detail are views of their models.
@@ -11,15 +14,22 @@ CaseAssignment, the queue and the case detail are views of their models.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import StrictModelPermissions
 from routing.api.serializers import (
+    CASE_EVENTS_SHOWN,
+    CASE_ID_MESSAGE,
     AssignedOutcomeSerializer,
     CaseAssignmentSerializer,
     CaseCompleteInputSerializer,
@@ -29,9 +39,66 @@ from routing.api.serializers import (
     SupportCaseDetailSerializer,
     WaitingEntrySerializer,
 )
-from routing.models import CaseAssignment, EscalationQueueEntry, SupportCase
+from routing.models import (
+    CaseAssignment,
+    CaseAssignmentArchive,
+    EscalationQueueEntry,
+    RoutingEvent,
+    SupportCase,
+)
 from routing.selectors import case_detail, queue_position, queue_serving_order
 from routing.services import CaseRequest, case_complete, case_route, case_start
+
+
+class BoundedJSONParser(JSONParser):
+    """JSONParser that answers 400 to JSON nested too deeply for Python's parser (RecursionError is not
+    a ValueError, so DRF's own parser lets it escape as a 500)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the server accepts."
+    default_code = "request_too_large"
+
+
+class RoutingApiView(APIView):
+    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, RequestDataTooBig):  # Django's SuspiciousOperation, raised reading the body
+            exc = RequestTooLarge()
+        return super().handle_exception(exc)
+
+
+CASE_ID_PARAMETER = OpenApiParameter(
+    "case_id",
+    str,
+    OpenApiParameter.PATH,
+    description=f"The case id given when the case was routed. {CASE_ID_MESSAGE}",
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+)
+
+
+def case_page(*, case_id: str) -> SupportCase:
+    """routing.selectors.case_detail plus what the API page adds: archived assignments (with agents) and
+    the newest routing events, one query each, whatever the case's history."""
+    case = case_detail(case_id=case_id)
+    prefetch_related_objects(
+        [case],
+        Prefetch("archived_assignments", queryset=CaseAssignmentArchive.objects.select_related("agent")),
+        Prefetch(
+            "events",
+            queryset=RoutingEvent.objects.order_by("-created_at", "-id")[: CASE_EVENTS_SHOWN + 1],
+            to_attr="recent_events",
+        ),
+    )
+    return case
 
 
 class ChangeModelPermissions(StrictModelPermissions):
@@ -47,13 +114,14 @@ def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
         403: "Authenticated without the model permission.",
         404: "No such case.",
         409: "Conflicts with the case's current state.",
+        413: "The request body is too large.",
     }
     return {
         code: OpenApiResponse(RoutingErrorSerializer, description=descriptions[code]) for code in statuses
     }
 
 
-class CaseRouteApi(APIView):
+class CaseRouteApi(RoutingApiView):
     queryset = SupportCase.objects.none()
 
     @extend_schema(
@@ -65,7 +133,7 @@ class CaseRouteApi(APIView):
         responses={
             201: OpenApiResponse(AssignedOutcomeSerializer, description="Assigned to an agent."),
             202: OpenApiResponse(QueuedOutcomeSerializer, description="Queued: nobody can take it now."),
-            **_errors(400, 401, 403, 409),
+            **_errors(400, 401, 403, 409, 413),
         },
         tags=["routing"],
     )
@@ -82,20 +150,23 @@ class CaseRouteApi(APIView):
         return Response(body, status=outcome.http_status)
 
 
-class CaseDetailApi(APIView):
+class CaseDetailApi(RoutingApiView):
     queryset = SupportCase.objects.none()
 
     @extend_schema(
         operation_id="routing_case_detail",
-        summary="A case with its assignments, queue entries and routing decisions",
+        summary="A case with its assignments, queue entries, routing decisions and events",
+        description="Live and archived assignments, every queue entry and routing decision, and the "
+        f"newest {CASE_EVENTS_SHOWN} routing events (`events_truncated` when there are older ones).",
+        parameters=[CASE_ID_PARAMETER],
         responses={200: SupportCaseDetailSerializer, **_errors(401, 403, 404)},
         tags=["routing"],
     )
     def get(self, request: Request, case_id: str) -> Response:
-        return Response(SupportCaseDetailSerializer(case_detail(case_id=case_id)).data)
+        return Response(SupportCaseDetailSerializer(case_page(case_id=case_id)).data)
 
 
-class CaseStartApi(APIView):
+class CaseStartApi(RoutingApiView):
     queryset = CaseAssignment.objects.none()
     permission_classes = [ChangeModelPermissions]
 
@@ -103,6 +174,7 @@ class CaseStartApi(APIView):
         operation_id="routing_case_start",
         summary="The assigned agent starts working the case",
         request=None,
+        parameters=[CASE_ID_PARAMETER],
         responses={200: CaseAssignmentSerializer, **_errors(401, 403, 404, 409)},
         tags=["routing"],
     )
@@ -111,7 +183,7 @@ class CaseStartApi(APIView):
         return Response(CaseAssignmentSerializer(assignment).data)
 
 
-class CaseCompleteApi(APIView):
+class CaseCompleteApi(RoutingApiView):
     queryset = CaseAssignment.objects.none()
     permission_classes = [ChangeModelPermissions]
 
@@ -121,7 +193,8 @@ class CaseCompleteApi(APIView):
         description="Closes the open assignment with its outcome; the freed capacity is offered to the "
         "queue.",
         request=CaseCompleteInputSerializer,
-        responses={200: CaseAssignmentSerializer, **_errors(400, 401, 403, 404, 409)},
+        parameters=[CASE_ID_PARAMETER],
+        responses={200: CaseAssignmentSerializer, **_errors(400, 401, 403, 404, 409, 413)},
         tags=["routing"],
     )
     def post(self, request: Request, case_id: str) -> Response:

@@ -51,18 +51,67 @@ def proficiencies_at_least(value: str) -> tuple[str, ...]:
 
 
 def parse_special_requirements(
-    special: Mapping[str, Any], required_skills: list[str] | tuple[str, ...]
+    special: Any,
+    required_skills: list[str] | tuple[str, ...],
+    *,
+    problems: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Read the keys routing understands; unknown keys are kept on the case but ignored here."""
-    min_proficiency = special.get("min_proficiency") or DEFAULT_MIN_PROFICIENCY
-    optional = tuple(skill for skill in special.get("optional_skills") or () if skill in required_skills)
-    wanted = special.get("specializations") or special.get("specialization") or ()
-    if isinstance(wanted, str):
-        wanted = (wanted,)
+    """Read the keys routing understands: min_proficiency (a proficiency), optional_skills (a list of
+    required skill codes), specializations (a list of names) or specialization (one name).
+
+    Total: whatever the stored JSON holds (rows that predate validation, raw imports), a value of the
+    wrong type is skipped and the default used, so routing and dispatch never fail on it. A caller that
+    validates a new request passes `problems` and gets one message per value skipped and per unknown
+    key (routing.services rejects the request with them; the API's SpecialRequirementsSerializer
+    states the same rules). Null counts as not given.
+    """
+    keys = ("min_proficiency", "optional_skills", "specializations", "specialization")
+    list_limit, name_limit = 50, 100  # name_limit: agents.AgentSpecialization.specialization
+    report = problems.append if problems is not None else (lambda message: None)
+    if not isinstance(special, Mapping):
+        report(f'Expected a dictionary of items but got type "{type(special).__name__}".')
+        special = {}
+    unknown = sorted(str(key) for key in special if key not in keys)
+    if unknown:
+        report(f"Unknown key(s): {', '.join(unknown)}; routing reads {', '.join(keys)}.")
+
+    min_proficiency = special.get("min_proficiency")
+    if min_proficiency is not None and min_proficiency not in PROFICIENCY_ORDER:
+        report(f"min_proficiency: one of {', '.join(PROFICIENCY_ORDER)}.")
+        min_proficiency = None
+
+    def names(key: str, *, max_length: int) -> list[str]:
+        value = special.get(key)
+        if value is None:
+            return []
+        if isinstance(value, str):  # a bare name: read as a list of one, still not valid input
+            report(f'{key}: Expected a list of items but got type "str".')
+            value = [value]
+        if not isinstance(value, list | tuple):
+            report(f'{key}: Expected a list of items but got type "{type(value).__name__}".')
+            return []
+        if len(value) > list_limit:
+            report(f"{key}: Ensure this field has no more than {list_limit} elements.")
+        good = [item for item in value if isinstance(item, str) and 0 < len(item) <= max_length]
+        if len(good) != len(value):
+            report(f"{key}: every item must be a string of 1 to {max_length} characters.")
+        return good
+
+    optional = names("optional_skills", max_length=50)
+    stray = [skill for skill in optional if skill not in required_skills]
+    if stray:
+        report(f"optional_skills: {', '.join(stray)} not among required_skills.")
+    wanted = names("specializations", max_length=name_limit)
+    single = special.get("specialization")
+    if single is not None and not (isinstance(single, str) and 0 < len(single) <= name_limit):
+        report(f"specialization: a string of 1 to {name_limit} characters.")
+        single = None
+    if not wanted and single:
+        wanted = [single]
     return {
-        "min_proficiency": min_proficiency,
-        "optional_skills": optional,
-        "specializations": tuple(str(name) for name in wanted),
+        "min_proficiency": min_proficiency or DEFAULT_MIN_PROFICIENCY,
+        "optional_skills": tuple(skill for skill in optional if skill in required_skills),
+        "specializations": tuple(wanted),
     }
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from agents.languages import ISO_639_1
-from agents.models import Proficiency, SkillDomain
+from agents.models import SkillDomain
 from routing.engine.rules import (
     parse_special_requirements,
 )
@@ -93,7 +93,16 @@ def _validate_request(request: CaseRequest) -> CaseProfile:
         if not ok:
             errors.setdefault(name, []).append(message)
 
-    check("case_id", bool(request.case_id) and len(request.case_id) <= 50, "1 to 50 characters.")
+    # The API's pattern (routing.api.serializers CASE_ID_CHARACTERS, at most 50): the id is a URL segment.
+    case_id = request.case_id if isinstance(request.case_id, str) else ""
+    check(
+        "case_id",
+        0 < len(case_id) <= 50
+        and case_id[0].isascii()
+        and case_id[0].isalnum()
+        and all(char.isascii() and (char.isalnum() or char in "._-") for char in case_id),
+        "Letters, digits, '_', '-' and '.', starting with a letter or digit (at most 50 characters).",
+    )
     check("priority", request.priority in Priority.values, f"One of {', '.join(Priority.values)}.")
     check("complexity", request.complexity in Complexity.values, f"One of {', '.join(Complexity.values)}.")
     check(
@@ -117,19 +126,10 @@ def _validate_request(request: CaseRequest) -> CaseProfile:
     )
     check("required_skills", skills_ok, "A list of skill domain codes.")
     special = request.special_requirements
-    check("special_requirements", isinstance(special, dict), "An object.")
-    if isinstance(special, dict):
-        minimum = special.get("min_proficiency")
-        check(
-            "special_requirements",
-            minimum is None or minimum in Proficiency.values,
-            f"min_proficiency must be one of {', '.join(Proficiency.values)}.",
-        )
-        check(
-            "special_requirements",
-            isinstance(special.get("optional_skills", []), list),
-            "optional_skills must be a list of skill codes.",
-        )
+    problems: list[str] = []
+    parse_special_requirements(special, list(request.required_skills) if skills_ok else [], problems=problems)
+    for problem in problems:
+        check("special_requirements", False, problem)
     if errors:
         raise RoutingValidationError(fields=errors)
     _strategy(request.strategy)

@@ -14,15 +14,20 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from agents.models import AgentAvailability, AvailabilityStatus, HumanAgent, Proficiency, Weekday
+from routing.engine.rules import parse_special_requirements
+from routing.errors import RoutingValidationError
 from routing.models import (
     AssignmentStatus,
     CaseAssignment,
+    CaseAssignmentArchive,
     CaseStatus,
     EscalationQueueEntry,
     QueueStatus,
     RoutingDecision,
+    RoutingEvent,
     SupportCase,
 )
+from routing.services import CaseRequest, case_route
 from tests.factories.agents import (
     AgentLanguageFactory,
     AgentScheduleFactory,
@@ -124,6 +129,26 @@ def assert_nothing_routed() -> None:
     assert not CaseAssignment.objects.exists()
     assert not EscalationQueueEntry.objects.exists()
     assert not RoutingDecision.objects.exists()
+
+
+def ledger() -> tuple:
+    """Everything a routing request may write: row counts, each case/assignment/entry state, agent loads."""
+    return (
+        SupportCase.objects.count(),
+        CaseAssignment.objects.count(),
+        EscalationQueueEntry.objects.count(),
+        RoutingDecision.objects.count(),
+        RoutingEvent.objects.count(),
+        sorted(SupportCase.objects.values_list("case_id", "status", "priority")),
+        sorted(
+            (str(pk), status, csat, str(started), str(completed))
+            for pk, status, csat, started, completed in CaseAssignment.objects.values_list(
+                "pk", "status", "csat_rating", "started_at", "completed_at"
+            )
+        ),
+        sorted((str(pk), status) for pk, status in EscalationQueueEntry.objects.values_list("pk", "status")),
+        sorted(AgentAvailability.objects.values_list("agent_id", "current_load", "status")),
+    )
 
 
 # --- authentication and permissions ------------------------------------------------------------------
@@ -291,6 +316,213 @@ def test_bad_input_is_400_naming_the_field(
     assert_nothing_routed()
 
 
+@pytest.mark.parametrize(
+    ("special", "code", "named"),
+    [
+        ({"specializations": 5}, "not_a_list", "specializations"),
+        ({"specializations": "vip"}, "not_a_list", "specializations"),
+        ({"specializations": [{"name": "vip"}]}, "invalid", "specializations[0]"),
+        ({"specializations": [None]}, "null", "specializations[0]"),
+        ({"specializations": ["x" * 101]}, "max_length", "specializations[0]"),
+        ({"specializations": ["vip"] * 51}, "max_length", "specializations"),
+        ({"specialization": ["vip"]}, "invalid", "specialization"),
+        ({"specialization": {"a": 1}}, "invalid", "specialization"),
+        ({"min_proficiency": 5}, "invalid_choice", "min_proficiency"),
+        ({"min_proficiency": ["expert"]}, "invalid_choice", "min_proficiency"),
+        ({"min_proficiency": "godlike"}, "invalid_choice", "min_proficiency"),
+        ({"optional_skills": "billing"}, "not_a_list", "optional_skills"),
+        ({"optional_skills": {"billing": True}}, "not_a_list", "optional_skills"),
+        ({"optional_skills": [["billing"]]}, "invalid", "optional_skills[0]"),
+        ({"optional_skills": ["technical"]}, "optional_skill_not_required", "optional_skills"),
+        ({"min_proficency": "expert"}, "unknown_key", "min_proficency"),
+    ],
+)
+def test_bad_special_requirements_are_400_naming_the_key(
+    supervisor_client: APIClient, billing, special: dict, code: str, named: str
+):
+    # when a case asks for special requirements of the wrong shape
+    response = route(supervisor_client, special_requirements=special)
+
+    # then the answer names the field and the key, and nothing is written
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == code
+    assert list(body["fields"]) == ["special_requirements"]
+    assert any(named in message for message in body["fields"]["special_requirements"])
+    assert_nothing_routed()
+
+
+def test_valid_special_requirements_are_stored_without_nulls(supervisor_client: APIClient, billing):
+    special = {
+        "min_proficiency": "advanced",
+        "optional_skills": ["technical"],
+        "specializations": ["enterprise_accounts"],
+        "specialization": None,
+    }
+    response = route(
+        supervisor_client, required_skills=["billing", "technical"], special_requirements=special
+    )
+    assert response.status_code == 202, response.json()
+    assert SupportCase.objects.get(case_id="case_001").special_requirements == {
+        "min_proficiency": "advanced",
+        "optional_skills": ["technical"],
+        "specializations": ["enterprise_accounts"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("case_id", None),
+        ("case_id", ["case_001"]),
+        ("case_id", "x" * 10_000),
+        ("customer_id", {"id": 1}),
+        ("customer_id", "c" * 10_000),
+        ("priority", None),
+        ("priority", ["high"]),
+        ("complexity", {"level": "low"}),
+        ("required_skills", None),
+        ("required_skills", {"billing": True}),
+        ("required_skills", [["billing"]]),
+        ("required_skills", ["billing"] * 51),
+        ("customer_frustration", 3),
+        ("language", None),
+        ("special_requirements", None),
+        ("special_requirements", "vip"),
+        ("estimated_resolution_minutes", "9" * 5_000),
+        ("estimated_resolution_minutes", True),
+        ("max_wait_minutes", 1e300),
+        ("max_wait_minutes", None),
+        ("strategy", ["skill_based"]),
+    ],
+)
+def test_odd_json_is_400_naming_the_field(supervisor_client: APIClient, billing, field: str, value: Any):
+    response = route(supervisor_client, **{field: value})
+    assert response.status_code == 400, response.content
+    assert list(response.json()["fields"]) == [field]
+    assert_nothing_routed()
+
+
+@pytest.mark.parametrize(
+    "body", ["[]", "5", "null", '"case"', "{", "[" * 5_000 + "]" * 5_000, '{"a":' * 3_000]
+)
+def test_malformed_or_absurdly_nested_json_is_400(supervisor_client: APIClient, body: str):
+    response = supervisor_client.post(CASES, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] in {"parse_error", "invalid", "null"}
+    assert_nothing_routed()
+
+
+def test_an_oversized_body_is_413_in_the_error_shape(supervisor_client: APIClient, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    response = route(supervisor_client, customer_id="c" * 2_000)
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "The request body is larger than the server accepts.",
+        "code": "request_too_large",
+        "fields": {},
+    }
+    assert_nothing_routed()
+
+
+def _request(**overrides: Any) -> CaseRequest:
+    fields = payload(**overrides)
+    fields.pop("case_id")
+    return CaseRequest(case_id=overrides.get("case_id", "case_001"), **fields)
+
+
+@pytest.mark.parametrize(
+    "special",
+    [
+        {"specializations": 5},
+        {"specialization": 5},
+        {"min_proficiency": ["expert"]},
+        {"optional_skills": "billing"},
+        {"optional_skills": ["technical"]},
+        {"min_proficency": "expert"},
+        ["vip"],
+        None,
+    ],
+)
+def test_the_service_rejects_the_same_special_requirements_for_every_other_door(billing, special: Any):
+    with pytest.raises(RoutingValidationError) as raised:
+        case_route(request=_request(special_requirements=special))
+    assert list(raised.value.fields) == ["special_requirements"]
+    assert_nothing_routed()
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"specializations": 5},
+        {"specialization": 5},
+        {"specializations": [None, 3, "vip"]},
+        {"min_proficiency": "godlike"},
+        {"min_proficiency": {"level": 1}},
+        {"optional_skills": 7},
+        {"optional_skills": "billing"},
+        {"anything": ["else"]},
+        ["not", "a", "dict"],
+        None,
+        "vip",
+    ],
+)
+def test_the_engine_reads_any_stored_special_requirements_without_failing(stored: Any):
+    # Rows written before validation (or imported raw) must never break routing or the queue sweep.
+    problems: list[str] = []
+    parsed = parse_special_requirements(stored, ["billing", "technical"], problems=problems)
+    assert parsed["min_proficiency"] in {"basic", "intermediate", "advanced", "expert"}
+    assert all(isinstance(name, str) for name in parsed["specializations"])
+    assert set(parsed["optional_skills"]) <= {"billing", "technical"}
+    assert problems  # and a validating caller is told what was wrong
+
+
+def test_a_queued_case_with_garbage_special_requirements_is_still_dispatched(billing):
+    # given a waiting entry whose stored special requirements predate validation
+    entry = waiting_entry("case_old")
+    EscalationQueueEntry.objects.filter(pk=entry.pk).update(
+        special_requirements={"specializations": 5, "min_proficiency": "godlike"}
+    )
+    agent = on_shift_agent()
+    # when the sweep offers the queue to free agents
+    from routing.services import queue_sweep
+
+    queue_sweep()
+    # then the case is assigned as if no special requirement had been given
+    assert CaseAssignment.objects.get(case_id="case_old").agent == agent
+
+
+# --- case ids: one pattern for the input, the service and the URLs -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "case_id", ["a/b", "..", ".hidden", "-dash-first", "caf\u00e9", "a b", "a%2Fb", "a?b", "a#b"]
+)
+def test_a_case_id_that_cannot_be_a_url_segment_is_400(supervisor_client: APIClient, billing, case_id: str):
+    response = route(supervisor_client, case_id=case_id)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_case_id"
+    assert list(response.json()["fields"]) == ["case_id"]
+    with pytest.raises(RoutingValidationError) as raised:
+        case_route(request=_request(case_id=case_id))
+    assert list(raised.value.fields) == ["case_id"]
+    assert_nothing_routed()
+
+
+@pytest.mark.parametrize("case_id", ["INC-2026.04.01_7", "7", "case_20260401_001", "A" * 50])
+def test_every_accepted_case_id_is_reachable_at_its_urls(supervisor_client: APIClient, billing, case_id: str):
+    on_shift_agent()
+    assert route(supervisor_client, case_id=case_id).status_code == 201
+    assert supervisor_client.get(case_url(case_id)).json()["case_id"] == case_id
+    assert supervisor_client.post(case_url(case_id, "start")).status_code == 200
+    assert supervisor_client.post(case_url(case_id, "complete"), {}, format="json").status_code == 200
+
+
+def test_a_url_that_cannot_name_a_case_is_404(supervisor_client: APIClient):
+    assert supervisor_client.get(f"{CASES}.hidden/").status_code == 404
+    assert supervisor_client.get(case_url("x" * 60)).json()["code"] == "case_not_found"
+
+
 def test_missing_required_fields_are_named(supervisor_client: APIClient):
     response = supervisor_client.post(CASES, {}, format="json")
     assert response.status_code == 400
@@ -390,6 +622,77 @@ def test_completing_a_queued_case_is_409(supervisor_client: APIClient, billing):
     assert route(supervisor_client).status_code == 202
     response = supervisor_client.post(case_url("case_001", "complete"), {}, format="json")
     assert response.status_code == 409
+
+
+def test_starting_a_completed_case_is_409_and_changes_nothing(supervisor_client: APIClient, billing):
+    on_shift_agent()
+    route(supervisor_client)
+    supervisor_client.post(case_url("case_001", "complete"), {"csat_rating": 5}, format="json")
+    before = ledger()
+
+    response = supervisor_client.post(case_url("case_001", "start"))
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_transition"
+    assert "case_001" in response.json()["detail"]
+    assert ledger() == before
+
+
+# --- the issue's error cases: a 400/409 that names the problem, and nothing changes ------------------
+
+
+@pytest.fixture
+def busy_floor(supervisor_client: APIClient, billing) -> None:
+    """One case assigned and started, one completed, one waiting: every table has rows to disturb."""
+    on_shift_agent()
+    route(supervisor_client, case_id="case_open")
+    supervisor_client.post(case_url("case_open", "start"))
+    route(supervisor_client, case_id="case_done")
+    supervisor_client.post(case_url("case_done", "complete"), {"csat_rating": 4}, format="json")
+    waiting_entry("case_waiting")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status", "code", "named"),
+    [
+        ("post", CASES, payload(required_skills=["astrology"]), 400, "unknown_skill_domain", "astrology"),
+        ("post", CASES, payload(priority="urgent"), 400, "invalid_choice", "priority"),
+        ("post", CASES, payload(case_id="case_open"), 409, "case_already_routed", "case_open"),
+        ("post", CASES, payload(case_id="case_done"), 409, "case_already_routed", "case_done"),
+        ("post", CASES, payload(case_id="case_waiting"), 409, "case_already_routed", "case_waiting"),
+        ("post", case_url("case_open", "complete"), {"csat_rating": 7}, 400, "max_value", "csat_rating"),
+        (
+            "post",
+            case_url("case_done", "complete"),
+            {"csat_rating": 3},
+            409,
+            "invalid_transition",
+            "case_done",
+        ),
+        ("post", case_url("case_done", "start"), {}, 409, "invalid_transition", "case_done"),
+        ("post", case_url("case_open", "start"), {}, 409, "invalid_transition", "case_open"),
+        ("post", case_url("case_waiting", "complete"), {}, 409, "invalid_transition", "case_waiting"),
+    ],
+)
+def test_rejected_requests_name_the_problem_and_change_nothing(
+    supervisor_client: APIClient,
+    busy_floor: None,
+    method: str,
+    url: str,
+    body: dict,
+    status: int,
+    code: str,
+    named: str,
+):
+    before = ledger()
+
+    response = getattr(supervisor_client, method)(url, body, format="json")
+
+    assert response.status_code == status, response.json()
+    answer = response.json()
+    assert answer["code"] == code
+    assert named in answer["detail"] + repr(answer["fields"])
+    assert ledger() == before
 
 
 # --- the queue ---------------------------------------------------------------------------------------
@@ -534,6 +837,85 @@ def test_case_detail_query_count_does_not_grow_with_history(
     with django_assert_num_queries(len(small.captured_queries)):
         body = supervisor_client.get(case_url("large")).json()
     assert len(body["assignments"]) == 10 and len(body["decisions"]) == 10
+
+
+def test_case_detail_keeps_archived_assignments_and_their_decision_reachable(
+    supervisor_client: APIClient, billing
+):
+    # given a case completed long ago and archived by the daily maintenance
+    from routing.maintenance import MaintenanceOptions, assignments_archive
+
+    agent = on_shift_agent()
+    route(supervisor_client)
+    supervisor_client.post(
+        case_url("case_001", "complete"), {"csat_rating": 5, "escalated": True}, format="json"
+    )
+    later = timezone.now() + dt.timedelta(days=120)
+    assert assignments_archive(MaintenanceOptions(now=later)).rows == 1
+
+    # when the case is read
+    body = supervisor_client.get(case_url("case_001")).json()
+
+    # then the archived assignment is listed with its agent, and the decision still names the winner
+    assert body["assignments"] == []
+    [archived] = body["archived_assignments"]
+    assert archived["agent"]["code"] == agent.code
+    assert (archived["status"], archived["csat_rating"], archived["escalated"]) == ("escalated", 5, True)
+    assert archived["archived_at"]
+    [decision] = body["decisions"]
+    assert decision["assignment_id"] is None and decision["winner_id"] == archived["agent"]["id"]
+    assert decision["candidates"][0]["agent_code"] == agent.code
+    assert CaseAssignmentArchive.objects.get().case_id == "case_001"
+
+
+def test_case_detail_lists_routing_events_newest_first(supervisor_client: APIClient, billing):
+    agent = on_shift_agent()
+    route(supervisor_client)
+    supervisor_client.post(case_url("case_001", "start"))
+    supervisor_client.post(case_url("case_001", "complete"), {}, format="json")
+
+    body = supervisor_client.get(case_url("case_001")).json()
+
+    assert [event["event_type"] for event in body["events"]] == ["completed", "started", "routed"]
+    assert body["events"][0]["agent_id"] == agent.pk
+    assert body["events_truncated"] is False
+
+
+def test_case_detail_shows_the_newest_hundred_events_and_says_there_are_more(supervisor_client: APIClient):
+    entry = waiting_entry("case_long_wait")
+    start = timezone.now() - dt.timedelta(days=1)
+    RoutingEvent.objects.bulk_create(
+        RoutingEvent(case=entry.case, event_type="escalated", created_at=start + dt.timedelta(minutes=n))
+        for n in range(130)
+    )
+    body = supervisor_client.get(case_url("case_long_wait")).json()
+    assert len(body["events"]) == 100 and body["events_truncated"] is True
+    times = [event["created_at"] for event in body["events"]]
+    assert times == sorted(times, reverse=True)
+
+
+def test_case_detail_query_count_does_not_grow_with_archive_or_events(
+    supervisor_client: APIClient, django_assert_num_queries
+):
+    def case_with_past(case_id: str, rounds: int) -> None:
+        entry = waiting_entry(case_id)
+        for _ in range(rounds):
+            CaseAssignmentArchive.objects.create(
+                case_id=case_id,
+                agent=HumanAgentFactory(),
+                status=AssignmentStatus.COMPLETED,
+                priority="medium",
+                complexity="low",
+            )
+            RoutingEvent.objects.create(case=entry.case, event_type="escalated", agent=HumanAgentFactory())
+
+    case_with_past("small", 1)
+    case_with_past("large", 12)
+    with CaptureQueriesContext(connection) as small:
+        supervisor_client.get(case_url("small"))
+    with django_assert_num_queries(len(small.captured_queries)):
+        body = supervisor_client.get(case_url("large")).json()
+    assert len(body["archived_assignments"]) == 12 and len(body["events"]) == 12
 
 
 # --- the published contract --------------------------------------------------------------------------
