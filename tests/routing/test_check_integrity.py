@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -229,6 +230,114 @@ def test_case_waiting_twice_is_found(agent: HumanAgent) -> None:
 def test_waiting_entry_whose_case_is_not_queued_is_found(agent: HumanAgent) -> None:
     EscalationQueueEntryFactory(case=SupportCaseFactory(status=CaseStatus.COMPLETED))
     assert _failing() == {"queue_waiting_case_not_queued"}
+
+
+def test_waiting_entry_whose_deadline_is_not_queued_at_plus_max_wait_is_found(agent: HumanAgent) -> None:
+    # given a consistent waiting entry (microseconds included) and one whose deadline drifted a second
+    EscalationQueueEntryFactory(queued_at=timezone.now().replace(microsecond=123456), max_wait_minutes=45)
+    drifted = EscalationQueueEntryFactory(max_wait_minutes=30)
+    assert _failing() == set()
+    EscalationQueueEntry.objects.filter(pk=drifted.pk).update(
+        wait_deadline=drifted.queued_at + dt.timedelta(minutes=30, seconds=1)
+    )
+    # then only the drifted one is reported
+    assert _failing() == {"queue_deadline_mismatch"}
+    assert integrity_run(["queue_deadline_mismatch"])[0].sample == [drifted.case_id]
+
+
+def test_a_deadline_off_only_for_a_finished_entry_is_not_a_queue_problem(agent: HumanAgent) -> None:
+    gone = EscalationQueueEntryFactory(status=QueueStatus.CANCELLED, case__status=CaseStatus.CANCELLED)
+    EscalationQueueEntry.objects.filter(pk=gone.pk).update(wait_deadline=gone.queued_at)
+    assert _failing() == set()
+
+
+def test_waiting_entry_whose_priority_rank_does_not_match_its_priority_is_found(agent: HumanAgent) -> None:
+    # given a row with a priority the generated rank does not know (as a raw import could write)
+    entry = EscalationQueueEntryFactory()
+    with _check_constraint_off("routing_escalationqueueentry", "queue_priority_valid"):
+        EscalationQueueEntry.objects.filter(pk=entry.pk).update(priority="urgent")
+    # then
+    assert _failing() == {"queue_priority_rank_mismatch"}
+    assert integrity_run(["queue_priority_rank_mismatch"])[0].sample == [entry.case_id]
+
+
+def test_waiting_entry_that_still_names_an_agent_is_found(agent: HumanAgent) -> None:
+    entry = EscalationQueueEntryFactory()
+    EscalationQueueEntry.objects.filter(pk=entry.pk).update(assigned_agent=agent)
+    assert _failing() == {"queue_waiting_with_agent"}
+
+
+def test_assigned_entry_whose_agent_holds_no_open_assignment_is_found(agent: HumanAgent) -> None:
+    # given a case dispatched from the queue: its entry is assigned and the agent holds the case
+    assignment = _open_assignment(agent)
+    AgentAvailability.objects.filter(agent=agent).update(current_load=1)
+    entry = EscalationQueueEntryFactory(
+        case=assignment.case, status=QueueStatus.ASSIGNED, assigned_agent=agent, assigned_at=timezone.now()
+    )
+    assert _failing() == set()
+    # when the assignment ends but the entry is left assigned
+    CaseAssignment.objects.filter(pk=assignment.pk).update(
+        status=AssignmentStatus.COMPLETED, completed_at=timezone.now()
+    )
+    AgentAvailability.objects.filter(agent=agent).update(current_load=0)
+    SupportCaseFactory._meta.model.objects.filter(pk=assignment.case.pk).update(status=CaseStatus.COMPLETED)
+    # then
+    assert _failing() == {"queue_assigned_without_open_assignment"}
+    assert integrity_run(["queue_assigned_without_open_assignment"])[0].sample == [entry.case_id]
+
+
+def test_queued_case_without_a_waiting_entry_is_found(agent: HumanAgent) -> None:
+    lost = SupportCaseFactory(status=CaseStatus.QUEUED)
+    EscalationQueueEntryFactory(case=lost, status=QueueStatus.CANCELLED)
+    assert _failing() == {"cases_queued_without_entry"}
+    assert integrity_run(["cases_queued_without_entry"])[0].sample == [lost.case_id]
+
+
+def test_queue_checks_run_a_fixed_number_of_queries(agent: HumanAgent, django_assert_num_queries) -> None:
+    names = [
+        "queue_deadline_mismatch",
+        "queue_priority_rank_mismatch",
+        "queue_waiting_with_agent",
+        "queue_assigned_without_open_assignment",
+        "cases_queued_without_entry",
+    ]
+    for _ in range(30):
+        entry = EscalationQueueEntryFactory()
+        EscalationQueueEntry.objects.filter(pk=entry.pk).update(assigned_agent=agent)
+    with django_assert_num_queries(len(names) + 1):  # one per check, plus the count of the failing one
+        integrity_run(names)
+
+
+def test_a_floor_worked_through_the_services_passes_every_check(settings) -> None:
+    # given a day's work done the only way the system does it: through routing.services
+    from routing.services import CaseRequest, case_complete, case_route, case_start, queue_sweep
+    from tests.factories.agents import SkillDomainFactory
+    from tests.factories.routing import routable_agent
+
+    settings.ROUTING = {**settings.ROUTING, "ACCEPT_TIMEOUT_SECONDS": 60}
+    HumanAgent.objects.all().delete()
+    SkillDomainFactory(code="billing")
+    first = routable_agent(skills={"billing": "expert"}, capacity=1)
+
+    def route(case_id: str, priority: str = "medium") -> None:
+        request = CaseRequest(
+            case_id=case_id, priority=priority, complexity="low", required_skills=["billing"], language="en"
+        )
+        case_route(request=request)
+
+    route("C-1")  # assigned to the only agent
+    route("C-2", "high")  # queued: the agent is at capacity
+    route("C-3")  # queued behind it
+    case_start(case_id="C-1")
+    case_complete(case_id="C-1", csat_rating=5)  # frees the agent: C-2 is dispatched to them
+    queue_sweep(now=timezone.now() + dt.timedelta(seconds=61))  # C-2 not accepted in time: back in line
+    routable_agent(skills={"billing": "basic"}, capacity=2)
+    queue_sweep()  # the new agent takes the waiting cases
+    # then
+    assert CaseAssignment.objects.filter(status=AssignmentStatus.TRANSFERRED).count() == 1
+    assert EscalationQueueEntry.objects.filter(status=QueueStatus.ASSIGNED).exists()
+    assert first.pk in EscalationQueueEntry.objects.get(case_id="C-2").excluded_agents
+    assert [r.name for r in integrity_run() if not r.ok] == []
 
 
 def test_load_that_differs_from_open_assignments_is_found(agent: HumanAgent) -> None:
