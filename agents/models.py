@@ -11,15 +11,22 @@ The availability row is also the lock that guards capacity: every writer that ch
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_slug
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
-from agents.languages import LANGUAGE_CHOICES
+from agents.languages import ISO_639_1, LANGUAGE_CHOICES
+
+# An agent holds at most this many cases at once; the CHECK constraint and the validator share it.
+MAX_CONCURRENT_CASES_LIMIT = 50
+# ISO 3166-2 subdivision codes (e.g. US-CA) are at most 6 characters; 10 leaves room for local codes.
+TERRITORY_MAX_LENGTH = 10
 
 
 def validate_timezone(value: str) -> None:
@@ -39,6 +46,52 @@ def _timezones() -> frozenset[str]:
     if _TIMEZONES is None:
         _TIMEZONES = frozenset(available_timezones())
     return _TIMEZONES
+
+
+def validate_language_codes(value: Any) -> None:
+    """A JSON list of ISO 639-1 codes (agents.languages), e.g. ["en", "es"]."""
+    if not isinstance(value, list):
+        raise ValidationError(
+            'Must be a list of ISO 639-1 language codes, e.g. ["en", "es"].', code="not_a_list"
+        )
+    unknown = [code for code in value if not isinstance(code, str) or code not in ISO_639_1]
+    if unknown:
+        raise ValidationError(
+            "Not ISO 639-1 language codes: %(codes)s (use e.g. en, es, zh).",
+            code="invalid_language_code",
+            params={"codes": ", ".join(map(str, unknown))},
+        )
+
+
+def validate_territories(value: Any) -> None:
+    """A JSON list of non-empty territory codes, e.g. ["US-CA", "US-NY"]."""
+    if not isinstance(value, list):
+        raise ValidationError('Must be a list of territory codes, e.g. ["US-CA"].', code="not_a_list")
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ValidationError("Territory codes must be non-empty strings.", code="invalid_territory")
+        if len(item) > TERRITORY_MAX_LENGTH:
+            raise ValidationError(
+                "Territory code %(code)s is longer than %(limit)s characters.",
+                code="invalid_territory",
+                params={"code": item, "limit": TERRITORY_MAX_LENGTH},
+            )
+
+
+class IsJSONArray(Func):
+    """True when a JSON column holds an array, for CHECK constraints on both supported databases.
+
+    SQLite stores JSON as text and has json_type(); PostgreSQL stores jsonb and has jsonb_typeof().
+    """
+
+    arity = 1
+    template = "JSON_TYPE(%(expressions)s) = 'array'"
+    output_field = models.BooleanField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="JSONB_TYPEOF(%(expressions)s) = 'array'", **extra_context
+        )
 
 
 def _between(field: str, low: float, high: float) -> Q:
@@ -129,6 +182,8 @@ class SkillDomain(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
 
+    history = HistoricalRecords()  # supervisors edit the vocabulary
+
     class Meta:
         ordering = ["code"]
 
@@ -137,10 +192,15 @@ class SkillDomain(models.Model):
 
 
 class HumanAgent(models.Model):
+    # Letters, digits, "_" and "-" only: the code is the agent's address in the API (/agents/{code}/),
+    # so a dot, slash or space would make the agent unreachable by URL. Validated, not CHECKed: the
+    # check would need a regular expression, which SQLite lacks outside Django's connections (Django
+    # registers REGEXP per connection; the sqlite3 shell would then fail every write to this table).
     code = models.CharField(
         max_length=50,
         unique=True,
-        help_text="The agent's stable identifier (seed `agent_id`), e.g. agent_001.",
+        validators=[validate_slug],
+        help_text="The agent's stable identifier (seed `agent_id`), e.g. agent_001: letters, digits, _ and -.",
     )
     name = models.CharField(max_length=100)
     email = models.EmailField(max_length=150, unique=True)
@@ -151,7 +211,9 @@ class HumanAgent(models.Model):
     base_hourly_rate = models.DecimalField(
         max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
-    max_concurrent_cases = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1)])
+    max_concurrent_cases = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(MAX_CONCURRENT_CASES_LIMIT)]
+    )
     frustration_tolerance = models.CharField(
         max_length=10, choices=FrustrationTolerance.choices, default=FrustrationTolerance.MEDIUM
     )
@@ -165,6 +227,10 @@ class HumanAgent(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(condition=Q(max_concurrent_cases__gt=0), name="agent_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(max_concurrent_cases__lte=MAX_CONCURRENT_CASES_LIMIT),
+                name="agent_capacity_within_limit",
+            ),
             models.CheckConstraint(
                 condition=Q(base_hourly_rate__isnull=True) | Q(base_hourly_rate__gte=0),
                 name="agent_hourly_rate_not_negative",
@@ -217,7 +283,19 @@ class AgentSpecialization(models.Model):
 
     A seed-000 row names a specialization (e.g. `enterprise_accounts`) with confidence and track record;
     a seed-001 row also names an insurance line and customer segment with a 1-5 proficiency, the languages
-    and territories it covers. Seed 001's uniqueness applies where an insurance line is given.
+    and territories it covers.
+
+    Seed 001's uniqueness, one row per (agent, insurance line, customer segment), applies where an insurance
+    line is given. A NULL segment means "every segment" and is one value, not many: a second (auto, NULL)
+    row for the agent is a duplicate. `UniqueConstraint(nulls_distinct=False)` would say that, but SQLite
+    does not support it (Django ignores it there), so the unique index is on COALESCE(segment, '') instead,
+    which both databases enforce. That makes '' and NULL the same key, so '' is never stored: the CHECKs
+    below reject empty strings and `clean()` (admin, import) and the API turn a blank into NULL.
+
+    `languages` and `territories` are JSON lists, validated element by element in `clean_fields` (the API
+    runs the same validators). The database checks that each holds an array; checking every element
+    (language codes in the ISO list) would need a subquery over json_each/jsonb_array_elements, which
+    neither database allows in a CHECK constraint.
     """
 
     agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="specializations")
@@ -231,9 +309,17 @@ class AgentSpecialization(models.Model):
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     languages = models.JSONField(
-        default=list, blank=True, help_text="ISO 639-1 codes this line is served in."
+        default=list,
+        blank=True,
+        validators=[validate_language_codes],
+        help_text='ISO 639-1 codes this line is served in, e.g. ["en", "es"].',
     )
-    territories = models.JSONField(default=list, blank=True, help_text="Territory codes, e.g. US-CA.")
+    territories = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_territories],
+        help_text='Territory codes, e.g. ["US-CA"].',
+    )
 
     history = HistoricalRecords()
 
@@ -242,9 +328,30 @@ class AgentSpecialization(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["agent", "specialization"], name="unique_agent_specialization"),
             models.UniqueConstraint(
-                fields=["agent", "insurance_line", "customer_segment"],
+                F("agent"),
+                F("insurance_line"),
+                Coalesce(F("customer_segment"), Value("")),
                 condition=Q(insurance_line__isnull=False),
                 name="unique_agent_line_segment",
+                violation_error_message=(
+                    "This agent already has a specialization for that insurance line and customer segment."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(insurance_line__isnull=True) | ~Q(insurance_line=""),
+                name="specialization_line_not_blank",
+                violation_error_message="Leave the insurance line empty (NULL) rather than blank.",
+            ),
+            models.CheckConstraint(
+                condition=Q(customer_segment__isnull=True) | ~Q(customer_segment=""),
+                name="specialization_segment_not_blank",
+                violation_error_message="Leave the customer segment empty (NULL) rather than blank.",
+            ),
+            models.CheckConstraint(
+                condition=IsJSONArray("languages"), name="specialization_languages_is_array"
+            ),
+            models.CheckConstraint(
+                condition=IsJSONArray("territories"), name="specialization_territories_is_array"
             ),
             models.CheckConstraint(
                 condition=_between("confidence", 0, 1), name="specialization_confidence_range"
@@ -264,6 +371,13 @@ class AgentSpecialization(models.Model):
     def __str__(self) -> str:
         return self.specialization
 
+    def clean(self) -> None:
+        # A blank line or segment means "none"; stored as NULL only (see the class docstring).
+        if self.insurance_line is not None and not self.insurance_line.strip():
+            self.insurance_line = None
+        if self.customer_segment is not None and not self.customer_segment.strip():
+            self.customer_segment = None
+
 
 class AgentLanguage(models.Model):
     agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="languages")
@@ -276,6 +390,11 @@ class AgentLanguage(models.Model):
         ordering = ["agent_id", "language_code"]
         constraints = [
             models.UniqueConstraint(fields=["agent", "language_code"], name="unique_agent_language"),
+            # The ISO list itself, so that bulk or raw writes cannot store "english"; a change to
+            # agents.languages shows up in makemigrations as a new version of this constraint.
+            models.CheckConstraint(
+                condition=Q(language_code__in=sorted(ISO_639_1)), name="language_code_iso_639_1"
+            ),
             models.CheckConstraint(
                 condition=Q(proficiency__in=LanguageProficiency.values), name="language_proficiency_valid"
             ),
@@ -434,6 +553,8 @@ class AgentPeriodMetrics(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()  # supervisors may correct a period's figures
 
     class Meta:
         verbose_name_plural = "agent period metrics"

@@ -2,9 +2,10 @@
 
 Supervisors edit agents and everything hanging off them, work the routing queue, and view the rest of
 the back office. Analysts view only. `role_permissions_sync` grants what the table below says for every
-model that exists when it runs: the data migration calls it with the historical app registry, and a
-post_migrate handler calls it again so models added by later migrations (routing, voice, scoring) are
-covered without hand-maintained permission lists. It only adds permissions, never removes ones an
+model that exists when it runs: a post_migrate handler (agents.apps) calls it after every `migrate` and
+`flush`, so models added by later migrations (routing, voice, scoring) are covered without
+hand-maintained permission lists. Migration 0002 holds its own frozen copy of this table and logic, so
+editing this module never changes what that migration did. It only adds permissions, never removes ones an
 administrator granted by hand.
 """
 

@@ -315,3 +315,111 @@ def test_a_second_row_for_the_same_agent_and_period_is_rejected() -> None:
 def test_skill_domain_codes_are_unique() -> None:
     SkillDomainFactory(code="claims")
     _rejects_insert(SkillDomain, SkillDomain(code="claims", name="Claims again"))
+
+
+# --- added by the audit: capacity bound, ISO language codes, specialization keys and JSON lists --------
+
+
+def test_agent_capacity_above_the_limit_is_rejected() -> None:
+    agent = HumanAgentFactory()
+    _rejects_update(
+        HumanAgent.objects.filter(pk=agent.pk), "agent_capacity_within_limit", max_concurrent_cases=51
+    )
+    HumanAgent.objects.filter(pk=agent.pk).update(max_concurrent_cases=50)  # the limit itself is fine
+
+
+def test_model_validation_bounds_capacity_and_refuses_codes_unfit_for_urls() -> None:
+    agent = HumanAgentFactory.build(code="agent.dot", max_concurrent_cases=51)
+    with pytest.raises(ValidationError) as raised:
+        agent.full_clean()
+    assert {"code", "max_concurrent_cases"} <= set(raised.value.message_dict)
+
+
+@pytest.mark.parametrize("code", ["english", "EN", "xx", ""])
+def test_language_codes_outside_iso_639_1_are_rejected_by_the_database(code: str) -> None:
+    language = AgentLanguageFactory()
+    _rejects_update(
+        AgentLanguage.objects.filter(pk=language.pk), "language_code_iso_639_1", language_code=code
+    )
+
+
+def test_language_codes_inside_iso_639_1_are_accepted_in_bulk() -> None:
+    agent = HumanAgentFactory()
+    AgentLanguage.objects.bulk_create(
+        [AgentLanguage(agent=agent, language_code=code, proficiency="basic") for code in ("zh", "pt", "yo")]
+    )
+    assert agent.languages.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("values", "constraint"),
+    [
+        ({"insurance_line": ""}, "specialization_line_not_blank"),
+        ({"customer_segment": ""}, "specialization_segment_not_blank"),
+        ({"languages": {"en": "native"}}, "specialization_languages_is_array"),
+        ({"languages": "en"}, "specialization_languages_is_array"),
+        ({"territories": {"US": "CA"}}, "specialization_territories_is_array"),
+        ({"territories": 3}, "specialization_territories_is_array"),
+    ],
+    ids=[
+        "blank-line",
+        "blank-segment",
+        "languages-object",
+        "languages-string",
+        "territories-object",
+        "territories-number",
+    ],
+)
+def test_specialization_blanks_and_non_array_lists_are_rejected(
+    values: dict[str, Any], constraint: str
+) -> None:
+    specialization = AgentSpecializationFactory(insurance_line="auto", customer_segment="smb")
+    _rejects_update(AgentSpecialization.objects.filter(pk=specialization.pk), constraint, **values)
+
+
+def test_a_second_row_for_the_same_line_and_every_segment_is_rejected() -> None:
+    # NULL segment means "every segment": one value, not many (COALESCE in the unique index)
+    existing = AgentSpecializationFactory(insurance_line="auto", customer_segment=None)
+    _rejects_insert(
+        AgentSpecialization,
+        AgentSpecialization(agent=existing.agent, specialization="auto_2", insurance_line="auto"),
+    )
+
+
+def test_one_line_may_have_a_segment_row_and_an_every_segment_row() -> None:
+    existing = AgentSpecializationFactory(insurance_line="auto", customer_segment=None)
+    AgentSpecialization.objects.bulk_create(
+        [
+            AgentSpecialization(
+                agent=existing.agent, specialization="auto_smb", insurance_line="auto", customer_segment="smb"
+            )
+        ]
+    )
+    assert existing.agent.specializations.count() == 2
+
+
+def test_specialization_model_validation_normalises_blanks_and_checks_the_lists() -> None:
+    agent = HumanAgentFactory()
+    row = AgentSpecialization(
+        agent=agent,
+        specialization="x",
+        insurance_line=" ",
+        customer_segment="",
+        languages=["en"],
+        territories=["US-CA"],
+    )
+    row.full_clean()
+    assert (row.insurance_line, row.customer_segment) == (None, None)
+
+    row.languages, row.territories = ["english"], ["", "US-NY"]
+    with pytest.raises(ValidationError) as raised:
+        row.full_clean()
+    assert set(raised.value.message_dict) == {"languages", "territories"}
+    assert "english" in " ".join(raised.value.message_dict["languages"])
+
+
+def test_specialization_model_validation_names_a_duplicate_line_and_segment() -> None:
+    existing = AgentSpecializationFactory(insurance_line="auto", customer_segment=None)
+    duplicate = AgentSpecialization(agent=existing.agent, specialization="again", insurance_line="auto")
+    with pytest.raises(ValidationError, match="already has a specialization for that insurance line"):
+        duplicate.full_clean()
