@@ -10,11 +10,16 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from agents.models import AgentAvailability, AgentSkill, HumanAgent
-from config.errors import NotFoundError
+from config.errors import ConflictError, NotFoundError
 
 
 class AgentNotFound(NotFoundError):
     default_detail = "No agent with code {code}."
+
+
+class AvailabilityMissing(ConflictError):
+    code = "availability_missing"
+    default_detail = "Agent {code} has no availability record yet; set a status (PUT or PATCH) to create it."
 
 
 def agent_list() -> QuerySet[HumanAgent]:
@@ -36,8 +41,14 @@ def agent_detail(*, code: str) -> HumanAgent:
 
 
 def agent_availability_get(*, code: str) -> AgentAvailability:
-    """An agent's live availability, looked up by agent code in one query (joined to the agent)."""
+    """An agent's live availability, looked up by agent code in one query (joined to the agent).
+
+    An unknown code is AgentNotFound; a known agent without the row (written around agent_create) is
+    AvailabilityMissing, since a read does not write. Setting a status creates the row.
+    """
     try:
         return AgentAvailability.objects.select_related("agent").get(agent__code=code)
     except AgentAvailability.DoesNotExist:
+        if HumanAgent.objects.filter(code=code).exists():
+            raise AvailabilityMissing(code=code) from None
         raise AgentNotFound(code=code) from None

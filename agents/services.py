@@ -18,7 +18,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -34,7 +35,7 @@ from agents.models import (
 )
 from agents.selectors import AgentNotFound
 from agents.signals import agent_capacity_freed
-from config.errors import DomainError
+from config.errors import ConflictError, DomainError, NotFoundError
 
 WORKING_STATUSES = {AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY}
 
@@ -42,6 +43,19 @@ WORKING_STATUSES = {AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY}
 class OverrideReasonRequired(DomainError):
     code = "override_reason_required"
     default_detail = "A manual status override needs a reason."
+
+
+class AgentInactive(ConflictError):
+    code = "agent_inactive"
+    default_detail = "Agent {code} is inactive and cannot be made {status}; activate the agent first."
+
+
+class NestedRowsConflict(ConflictError):
+    """A nested set broke a uniqueness rule at write time (the serializer catches the usual cases first)."""
+
+
+class RowNotRestorable(ConflictError):
+    code = "not_restorable"
 
 
 def _notify_capacity_freed(agent_id: int) -> None:
@@ -63,7 +77,7 @@ def agent_set_status(
     """
     agent_id = agent if isinstance(agent, int) else agent.pk
     manual_override = _manual_override(override_reason, manual_override)
-    availability = AgentAvailability.objects.select_for_update(of=("self",)).get(agent_id=agent_id)
+    availability = _availability_locked(agent_id=agent_id)
     return _availability_apply_status(
         availability,
         status=status,
@@ -71,6 +85,24 @@ def agent_set_status(
         manual_override=manual_override,
         expected_available_at=expected_available_at,
     )
+
+
+def _availability_locked(*, agent_id: int | None = None, code: str | None = None) -> AgentAvailability:
+    """The agent's availability row, locked and joined to the agent; created (offline) if it is missing.
+
+    One query on the hot path. Every agent should have the row (agent_create makes it), but an agent
+    created some other way may not: that agent is known, so it gets the row rather than a "no such agent".
+    """
+    rows = AgentAvailability.objects.select_for_update(of=("self",)).select_related("agent")
+    lookup = {"agent_id": agent_id} if code is None else {"agent__code": code}
+    try:
+        return rows.get(**lookup)
+    except AgentAvailability.DoesNotExist:
+        agent = HumanAgent.objects.filter(**({"pk": agent_id} if code is None else {"code": code})).first()
+        if agent is None:
+            raise AgentNotFound(code=code if code is not None else f"#{agent_id}") from None
+        agent_ensure_live_rows(agent=agent)
+        return rows.get(agent_id=agent.pk)
 
 
 def _manual_override(override_reason: str, manual_override: bool | None) -> bool:
@@ -93,6 +125,14 @@ def _availability_apply_status(
     Shared with `agent_availability_update` rather than calling the @atomic service from inside
     another atomic block, which would add a SAVEPOINT and its RELEASE to the hot path.
     """
+    if status in WORKING_STATUSES and not availability.agent.is_active:
+        # An inactive agent receives no work: "available" would offer it some, and routing turns a
+        # non-manual "busy" back into "available" when the load drops.
+        raise AgentInactive(
+            code=availability.agent.code,
+            status=AvailabilityStatus(status).label.lower(),
+            fields={"status": ["An inactive agent can only take a non-working status (e.g. offline)."]},
+        )
     now = timezone.now()
     previous = availability.status
     if status != previous:
@@ -172,14 +212,7 @@ def agent_availability_update(
     its capacity) and locks it, then the body of `agent_set_status` updates it. Giving an `override_reason` without
     `manual_override` makes the change a manual override, as in `agent_set_status`.
     """
-    try:
-        availability = (
-            AgentAvailability.objects.select_for_update(of=("self",))
-            .select_related("agent")
-            .get(agent__code=code)
-        )
-    except AgentAvailability.DoesNotExist:
-        raise AgentNotFound(code=code) from None
+    availability = _availability_locked(code=code)
     reason = override_reason if override_reason is not None else availability.override_reason
     if manual_override is None and override_reason is None:
         manual_override = availability.manual_override  # neither given: the override stays as it is
@@ -232,6 +265,14 @@ def _by_attname(model: type[models.Model], row: Row) -> dict[str, Any]:
     return values
 
 
+# Rows whose change touches these fields first get the given values (one UPDATE), which takes them out of
+# a unique constraint, so that two rows may swap their values in one request (the constraint is checked
+# per statement and cannot be deferred: Django cannot defer a conditional or expression constraint).
+RELEASE_BEFORE_UPDATE: dict[type[models.Model], tuple[frozenset[str], dict[str, Any]]] = {
+    AgentSpecialization: (frozenset({"insurance_line", "customer_segment"}), {"insurance_line": None}),
+}
+
+
 def _nested_replace(
     *, agent: HumanAgent, model: type[models.Model], rows: Sequence[Row], key_fields: tuple[str, ...]
 ) -> bool:
@@ -259,6 +300,8 @@ def _nested_replace(
     to_update: list[models.Model] = []
     changed_fields: set[str] = set()
     kept: set[int] = set()
+    release_on, released_values = RELEASE_BEFORE_UPDATE.get(model, (frozenset(), {}))
+    to_release: list[int] = []
     for row in rows:
         values = _by_attname(model, row)
         candidate = model(agent=agent, **values)  # unsaved; fills model defaults for the key
@@ -274,10 +317,14 @@ def _nested_replace(
         if changed:
             to_update.append(obj)
             changed_fields.update(changed)
+            if release_on.intersection(changed):
+                to_release.append(obj.pk)
 
     stale = [obj.pk for obj in existing if obj.pk not in kept]
     if stale:  # first, so a new row cannot collide with the unique values of one it replaces
         model._default_manager.filter(pk__in=stale).delete()
+    if to_release:
+        model._default_manager.filter(pk__in=to_release).update(**released_values)
     if to_update:
         bulk_update_with_history(to_update, model, fields=sorted(changed_fields))
     if to_create:
@@ -300,8 +347,28 @@ def _nested_sets_replace(*, agent: HumanAgent, nested: Mapping[str, Sequence[Row
         if rows is None:  # not given: leave the set alone
             continue
         model, key_fields = NESTED_SETS[name]
-        changed |= _nested_replace(agent=agent, model=model, rows=rows, key_fields=key_fields)
+        try:
+            changed |= _nested_replace(agent=agent, model=model, rows=rows, key_fields=key_fields)
+        except IntegrityError as error:
+            if not _is_unique_violation(error):
+                raise  # a CHECK or foreign key: invalid input that validation should have caught
+            # Raised on, the enclosing atomic block rolls the whole request back.
+            message = _conflict_message(model, error)
+            raise NestedRowsConflict(f"{name}: {message}", fields={name: [message]}) from error
     return changed
+
+
+def _is_unique_violation(error: IntegrityError) -> bool:
+    # PostgreSQL's SQLSTATE 23505 (psycopg attaches it to the cause); SQLite only says it in words.
+    return getattr(error.__cause__, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(error)
+
+
+def _conflict_message(model: type[models.Model], error: IntegrityError) -> str:
+    text = str(error)
+    for constraint in model._meta.constraints:
+        if constraint.name in text and constraint.violation_error_message:
+            return constraint.get_violation_error_message()
+    return f"The rows conflict with a uniqueness rule of the database ({text.splitlines()[0]})."
 
 
 @transaction.atomic
@@ -376,3 +443,47 @@ def agent_update(
 def agent_deactivate(*, agent: HumanAgent) -> None:
     """What DELETE does: the agent stays (cases and history refer to it) but is inactive and offline."""
     agents_set_active(agent_ids=[agent.pk], active=False)
+
+
+# --- restoring deleted nested rows ------------------------------------------------------------------
+
+RESTORABLE_ROWS: tuple[type[models.Model], ...] = (
+    AgentSkill,
+    AgentLanguage,
+    AgentSpecialization,
+    AgentSchedule,
+)
+
+
+@transaction.atomic
+def agent_row_restore(*, agent: HumanAgent, model: type[models.Model], history_id: int) -> models.Model:
+    """Bring back a deleted skill, language, specialization or schedule row of `agent` from its history.
+
+    The row returns with its old id and the values it had when it was deleted, so its history reads on
+    (simple-history records the restore as a creation by the current user). It is validated as any new
+    row would be, against the agent's rows of today: a skill in a domain the agent has again, a domain
+    that no longer exists, or a row that is already back is refused with RowNotRestorable. The agent row
+    is locked first, as in `agent_update`, so a concurrent edit of the same set waits.
+    """
+    if model not in RESTORABLE_ROWS:
+        raise RowNotRestorable(f"{model._meta.verbose_name} rows are not restored from history.")
+    agent = HumanAgent.objects.select_for_update(of=("self",)).get(pk=agent.pk)
+    record = model.history.filter(history_id=history_id, agent_id=agent.pk).first()
+    if record is None:
+        raise NotFoundError(f"No {model._meta.verbose_name} history record {history_id} for this agent.")
+    if record.history_type != "-":
+        raise RowNotRestorable("Only a deleted row can be restored.")
+    if model._default_manager.filter(pk=record.id).exists():
+        raise RowNotRestorable(f"This {model._meta.verbose_name} exists again; nothing to restore.")
+    row = record.instance
+    row._state.adding = True
+    try:
+        row.full_clean()
+    except ValidationError as error:
+        raise RowNotRestorable(
+            f"Cannot restore this {model._meta.verbose_name}: {' '.join(error.messages)}",
+            fields=error.message_dict if hasattr(error, "error_dict") else {},
+        ) from None
+    row._change_reason = f"Restored from history record {history_id}"
+    row.save(force_insert=True)
+    return row

@@ -1,17 +1,22 @@
 """Project-wide API conventions: permissions, pagination, throttling and the error format.
 
 Every error leaves the API as `{"detail": str, "code": str, "fields": {field: [messages]}}` so that
-integrations parse one shape whatever failed.
+integrations parse one shape whatever failed, including a URL no API view serves (`api_page_not_found`,
+the project's handler404) and an IntegrityError that got past validation (409 `conflict`, logged: it
+means a validation gap or a race, never something to show as a 500).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db import IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, permissions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.pagination import PageNumberPagination
@@ -19,7 +24,11 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
-from config.errors import DomainError
+from config.errors import ConflictError, DomainError
+
+logger = logging.getLogger(__name__)
+
+API_PATH_PREFIX = "/api/"
 
 
 class StrictModelPermissions(permissions.DjangoModelPermissions):
@@ -46,6 +55,11 @@ class TokenClientThrottle(UserRateThrottle):
 
     scope = "token_client"
 
+    def get_rate(self) -> str | None:
+        # Read per request, not from the class attribute DRF binds at import time, so the rate follows
+        # the settings (and a test's override_settings).
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
     def allow_request(self, request, view) -> bool:
         if not isinstance(getattr(request, "successful_authenticator", None), TokenAuthentication):
             return True
@@ -70,9 +84,18 @@ def _first_code(codes: Any) -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     # Imported here: rest_framework.views imports the settings that name this module (import cycle).
-    from rest_framework.views import exception_handler
+    from rest_framework.views import exception_handler, set_rollback
 
+    if isinstance(exc, IntegrityError):
+        view = context.get("view")
+        logger.warning(
+            "IntegrityError reached the API in %s; answered 409", type(view).__name__, exc_info=exc
+        )
+        exc = ConflictError(
+            "The request conflicts with existing data (a uniqueness or integrity rule of the database)."
+        )
     if isinstance(exc, DomainError):
+        set_rollback()
         body = {"detail": exc.detail, "code": exc.code, "fields": exc.fields}
         return Response(body, status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
@@ -100,3 +123,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             "fields": _as_field_errors(detail) if isinstance(detail, (dict, list)) else {},
         }
     return response
+
+
+def api_page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: a URL under /api/ that no view serves gets the API's error shape, not an HTML page.
+
+    Django calls handler404 only with DEBUG off; with DEBUG on it shows its technical 404 page instead.
+    """
+    if request.path.startswith(API_PATH_PREFIX):
+        return JsonResponse({"detail": "Not found.", "code": "not_found", "fields": {}}, status=404)
+    return defaults.page_not_found(request, exception)

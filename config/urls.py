@@ -15,6 +15,8 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
 ]
 
+handler404 = "config.api.api_page_not_found"
+
 admin.site.site_header = "Switchboard"
 admin.site.site_title = "Switchboard"
 admin.site.index_title = "Back office"

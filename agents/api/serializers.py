@@ -2,7 +2,8 @@
 
 Serializers validate and render; they never save. Views hand `validated_data` to agents.services.
 Nested rows are validated here (including the model's CHECK constraints, which ModelSerializer does not
-run) so that an invalid row is a 400 naming its field, never an IntegrityError.
+run) so that an invalid row is a 400 naming its field, never an IntegrityError. A nested row is always
+validated as a complete row, also inside a PATCH of its agent (see FullRowSerializer).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from agents.languages import ISO_639_1, LANGUAGE_CHOICES
 from agents.models import (
+    TERRITORY_MAX_LENGTH,
     AgentAvailability,
     AgentLanguage,
     AgentPerformance,
@@ -22,18 +25,52 @@ from agents.models import (
     AgentSpecialization,
     HumanAgent,
     SkillDomain,
+    validate_language_codes,
+    validate_territories,
 )
 
 
 def _reject_duplicates(
-    rows: list[dict[str, Any]], key: Callable[[dict[str, Any]], Hashable], what: str
+    rows: list[dict[str, Any]],
+    key: Callable[[dict[str, Any]], Hashable],
+    what: str,
+    label: Callable[[dict[str, Any]], str] | None = None,
 ) -> None:
     seen: set[Hashable] = set()
     for row in rows:
         value = key(row)
         if value in seen:
-            raise serializers.ValidationError(f"{what} {value} is listed more than once.")
+            shown = label(row) if label else value
+            raise serializers.ValidationError(f"{what} {shown} is listed more than once.")
         seen.add(value)
+
+
+class FullRowSerializer(serializers.ModelSerializer):
+    """A nested row that validates as a complete row even when its parent is a PATCH.
+
+    DRF relaxes required fields all the way down when the root serializer is partial (fields consult
+    `self.root.partial`), so a PATCHed schedule without `end_time` or a skill without `proficiency`
+    would reach validate() or the database. A given nested list replaces the whole set, so each row
+    must be whole: inside a partial parent, each row is validated by a standalone copy of its
+    serializer, whose root is itself and not partial.
+    """
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if self.root is not self and getattr(self.root, "partial", False):
+            standalone = type(self)(data=data, context=self.context)
+            standalone.is_valid(raise_exception=True)
+            return standalone.validated_data
+        return super().run_validation(data)
+
+
+class BlankAsNullCharField(serializers.CharField):
+    """An optional text that stores NULL when blank (the model's CHECK refuses '')."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_null=True, allow_blank=True, **kwargs)
+
+    def run_validation(self, data: Any = empty) -> str | None:
+        return super().run_validation(data) or None
 
 
 def _validate_language_code(value: str) -> None:
@@ -41,7 +78,7 @@ def _validate_language_code(value: str) -> None:
         raise serializers.ValidationError(f"{value} is not an ISO 639-1 language code (e.g. en, es, zh).")
 
 
-class AgentSkillSerializer(serializers.ModelSerializer):
+class AgentSkillSerializer(FullRowSerializer):
     domain = serializers.SlugRelatedField(
         slug_field="code",
         queryset=SkillDomain.objects.all(),
@@ -54,7 +91,7 @@ class AgentSkillSerializer(serializers.ModelSerializer):
         fields = ["domain", "proficiency", "years_experience", "certification_level", "last_updated"]
 
 
-class AgentLanguageSerializer(serializers.ModelSerializer):
+class AgentLanguageSerializer(FullRowSerializer):
     language_code = serializers.ChoiceField(choices=LANGUAGE_CHOICES, help_text="ISO 639-1 code, e.g. `en`.")
 
     class Meta:
@@ -62,16 +99,27 @@ class AgentLanguageSerializer(serializers.ModelSerializer):
         fields = ["language_code", "proficiency"]
 
 
-class AgentSpecializationSerializer(serializers.ModelSerializer):
+class AgentSpecializationSerializer(FullRowSerializer):
     # Validated against the ISO list but not typed as an enum: the schema already names that choice set
-    # once (AgentLanguage.language_code), and a second name for it is a spectacular warning.
+    # once (AgentLanguage.language_code), and a second name for it is a spectacular warning. The list
+    # validators are the model's, shared with the admin.
     languages = serializers.ListField(
         child=serializers.CharField(max_length=2, validators=[_validate_language_code]),
         required=False,
+        validators=[validate_language_codes],
         help_text="ISO 639-1 codes this line is served in.",
     )
     territories = serializers.ListField(
-        child=serializers.CharField(max_length=10), required=False, help_text="Territory codes, e.g. US-CA."
+        child=serializers.CharField(max_length=TERRITORY_MAX_LENGTH),
+        required=False,
+        validators=[validate_territories],
+        help_text="Territory codes, e.g. US-CA.",
+    )
+    insurance_line = BlankAsNullCharField(
+        max_length=50, help_text="Insurance line, e.g. auto; blank or null for none."
+    )
+    customer_segment = BlankAsNullCharField(
+        max_length=50, help_text="Customer segment, e.g. smb; blank or null for every segment."
     )
 
     class Meta:
@@ -89,7 +137,7 @@ class AgentSpecializationSerializer(serializers.ModelSerializer):
         ]
 
 
-class AgentScheduleSerializer(serializers.ModelSerializer):
+class AgentScheduleSerializer(FullRowSerializer):
     class Meta:
         model = AgentSchedule
         fields = [
@@ -104,10 +152,11 @@ class AgentScheduleSerializer(serializers.ModelSerializer):
         # `timezone` keeps the model's validator: "PST is not an IANA time zone (use e.g. America/...)".
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["end_time"] <= attrs["start_time"]:
+        start, end = attrs.get("start_time"), attrs.get("end_time")
+        if start is not None and end is not None and end <= start:
             raise serializers.ValidationError({"end_time": ["Must be after start_time (same-day window)."]})
-        until = attrs.get("effective_until")
-        if until is not None and until < attrs["effective_from"]:
+        since, until = attrs.get("effective_from"), attrs.get("effective_until")
+        if since is not None and until is not None and until < since:
             raise serializers.ValidationError({"effective_until": ["Must not be before effective_from."]})
         return attrs
 
@@ -133,10 +182,15 @@ class AgentAvailabilitySerializer(serializers.ModelSerializer):
             "last_status_change",
         ]
         read_only_fields = ["status_since", "current_load", "last_assigned_at", "last_status_change"]
+        # PUT is a full replacement, so `status` is required there (PATCH is partial: nothing is). The
+        # optional fields are reset when a PUT omits them; their help says to what.
         extra_kwargs = {
+            "status": {"required": True},
             "manual_override": {
                 "help_text": "Defaults to whether an override_reason is given; true needs a reason."
-            }
+            },
+            "override_reason": {"help_text": "Why the status is overridden; PUT without it: empty."},
+            "expected_available_at": {"help_text": "When the agent is back; PUT without it: null."},
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -224,10 +278,12 @@ class AgentSerializer(serializers.ModelSerializer):
     def validate_specializations(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         _reject_duplicates(rows, lambda row: row["specialization"], "Specialization")
         _reject_duplicates(
-            # As the partial UNIQUE constraint sees it: NULLs are distinct.
-            [row for row in rows if row.get("insurance_line") and row.get("customer_segment") is not None],
-            lambda row: f"{row['insurance_line']}/{row['customer_segment']}",
+            # As the unique index sees it: rows with an insurance line, a missing segment ("every
+            # segment") counting as one value. Blanks are already None (BlankAsNullCharField).
+            [row for row in rows if row.get("insurance_line") is not None],
+            lambda row: (row["insurance_line"], row.get("customer_segment")),
             "Insurance line/segment",
+            label=lambda row: f"{row['insurance_line']}/{row.get('customer_segment') or '(every segment)'}",
         )
         return rows
 

@@ -7,6 +7,6 @@ router = SimpleRouter()
 router.register("agents", AgentViewSet, basename="agent")
 
 urlpatterns = [
-    path("agents/<str:code>/availability/", AgentAvailabilityApi.as_view(), name="agent-availability"),
+    path("agents/<slug:code>/availability/", AgentAvailabilityApi.as_view(), name="agent-availability"),
     *router.urls,
 ]

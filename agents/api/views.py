@@ -24,13 +24,29 @@ from agents.services import agent_availability_update, agent_create, agent_deact
 
 
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    """Error responses of an endpoint; every endpoint may answer 429 (token clients are throttled)."""
     described = {
         400: "Invalid input; `fields` names each invalid field.",
         401: "Not authenticated (send `Authorization: Token <key>`).",
         403: "Authenticated but lacking the model permission.",
         404: "No agent with that code.",
+        409: "Conflicts with the current data; `code` says how (e.g. agent_inactive, conflict).",
+        429: "Too many requests from this token (code `throttled`); retry after `Retry-After` seconds.",
     }
-    return {status: OpenApiResponse(ApiErrorSerializer, description=described[status]) for status in statuses}
+    return {
+        status: OpenApiResponse(ApiErrorSerializer, description=described[status])
+        for status in (*statuses, 429)
+    }
+
+
+# Throttled responses say when to retry.
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    int,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds to wait before the next request.",
+)
 
 
 NESTED_WRITES = (
@@ -43,6 +59,7 @@ NESTED_WRITES = (
 )
 
 
+@extend_schema(parameters=[RETRY_AFTER])
 @extend_schema_view(
     list=extend_schema(
         summary="List agents",
@@ -55,17 +72,17 @@ NESTED_WRITES = (
     create=extend_schema(
         summary="Create an agent",
         description="Also creates its availability (offline) and performance rows. " + NESTED_WRITES,
-        responses={201: AgentSerializer, **_errors(400, 401, 403)},
+        responses={201: AgentSerializer, **_errors(400, 401, 403, 409)},
     ),
     update=extend_schema(
         summary="Replace an agent",
         description=NESTED_WRITES,
-        responses={200: AgentSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: AgentSerializer, **_errors(400, 401, 403, 404, 409)},
     ),
     partial_update=extend_schema(
         summary="Update an agent",
         description=NESTED_WRITES,
-        responses={200: AgentSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: AgentSerializer, **_errors(400, 401, 403, 404, 409)},
     ),
     destroy=extend_schema(
         summary="Deactivate an agent",
@@ -78,6 +95,8 @@ NESTED_WRITES = (
 )
 class AgentViewSet(GenericViewSet):
     serializer_class = AgentSerializer
+    # The codes HumanAgent.code accepts (validate_slug); anything else is not an agent URL (JSON 404).
+    lookup_value_regex = r"[A-Za-z0-9_-]+"
     filterset_class = AgentFilter
     search_fields = ["name", "email", "code", "employee_id"]
     ordering_fields = ["code", "name", "department", "hire_date", "skill_level", "created_at", "updated_at"]
@@ -126,7 +145,7 @@ class AgentViewSet(GenericViewSet):
 CODE_PARAMETER = OpenApiParameter("code", str, OpenApiParameter.PATH, description="The agent's code.")
 
 
-@extend_schema(parameters=[CODE_PARAMETER])
+@extend_schema(parameters=[CODE_PARAMETER, RETRY_AFTER])
 class AgentAvailabilityApi(GenericAPIView):
     """An agent's live status. The permission check uses AgentAvailability: view to read, change to set."""
 
@@ -137,7 +156,8 @@ class AgentAvailabilityApi(GenericAPIView):
 
     @extend_schema(
         summary="Get an agent's availability",
-        responses={200: AgentAvailabilitySerializer, **_errors(401, 403, 404)},
+        description="409 `availability_missing` when the agent exists but has no availability row yet.",
+        responses={200: AgentAvailabilitySerializer, **_errors(401, 403, 404, 409)},
     )
     def get(self, request: Request, code: str) -> Response:
         return Response(AgentAvailabilitySerializer(agent_availability_get(code=code)).data)
@@ -145,10 +165,11 @@ class AgentAvailabilityApi(GenericAPIView):
     @extend_schema(
         summary="Set an agent's availability",
         description=(
-            "Omitted optional fields are reset: override_reason to empty, expected_available_at to null, "
-            "manual_override to whether a reason is given."
+            "A full replacement: `status` is required and omitted optional fields are reset: "
+            "override_reason to empty, expected_available_at to null, manual_override to whether a "
+            "reason is given. An inactive agent cannot be made available or busy (409 agent_inactive)."
         ),
-        responses={200: AgentAvailabilitySerializer, **_errors(400, 401, 403, 404)},
+        responses={200: AgentAvailabilitySerializer, **_errors(400, 401, 403, 404, 409)},
     )
     def put(self, request: Request, code: str) -> Response:
         payload = AgentAvailabilitySerializer(data=request.data)
@@ -158,8 +179,11 @@ class AgentAvailabilityApi(GenericAPIView):
 
     @extend_schema(
         summary="Change an agent's availability",
-        description="Omitted fields keep their value; a new override_reason implies manual_override.",
-        responses={200: AgentAvailabilitySerializer, **_errors(400, 401, 403, 404)},
+        description=(
+            "Omitted fields keep their value; a new override_reason implies manual_override. An inactive "
+            "agent cannot be made available or busy (409 agent_inactive)."
+        ),
+        responses={200: AgentAvailabilitySerializer, **_errors(400, 401, 403, 404, 409)},
     )
     def patch(self, request: Request, code: str) -> Response:
         payload = AgentAvailabilitySerializer(data=request.data, partial=True)
