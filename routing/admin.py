@@ -13,6 +13,17 @@ no position).
 
 The assignment changelist is built for a large table: no distinct-value filters (the strategy filter
 reads the engine's registry, the agent filter is a typed code) and no full-table count.
+
+Choosing an agent for the "assign" action is an autocomplete (select2, as the admin's own autocomplete
+fields), fed by the queue admin's own JSON view: it searches only agents who could take a case now
+(active, available or busy, spare capacity), twenty at a time, so the page costs the same with ten
+agents or ten thousand. The form checks the posted id against that same set; the service then checks
+again under the agent's row lock and its refusal (at capacity by now, inactive) is shown per entry.
+
+Archiving moves finished assignments out of the live table and unlinks their routing decisions (the live
+foreign key cannot point into the archive). The decisions still belong to the case, so the archived
+assignment's page shows the case's decisions with their breakdowns, and the case page lists its archived
+assignments.
 """
 
 from __future__ import annotations
@@ -24,12 +35,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from agents.models import HumanAgent
 from config.errors import DomainError
@@ -193,28 +208,53 @@ def _showing_waiting(request: HttpRequest) -> bool:
     )
 
 
+def assignable_agents() -> QuerySet[HumanAgent]:
+    """Agents a supervisor may hand a waiting case to now: active, at work, with spare capacity."""
+    return (
+        HumanAgent.objects.filter(
+            is_active=True,
+            availability__status__in=sorted(WORKING_STATUSES),
+            availability__current_load__lt=F("max_concurrent_cases"),
+        )
+        .select_related("availability")
+        .order_by("code")
+    )
+
+
+def assignable_agent_label(agent: HumanAgent) -> str:
+    return (
+        f"{agent.name} ({agent.code}) · {agent.availability.get_status_display()} · "
+        f"{agent.availability.current_load}/{agent.max_concurrent_cases}"
+    )
+
+
+AGENT_AUTOCOMPLETE_PAGE = 20
+
+
+class AssignableAgentWidget(AutocompleteSelect):
+    """The admin's select2 autocomplete, asking the queue admin's view (assignable agents only) instead
+    of the site-wide one (every agent the agents admin can search)."""
+
+    def get_url(self) -> str:
+        return reverse(f"{self.admin_site.name}:routing_escalationqueueentry_assignable_agents")
+
+
 class AssignToAgentForm(forms.Form):
     agent = forms.ModelChoiceField(
         queryset=HumanAgent.objects.none(),
-        help_text="Active agents at work (available or busy) with spare capacity.",
+        help_text="Type a code or name: active agents at work (available or busy) with spare capacity.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, admin_site: admin.AdminSite | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["agent"]
-        field.queryset = (
-            HumanAgent.objects.filter(
-                is_active=True,
-                availability__status__in=sorted(WORKING_STATUSES),
-                availability__current_load__lt=F("max_concurrent_cases"),
-            )
-            .select_related("availability")
-            .order_by("code")
+        field.queryset = assignable_agents()  # validates the posted id: one indexed lookup
+        field.label_from_instance = assignable_agent_label
+        field.widget = AssignableAgentWidget(
+            EscalationQueueEntry._meta.get_field("assigned_agent"), admin_site or admin.site
         )
-        field.label_from_instance = lambda agent: (
-            f"{agent.name} ({agent.code}) · {agent.availability.get_status_display()} · "
-            f"{agent.availability.current_load}/{agent.max_concurrent_cases}"
-        )
+        field.widget.choices = field.choices
+        field.widget.is_required = True
 
 
 @admin.register(EscalationQueueEntry)
@@ -259,6 +299,42 @@ class EscalationQueueEntryAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return QueueChangeList
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.opts
+        return [
+            path(
+                "assignable-agents/",
+                self.admin_site.admin_view(self.assignable_agents_view),
+                name=f"{opts.app_label}_{opts.model_name}_assignable_agents",
+            ),
+            *super().get_urls(),
+        ]
+
+    def assignable_agents_view(self, request: HttpRequest) -> JsonResponse:
+        """select2's JSON for the assign action: assignable agents whose code starts with, or whose name
+        contains, the typed term; one page of AGENT_AUTOCOMPLETE_PAGE per query."""
+        if not self.has_work_queue_permission(request):
+            raise PermissionDenied
+        term = request.GET.get("term", "").strip()
+        try:
+            page = max(1, int(request.GET.get("page", 1)))
+        except ValueError:
+            page = 1
+        agents = assignable_agents()
+        if term:
+            agents = agents.filter(Q(code__istartswith=term) | Q(name__icontains=term))
+        start = (page - 1) * AGENT_AUTOCOMPLETE_PAGE
+        found = list(agents[start : start + AGENT_AUTOCOMPLETE_PAGE + 1])
+        return JsonResponse(
+            {
+                "results": [
+                    {"id": str(agent.pk), "text": assignable_agent_label(agent)}
+                    for agent in found[:AGENT_AUTOCOMPLETE_PAGE]
+                ],
+                "pagination": {"more": len(found) > AGENT_AUTOCOMPLETE_PAGE},
+            }
+        )
 
     # -- permissions: entries move only through the actions, which need `change`
 
@@ -325,7 +401,7 @@ class EscalationQueueEntryAdmin(admin.ModelAdmin):
     @admin.action(description="Assign selected entries to an agent…", permissions=["work_queue"])
     def assign_to_agent(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         if "apply" in request.POST:
-            form = AssignToAgentForm(request.POST)
+            form = AssignToAgentForm(request.POST, admin_site=self.admin_site)
             if form.is_valid():
                 agent = form.cleaned_data["agent"]
                 self._each(
@@ -336,7 +412,7 @@ class EscalationQueueEntryAdmin(admin.ModelAdmin):
                 )
                 return None
         else:
-            form = AssignToAgentForm()
+            form = AssignToAgentForm(admin_site=self.admin_site)
         context = {
             **self.admin_site.each_context(request),
             "title": "Assign to an agent",
@@ -409,6 +485,25 @@ class CaseAssignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return decision_breakdown_html(decision)
 
 
+def case_decisions_html(decisions: list[RoutingDecision], *, agent_id: int | None = None) -> SafeString:
+    """Every routing decision of a case, newest first, each with its breakdown; the decisions that
+    chose `agent_id` are marked (an archived assignment's own decision has lost its link to it)."""
+    if not decisions:
+        return mark_safe("—")
+    return format_html_join(
+        "",
+        "<div><p><strong>{}</strong>{}</p>{}</div>",
+        (
+            (
+                timezone.localtime(decision.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                " · chose this assignment's agent" if agent_id and decision.winner_id == agent_id else "",
+                mark_safe(decision_breakdown_html(decision)),  # rendered by a template: escaped there
+            )
+            for decision in decisions
+        ),
+    )
+
+
 @admin.register(CaseAssignmentArchive)
 class CaseAssignmentArchiveAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("case_id", "agent", "status", "priority", "assigned_at", "completed_at", "archived_at")
@@ -416,6 +511,24 @@ class CaseAssignmentArchiveAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "priority")
     search_fields = ("=case__case_id",)
     show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("case", "agent", "status", "customer_id", "archived_at")}),
+        ("Case", {"fields": ("priority", "complexity", "required_skills", "customer_frustration")}),
+        ("Timeline", {"fields": ("assigned_at", "started_at", "completed_at")}),
+        ("Outcome", {"fields": ("resolution_minutes", "csat_rating", "escalated")}),
+        (
+            "Routing",
+            {"fields": ("routing_strategy", "routing_confidence", "match_score", "case_decisions")},
+        ),
+    )
+    readonly_fields = (*_all_fields(CaseAssignmentArchive), "case_decisions")
+
+    @admin.display(description="the case's routing decisions")
+    def case_decisions(self, archived: CaseAssignmentArchive) -> SafeString:
+        decisions = list(
+            RoutingDecision.objects.filter(case__case_id=archived.case_id).order_by("-created_at", "-id")
+        )
+        return case_decisions_html(decisions, agent_id=archived.agent_id)
 
 
 # --- cases -------------------------------------------------------------------------------------------
@@ -501,8 +614,27 @@ class SupportCaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "priority", "complexity", "customer_frustration")
     search_fields = ("=case_id", "=customer_id")
     show_full_result_count = False
-    readonly_fields = _all_fields(SupportCase)
+    readonly_fields = (*_all_fields(SupportCase), "archived_assignments")
     inlines = (CaseAssignmentInline, QueueEntryInline, RoutingDecisionInline, RoutingEventInline)
+
+    @admin.display(description="archived assignments")
+    def archived_assignments(self, case: SupportCase) -> SafeString:
+        rows = case.archived_assignments.select_related("agent").order_by("-assigned_at")
+        links = format_html_join(
+            "",
+            '<li><a href="{}">{} · {} · {} → {}</a></li>',
+            (
+                (
+                    reverse("admin:routing_caseassignmentarchive_change", args=[row.pk]),
+                    row.agent.code,
+                    row.get_status_display(),
+                    row.assigned_at,
+                    row.completed_at,
+                )
+                for row in rows
+            ),
+        )
+        return format_html("<ul>{}</ul>", links) if links else mark_safe("—")
 
 
 # --- audit trail -------------------------------------------------------------------------------------

@@ -14,10 +14,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from agents.models import AgentAvailability, HumanAgent
+from agents.models import AgentAvailability, AvailabilityStatus, HumanAgent
 from routing.models import (
     AssignmentStatus,
     CaseAssignment,
+    CaseAssignmentArchive,
     CaseStatus,
     EscalationQueueEntry,
     QueueStatus,
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.django_db
 QUEUE = reverse("admin:routing_escalationqueueentry_changelist")
 ASSIGNMENTS = reverse("admin:routing_caseassignment_changelist")
 CASES = reverse("admin:routing_supportcase_changelist")
+ASSIGNABLE = reverse("admin:routing_escalationqueueentry_assignable_agents")
 
 
 @pytest.fixture
@@ -237,6 +239,95 @@ def test_assign_action_reports_domain_errors_and_assigns_the_rest(supervisor: Cl
     assert CaseAssignment.objects.get().case_id == "case_waiting"
 
 
+def test_assign_form_is_an_autocomplete_whose_page_does_not_grow_with_agents(
+    supervisor: Client, django_assert_num_queries
+):
+    # given a waiting entry and a few agents who could take it
+    entry = waiting_entry("case_1")
+    for index in range(3):
+        on_shift_agent(code=f"agent_few_{index}")
+    data = {"action": "assign_to_agent", ACTION_CHECKBOX_NAME: [str(entry.pk)], "index": 0}
+    with CaptureQueriesContext(connection) as few:
+        first = supervisor.post(QUEUE, data)
+    # when there are ten times as many
+    HumanAgentFactory.create_batch(30)
+    AgentAvailability.objects.update(status=AvailabilityStatus.AVAILABLE)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = supervisor.post(QUEUE, data)
+    # then the page lists no agent: the widget asks the autocomplete view as the supervisor types
+    content = response.content.decode()
+    assert first.status_code == response.status_code == 200
+    assert "admin-autocomplete" in content and f'data-ajax--url="{ASSIGNABLE}"' in content
+    assert "agent_few_0" not in content and '<option value="' not in content.split('name="agent"')[1][:400]
+    assert "admin/js/autocomplete.js" in content
+
+
+def test_assignable_agents_autocomplete_searches_only_agents_who_can_take_a_case(supervisor: Client):
+    on_shift_agent(code="agent_ada", name="Ada Lovelace")
+    full = on_shift_agent(code="agent_adam", name="Adam Full", max_concurrent_cases=1)
+    AgentAvailability.objects.filter(agent=full).update(current_load=1)
+    away = on_shift_agent(code="agent_adele", name="Adele Away")
+    AgentAvailability.objects.filter(agent=away).update(status=AvailabilityStatus.BREAK)
+    on_shift_agent(code="agent_bob", name="Bob Lovelace")
+
+    by_code = supervisor.get(ASSIGNABLE, {"term": "agent_ad"}).json()
+    by_name = supervisor.get(ASSIGNABLE, {"term": "lovelace"}).json()
+
+    assert [result["text"].split(" (")[1].split(")")[0] for result in by_code["results"]] == ["agent_ada"]
+    assert by_code["pagination"] == {"more": False}
+    assert len(by_name["results"]) == 2
+    assert "1/" not in by_code["results"][0]["text"] and "0/5" in by_code["results"][0]["text"]
+
+
+def test_assignable_agents_autocomplete_pages_and_costs_the_same_queries(
+    supervisor: Client, django_assert_num_queries
+):
+    AgentAvailability.objects.update(status=AvailabilityStatus.OFFLINE)  # the seeded roster
+    for index in range(3):
+        on_shift_agent(code=f"pool_{index:03d}")
+    with CaptureQueriesContext(connection) as few:
+        supervisor.get(ASSIGNABLE)
+    for index in range(3, 45):
+        on_shift_agent(code=f"pool_{index:03d}")
+    with django_assert_num_queries(len(few.captured_queries)):
+        page_one = supervisor.get(ASSIGNABLE).json()
+    page_three = supervisor.get(ASSIGNABLE, {"page": 3}).json()
+    assert len(page_one["results"]) == 20 and page_one["pagination"]["more"] is True
+    assert len(page_three["results"]) == 5 and page_three["pagination"]["more"] is False
+
+
+def test_assignable_agents_autocomplete_needs_the_queue_change_permission(analyst: Client):
+    assert analyst.get(ASSIGNABLE).status_code == 403
+
+
+def test_assign_action_refuses_an_agent_who_cannot_take_a_case(supervisor: Client):
+    entry = waiting_entry("case_1")
+    away = on_shift_agent(code="agent_away")
+    AgentAvailability.objects.filter(agent=away).update(status=AvailabilityStatus.OFFLINE)
+
+    response = run_action(supervisor, "assign_to_agent", [entry], apply="Assign", agent=away.pk)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["agent"]
+    assert EscalationQueueEntry.objects.get(pk=entry.pk).status == QueueStatus.QUEUED
+    assert not CaseAssignment.objects.exists()
+
+
+def test_assign_action_reports_the_services_refusal_when_the_agent_filled_up(supervisor: Client, monkeypatch):
+    # given an agent who was free when the form was validated but is full when the service locks them
+    import routing.admin as routing_admin
+
+    entries = [waiting_entry("case_1"), waiting_entry("case_2")]
+    agent = on_shift_agent(code="agent_one_slot", max_concurrent_cases=1)
+    monkeypatch.setattr(routing_admin, "assignable_agents", lambda: HumanAgent.objects.all())
+
+    response = run_action(supervisor, "assign_to_agent", entries, apply="Assign", agent=agent.pk)
+
+    # then one entry is assigned and the other is refused by the service, named
+    assert CaseAssignment.objects.count() == 1
+    assert any("at capacity" in message for message in messages_of(response))
+
+
 def test_cancel_action_cancels_through_the_service(supervisor: Client):
     first, second = waiting_entry("case_1"), waiting_entry("case_2")
     response = run_action(supervisor, "cancel_entries", [first, second])
@@ -367,3 +458,50 @@ def test_case_changelist_and_audit_admins_render(supervisor: Client, django_asse
     ):
         assert supervisor.get(url).status_code == 200, url
     assert supervisor.get(reverse("admin:routing_routingdecision_add")).status_code == 403
+
+
+def archived(case_id: str, agent: HumanAgent) -> CaseAssignmentArchive:
+    """An assignment_with_decision moved to the archive by the daily maintenance."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from routing.maintenance import MaintenanceOptions, assignments_archive
+
+    assignment = assignment_with_decision(case_id, agent)
+    CaseAssignment.objects.filter(pk=assignment.pk).update(
+        status=AssignmentStatus.ESCALATED, escalated=True, completed_at=timezone.now()
+    )
+    assignments_archive(MaintenanceOptions(now=timezone.now() + dt.timedelta(days=91)))
+    return CaseAssignmentArchive.objects.get(pk=assignment.pk)
+
+
+def test_archived_assignment_page_shows_the_cases_decision_breakdown(supervisor: Client):
+    # given an archived assignment, whose decision lost its link to it
+    agent = HumanAgentFactory(code="agent_ada")
+    row = archived("case_a", agent)
+    assert RoutingDecision.objects.get().assignment_id is None
+
+    response = supervisor.get(reverse("admin:routing_caseassignmentarchive_change", args=[row.pk]))
+
+    # then the case's decision and its breakdown are still there
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "chose this assignment&#x27;s agent" in content or "chose this assignment's agent" in content
+    assert "agent_ada ★ winner" in content and "agent_runner_up" in content
+    assert "<th>frustration_fit</th>" in content and "0.870" in content
+
+
+def test_case_page_links_its_archived_assignments(supervisor: Client):
+    row = archived("case_a", HumanAgentFactory(code="agent_ada"))
+    case = SupportCase.objects.get(case_id="case_a")
+
+    content = supervisor.get(reverse("admin:routing_supportcase_change", args=[case.pk])).content.decode()
+
+    assert reverse("admin:routing_caseassignmentarchive_change", args=[row.pk]) in content
+
+
+def test_archive_changelist_renders(supervisor: Client):
+    archived("case_a", HumanAgentFactory())
+    response = supervisor.get(reverse("admin:routing_caseassignmentarchive_changelist"))
+    assert response.status_code == 200 and len(rows_of(response)) == 1
