@@ -1,12 +1,21 @@
 """The supervisor admin for agents: thin list configuration, inlines, and actions that call agents.services.
 
+One code path: the change form saves through agents.services like the API does. The agent's own fields
+go through agent_create / agent_update (so unticking "active" takes the agent offline), and the inline
+skills, languages, specializations and schedules are handed to agent_update as whole sets (rows matched
+by natural key, as for a nested PUT). Errors the service raises at save time come back as a message.
+
 Live state is not edited in place: an agent's availability changes through the "Set status" action
 (agent_set_status applies the override-reason rule and signals freed capacity) and its load belongs to
 routing, so the availability and performance inlines are read-only.
 
+Agents are deactivated, not deleted, here as in the API (DELETE deactivates): cases, routing decisions and
+history keep pointing at the agent, so the delete button and the bulk delete action are not offered.
+
 The agent's history page merges the agent's own records (simple-history's list, with revert) with the
 history of its inline rows, newest first, at a constant number of queries: one query per related model
-(with the id of each record's predecessor as a subquery) and one to fetch those predecessors for diffing.
+(with the id of each record's predecessor and whether the row still exists as subqueries) and one to
+fetch those predecessors for diffing. A deleted inline row can be restored from there (agent_row_restore).
 """
 
 from __future__ import annotations
@@ -18,12 +27,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
@@ -41,7 +53,17 @@ from agents.models import (
     SkillDomain,
 )
 from agents.resources import HumanAgentResource
-from agents.services import agent_ensure_live_rows, agent_set_status, agents_set_active
+from agents.services import (
+    AGENT_EDITABLE_FIELDS,
+    NESTED_SETS,
+    RESTORABLE_ROWS,
+    agent_create,
+    agent_ensure_live_rows,
+    agent_row_restore,
+    agent_set_status,
+    agent_update,
+    agents_set_active,
+)
 from config.errors import DomainError
 
 # --- inlines -----------------------------------------------------------------------------------------
@@ -59,8 +81,36 @@ class AgentLanguageInline(admin.TabularInline):
     fields = ("language_code", "proficiency")
 
 
+class AgentSpecializationFormSet(BaseInlineFormSet):
+    """Two rows of one agent may not name the same insurance line and segment (the unique index).
+
+    Each form checks its row against the database, but not against the other rows of the same post, and
+    the formset's own unique check skips conditional and expression constraints such as this one.
+    """
+
+    def clean(self) -> None:
+        super().clean()
+        seen: set[tuple[str, str | None]] = set()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.cleaned_data or self._should_delete_form(form):
+                continue
+            line = form.cleaned_data.get("insurance_line")
+            if not line:
+                continue
+            segment = form.cleaned_data.get("customer_segment") or None
+            if (line, segment) in seen:
+                raise ValidationError(
+                    "Two specializations name insurance line “%(line)s” with %(segment)s; each line and "
+                    "segment may appear once per agent.",
+                    code="duplicate_line_segment",
+                    params={"line": line, "segment": f"segment “{segment}”" if segment else "every segment"},
+                )
+            seen.add((line, segment))
+
+
 class AgentSpecializationInline(admin.TabularInline):
     model = AgentSpecialization
+    formset = AgentSpecializationFormSet
     extra = 0
     fields = (
         "specialization",
@@ -201,6 +251,8 @@ class RelatedChange:
     action: str
     user: AbstractBaseUser | None
     changes: list[dict[str, Any]]
+    model_name: str = ""
+    restorable: bool = False  # a deletion of a row that does not exist again (agent_row_restore)
 
 
 def _previous_record_id(history_model: type[models.Model], pk_name: str) -> Subquery:
@@ -258,7 +310,10 @@ def agent_inline_history(*, agent_id: int, limit: int) -> tuple[list[RelatedChan
         records = list(
             history_model.objects.filter(agent_id=agent_id)
             .select_related("history_user", *related)
-            .annotate(previous_history_id=_previous_record_id(history_model, pk_name))
+            .annotate(
+                previous_history_id=_previous_record_id(history_model, pk_name),
+                row_exists=Exists(model._default_manager.filter(pk=OuterRef(pk_name))),
+            )
             .order_by("-history_date", "-history_id")[: limit + 1]
         )
         if len(records) > limit:
@@ -289,6 +344,10 @@ def agent_inline_history(*, agent_id: int, limit: int) -> tuple[list[RelatedChan
                     action=record.get_history_type_display(),
                     user=record.history_user,
                     changes=changes,
+                    model_name=model._meta.model_name,
+                    restorable=(
+                        record.history_type == "-" and not record.row_exists and model in RESTORABLE_ROWS
+                    ),
                 )
             )
     entries.sort(key=lambda entry: (entry.history_date, entry.history_id), reverse=True)
@@ -372,26 +431,65 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         performance = _one_to_one(agent, "performance")
         return performance.csat_score if performance else None
 
-    # -- saving
+    # -- saving: through agents.services, like the API
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deactivate instead (the "active" box or the action): see the module docstring.
+        return False
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: Any = None,
+    ) -> Any:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            # Raised by a service at save time (a conflict the forms could not foresee); the admin's
+            # transaction has rolled back, so nothing of the post was saved.
+            self.message_user(request, f"Nothing was saved: {error.detail}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request: HttpRequest, obj: HumanAgent, form: Any, change: bool) -> None:
-        if change and not form.has_changed() and not getattr(request, "agent_history_revert", False):
-            # An edit of inline rows only: saving the unchanged agent would write an empty "Changed"
-            # record (only updated_at moves) into its history. A revert posts the old version's values,
-            # so its form looks unchanged against that version and must still be saved.
+        # Every editable field is handed over; agent_update writes only those that differ from the
+        # database (no empty history record), which also makes a history revert a plain update.
+        attributes = {name: getattr(obj, name) for name in AGENT_EDITABLE_FIELDS}
+        if change:
+            agent_update(agent=obj, **attributes)
             return
-        super().save_model(request, obj, form, change)
-
-    def history_form_view(
-        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
-    ) -> Any:
-        request.agent_history_revert = True  # type: ignore[attr-defined]
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        created = agent_create(**attributes)  # with its availability and performance rows
+        obj.pk = created.pk
+        obj.created_at, obj.updated_at = created.created_at, created.updated_at
+        obj._state.adding, obj._state.db = False, created._state.db
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        if not change:
-            agent_ensure_live_rows(agent=form.instance)
+        form.save_m2m()
+        set_names = {model: name for name, (model, _) in NESTED_SETS.items()}
+        nested: dict[str, list[dict[str, Any]]] = {}
+        for formset in formsets:
+            name = set_names.get(formset.model)
+            if name is None or not self._may_edit_set(request, formset, form.instance):
+                self.save_formset(request, form, formset, change=change)  # read-only inlines: no-op
+                continue
+            nested[name] = _formset_rows(formset)
+        if nested:
+            agent_update(agent=form.instance, **nested)
+
+    def _may_edit_set(self, request: HttpRequest, formset: Any, agent: HumanAgent) -> bool:
+        """Whole-set replacement needs add, change and delete on the rows; else Django saves the forms."""
+        inline = next(
+            (i for i in self.get_inline_instances(request, agent) if i.model is formset.model), None
+        )
+        return inline is not None and all(
+            check(request, agent)
+            for check in (
+                inline.has_add_permission,
+                inline.has_change_permission,
+                inline.has_delete_permission,
+            )
+        )
 
     # -- import / export: importing writes agents, exporting reads them
 
@@ -400,6 +498,17 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
+
+    def process_result(self, result: Any, request: HttpRequest) -> HttpResponse:
+        """After the confirm step: a file that failed was rolled back whole, so say so and list why.
+
+        A row can turn invalid between preview and confirm (someone took its e-mail meanwhile);
+        import-export would still log the rows and announce "Import finished".
+        """
+        if result.has_errors() or result.has_validation_errors():
+            self.message_user(request, _import_failure_message(result), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:agents_humanagent_import"))
+        return super().process_result(result, request)
 
     # -- actions
 
@@ -449,7 +558,39 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         changed = agents_set_active(agent_ids=list(queryset.values_list("pk", flat=True)), active=False)
         self.message_user(request, f"Deactivated {changed} agent(s).", messages.SUCCESS)
 
-    # -- history: the agent's own records plus those of its inline rows
+    # -- history: the agent's own records plus those of its inline rows, and restoring deleted rows
+
+    def get_urls(self) -> list[Any]:
+        restore = path(
+            "<path:object_id>/history/restore/<str:model_name>/<int:history_id>/",
+            self.admin_site.admin_view(self.restore_row_view),
+            name="agents_humanagent_restore_row",
+        )
+        return [restore, *super().get_urls()]
+
+    def restore_row_view(
+        self, request: HttpRequest, object_id: str, model_name: str, history_id: int
+    ) -> HttpResponse:
+        """POST: re-create a deleted skill, language, specialization or schedule from its history record."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        agent = self.get_object(request, unquote(object_id))
+        model = next((m for m in RESTORABLE_ROWS if m._meta.model_name == model_name), None)
+        if agent is None or model is None:
+            raise Http404
+        opts = model._meta
+        if not (
+            self.has_change_permission(request, agent)
+            and request.user.has_perm(f"{opts.app_label}.add_{opts.model_name}")
+        ):
+            raise PermissionDenied
+        try:
+            row = agent_row_restore(agent=agent, model=model, history_id=history_id)
+        except DomainError as error:
+            self.message_user(request, str(error.detail), messages.ERROR)
+        else:
+            self.message_user(request, f"Restored {opts.verbose_name} “{row}”.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:agents_humanagent_history", args=[agent.pk]))
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None) -> Any:
         try:
@@ -457,13 +598,67 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         except ValueError:
             agent_id = 0  # simple-history answers 404 for an unknown object
         inline_changes, inline_more = agent_inline_history(agent_id=agent_id, limit=self.inline_history_limit)
+        may_change = self.has_change_permission(request)
         context = {
             "inline_changes": inline_changes,
             "inline_changes_more": inline_more,
             "inline_history_limit": self.inline_history_limit,
+            "agent_pk": agent_id,
+            # Deleted rows the user may bring back: change on the agent and add on the row's model.
+            "restorable_models": {
+                model._meta.model_name
+                for model in RESTORABLE_ROWS
+                if may_change and request.user.has_perm(f"agents.add_{model._meta.model_name}")
+            },
             **(extra_context or {}),
         }
         return super().history_view(request, object_id, extra_context=context)
+
+
+def _import_failure_message(result: Any) -> str:
+    problems = []
+    for invalid in result.invalid_rows:
+        messages_by_field = [
+            f"{field}: {' '.join(errors)}" if field != "__all__" else " ".join(errors)
+            for field, errors in invalid.error_dict.items()
+        ]
+        problems.append(f"row {invalid.number}: {'; '.join(messages_by_field)}")
+    for number, errors in result.row_errors():
+        problems.append(f"row {number}: {'; '.join(str(error.error) for error in errors)}")
+    problems.extend(str(error.error) for error in result.base_errors)
+    return "Import failed and nothing was imported (the file is applied whole or not at all). " + (
+        " | ".join(problems) or "Unknown error."
+    )
+
+
+def _formset_rows(formset: Any) -> list[dict[str, Any]]:
+    """The rows an inline formset asks for, as agent_update's nested rows (model field values).
+
+    Deleted forms and untouched extra forms are left out: the set becomes exactly the remaining rows.
+    The admin log's change message is built from new/changed/deleted objects, which formset.save() would
+    have set; they are set here from the forms instead.
+    """
+    model_fields = {
+        field.name
+        for field in formset.model._meta.concrete_fields
+        if field.editable and not field.primary_key and field.name != formset.fk.name
+    }
+    rows: list[dict[str, Any]] = []
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    for form in formset.forms:
+        is_new = form in formset.extra_forms
+        if formset.can_delete and formset._should_delete_form(form):
+            if not is_new:
+                formset.deleted_objects.append(form.instance)
+            continue
+        if is_new and not form.has_changed():
+            continue
+        rows.append({name: value for name, value in form.cleaned_data.items() if name in model_fields})
+        if is_new:
+            formset.new_objects.append(form.instance)
+        elif form.has_changed():
+            formset.changed_objects.append((form.instance, form.changed_data))
+    return rows
 
 
 def _one_to_one(agent: HumanAgent, name: str) -> Any:
@@ -477,7 +672,7 @@ def _one_to_one(agent: HumanAgent, name: str) -> Any:
 
 
 @admin.register(SkillDomain)
-class SkillDomainAdmin(admin.ModelAdmin):
+class SkillDomainAdmin(SimpleHistoryAdmin):
     list_display = ("code", "name")
     search_fields = ("code", "name", "description")
 
@@ -521,7 +716,7 @@ class AgentLanguageAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AgentPeriodMetrics)
-class AgentPeriodMetricsAdmin(admin.ModelAdmin):
+class AgentPeriodMetricsAdmin(SimpleHistoryAdmin):
     list_display = (
         "agent",
         "period_date",

@@ -3,7 +3,10 @@
 An import is all or nothing: every row is validated with the model's full_clean (choices, e-mail format,
 uniqueness, CHECK constraints), and one invalid row rolls the whole file back, also in the confirmed
 (non dry-run) step, where import-export would otherwise skip invalid rows and save the others.
-Agents created by an import get their availability and performance rows in the same transaction.
+
+Rows are written through agents.services like every other write: a new agent through agent_create (with
+its availability and performance rows), a changed one through agent_update, so `is_active=0` takes the
+agent offline exactly as the admin action and the API do.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 from import_export import fields, resources, widgets
 
 from agents.models import HumanAgent
-from agents.services import agent_ensure_live_rows
+from agents.services import AGENT_EDITABLE_FIELDS, agent_create, agent_ensure_live_rows, agent_update
 
 ROSTER_COLUMNS = (
     "code",
@@ -55,6 +58,15 @@ class HumanAgentResource(resources.ModelResource):
         kwargs["rollback_on_validation_errors"] = True
         return super().import_data(dataset, **kwargs)
 
+    def do_instance_save(self, instance: HumanAgent, is_create: bool) -> None:
+        attributes = {name: getattr(instance, name) for name in AGENT_EDITABLE_FIELDS}
+        if not is_create:
+            agent_update(agent=instance, **attributes)
+            return
+        created = agent_create(**attributes)
+        instance.pk = created.pk
+        instance._state.adding, instance._state.db = False, created._state.db
+
     def after_save_instance(self, instance: HumanAgent, row: Any, **kwargs: Any) -> None:
         if instance.pk is not None:  # None only on a dry run without transactions
-            agent_ensure_live_rows(agent=instance)
+            agent_ensure_live_rows(agent=instance)  # an existing agent that lacked its live rows

@@ -173,3 +173,41 @@ def test_an_exported_roster_imports_back_without_changes(supervisor: Client):
     assert not preview.context["result"].has_validation_errors()
     assert preview.context["result"].totals["skip"] == before
     assert HumanAgent.objects.count() == before
+
+
+# --- added by the audit: imports go through the services, and a failed confirm says why ------------------
+
+
+def test_importing_is_active_0_takes_the_agent_offline_like_the_deactivate_action(supervisor: Client):
+    agent = HumanAgentFactory(code="agent_off", email="agent_off@example.com")
+    assert AgentAvailability.objects.get(agent=agent).status == "available"
+    preview = upload(supervisor, roster(row("agent_off").removesuffix(",1") + ",0"))
+    assert not preview.context["result"].has_validation_errors()
+
+    supervisor.post(PROCESS_IMPORT, preview.context["confirm_form"].initial)
+
+    agent.refresh_from_db()
+    assert agent.is_active is False
+    assert AgentAvailability.objects.get(agent=agent).status == "offline"
+
+
+def test_confirmed_import_that_rolled_back_lists_the_invalid_rows_instead_of_finished(supervisor: Client):
+    # given a clean preview, after which someone takes the e-mail of the file's second row
+    preview = upload(supervisor, roster(row("agent_f1"), row("agent_f2"), row("agent_f3")))
+    HumanAgentFactory(code="agent_sniper", email="agent_f2@example.com")
+
+    response = supervisor.post(PROCESS_IMPORT, preview.context["confirm_form"].initial, follow=True)
+
+    content = response.content.decode()
+    assert "Import finished" not in content
+    assert "Import failed and nothing was imported" in content
+    assert "row 2: email: Human agent with this Email already exists." in content
+    assert response.redirect_chain[-1][0] == IMPORT
+    assert not HumanAgent.objects.filter(code__in=["agent_f1", "agent_f3"]).exists()
+
+
+def test_an_imported_agent_code_must_be_url_safe(supervisor: Client):
+    response = upload(supervisor, roster(row("agent.dot")))
+
+    assert [invalid.number for invalid in response.context["result"].invalid_rows] == [1]
+    assert "letters, numbers, underscores or hyphens" in response.content.decode()
