@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import importlib
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -353,3 +354,44 @@ def test_agents_migrate_to_zero_and_back_on_the_full_chain(migrator) -> None:
     assert Group.objects.filter(name__in=["Supervisors", "Analysts"]).count() == 2
     applied = MigrationLoader(connection).applied_migrations
     assert _agents_leaf() in applied
+
+
+# --- 0002 stands on its own; 0004/0005 move blank specialization keys to NULL --------------------------
+
+
+def test_the_roles_migration_imports_no_application_code() -> None:
+    # a migration must not change meaning when agents.roles changes later: it keeps its own copy
+    roles_migration = importlib.import_module("agents.migrations.0002_roles")
+    source = Path(roles_migration.__file__).read_text()
+    assert "from agents" not in source and "import agents" not in source
+    live = importlib.import_module("agents.roles")
+    assert roles_migration.SUPERVISOR_EDITABLE == live.SUPERVISOR_EDITABLE  # frozen from today's table
+    assert (roles_migration.SUPERVISORS, roles_migration.ANALYSTS) == (live.SUPERVISORS, live.ANALYSTS)
+
+
+BLANKS_TO_NULL = ("agents", "0004_specialization_blanks_to_null")
+AUDIT_SCHEMA = ("agents", "0005_audit_constraints_and_history")
+
+
+def test_blank_specialization_keys_become_null_and_then_cannot_come_back(migrator) -> None:
+    # given rows written before the audit with '' for "no line" / "every segment"
+    old_state = migrator.apply_initial_migration(SEEDED)
+    agent = _create_agent(old_state, "agent_910")
+    specialization = _model(old_state, "AgentSpecialization")
+    specialization.objects.create(agent=agent, specialization="a", insurance_line="", customer_segment="")
+    specialization.objects.create(agent=agent, specialization="b", insurance_line="auto", customer_segment="")
+    # when
+    state = migrator.apply_tested_migration(AUDIT_SCHEMA)
+    # then
+    rows = _model(state, "AgentSpecialization").objects.filter(agent__code="agent_910")
+    assert sorted(rows.values_list("specialization", "insurance_line", "customer_segment")) == [
+        ("a", None, None),
+        ("b", "auto", None),
+    ]
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.filter(specialization="a").update(customer_segment="")
+    # and back: the schema step reverses, the data step is a no-op
+    reverted = migrator.apply_tested_migration(BEFORE)
+    assert _model(reverted, "HumanAgent").objects.filter(code="agent_910").exists()
