@@ -59,7 +59,10 @@ class RowNotRestorable(ConflictError):
 
 
 def _notify_capacity_freed(agent_id: int) -> None:
-    transaction.on_commit(lambda: agent_capacity_freed.send(sender=HumanAgent, agent_id=agent_id))
+    """Tell routing the agent may take more work, inside the caller's transaction: routing serves the
+    queue to the agent in this same transaction (lock order agent -> case -> queue: the caller holds
+    the agent's row; routing's receiver runs in a savepoint and never fails the caller)."""
+    agent_capacity_freed.send(sender=HumanAgent, agent_id=agent_id)
 
 
 @transaction.atomic
@@ -421,6 +424,7 @@ def agent_update(
     """
     _check_editable(attributes)
     agent = HumanAgent.objects.select_for_update(of=("self",)).get(pk=agent.pk)
+    capacity_before = agent.max_concurrent_cases
     changed = [name for name, value in attributes.items() if getattr(agent, name) != value]
     for name in changed:
         setattr(agent, name, attributes[name])
@@ -437,6 +441,8 @@ def agent_update(
     )
     if "is_active" in changed and not agent.is_active:
         agents_set_active(agent_ids=[agent.pk], active=False)  # takes the agent offline as well
+    elif agent.is_active and agent.max_concurrent_cases > capacity_before:
+        _notify_capacity_freed(agent.pk)  # more room: routing serves the queue to the agent now
     return agent
 
 

@@ -13,11 +13,14 @@ by the routing services under the agent's AgentAvailability row lock (see routin
 
 The queue position is derived from the serving order (overdue first, then priority, then age) using
 the stored `priority_rank` and `wait_deadline` columns and their partial indexes; no position column is
-renumbered on insert.
+renumbered on insert. The sweep's work is found through indexed columns too: `next_escalation_at` (when
+an entry is next escalated) and (`widen_level`, `queued_at`), so escalation and widening are range
+updates rather than a pass over every waiting row.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.db import models
@@ -73,6 +76,10 @@ class AssignmentStatus(models.TextChoices):
 
 
 OPEN_ASSIGNMENT_STATUSES = [AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS]
+
+# A difficult case (routing.engine.rules.is_difficult, kept in step by tests/routing/test_engine_rules.py)
+# as a filter on assignment and queue columns.
+DIFFICULT_ASSIGNMENT_Q = Q(complexity="high") | Q(customer_frustration__in=["high", "critical"])
 
 
 class QueueStatus(models.TextChoices):
@@ -215,6 +222,12 @@ class CaseAssignment(CaseAssignmentBase):
             models.Index(
                 fields=["assigned_at"], condition=Q(status="assigned"), name="assignment_unstarted_idx"
             ),
+            # The fatigue lockout counts an agent's open difficult cases with its completed streak.
+            models.Index(
+                fields=["agent"],
+                condition=Q(status__in=OPEN_ASSIGNMENT_STATUSES) & DIFFICULT_ASSIGNMENT_Q,
+                name="assignment_open_difficult_idx",
+            ),
             models.Index(fields=["completed_at"], name="assignment_completed_idx"),
         ]
 
@@ -253,6 +266,11 @@ class EscalationQueueEntry(models.Model):
         related_name="queue_entries",
     )
     customer_id = models.CharField(max_length=50, blank=True)
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="The case's language, copied so the queue is scanned without a join.",
+    )
     priority = models.CharField(max_length=10, choices=Priority.choices)
     priority_rank = models.GeneratedField(
         expression=_priority_rank_expression(), output_field=models.SmallIntegerField(), db_persist=True
@@ -275,6 +293,11 @@ class EscalationQueueEntry(models.Model):
     status = models.CharField(max_length=10, choices=QueueStatus.choices, default=QueueStatus.QUEUED)
     widen_level = models.PositiveSmallIntegerField(default=0, help_text="Requirement rings relaxed so far.")
     escalation_count = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="queued_at + max wait x (escalations + 1): when the sweep next raises the priority.",
+    )
     excluded_agents = models.JSONField(
         default=list, blank=True, help_text="Agent ids never to offer it again."
     )
@@ -295,19 +318,45 @@ class EscalationQueueEntry(models.Model):
             ),
         ]
         indexes = [
-            # Serving order among waiting entries, and the count of entries ahead (queue position).
+            # Serving order within a band (overdue or not) and the counts of entries ahead (queue
+            # position): both read a prefix of this index and test wait_deadline from it (INCLUDE on
+            # PostgreSQL, so the scans are index-only on all-visible pages).
             models.Index(
-                models.F("priority_rank").desc(),
-                "queued_at",
+                fields=["-priority_rank", "queued_at", "id"],
+                include=["wait_deadline"],
                 condition=Q(status="queued"),
-                name="queue_serving_idx",
+                name="queue_serving_order_idx",
             ),
             models.Index(fields=["wait_deadline"], condition=Q(status="queued"), name="queue_deadline_idx"),
             models.Index(fields=["priority", "queued_at"], name="queue_priority_queued_idx"),
+            models.Index(
+                fields=["next_escalation_at"], condition=Q(status="queued"), name="queue_next_escalation_idx"
+            ),
+            models.Index(
+                fields=["widen_level", "queued_at"], condition=Q(status="queued"), name="queue_widen_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.case_id} ({self.priority}, {self.status})"
+
+    def save(self, *args, **kwargs) -> None:
+        """Fill the derived columns a caller may leave out (the services set them; other doors may not)."""
+        if self._state.adding:
+            if self.next_escalation_at is None and self.wait_deadline is not None:
+                self.next_escalation_at = self.queued_at + dt.timedelta(
+                    minutes=self.max_wait_minutes * (self.escalation_count + 1)
+                )
+            if not self.language and self.case_id:
+                case = self._state.fields_cache.get("case")
+                self.language = (
+                    case.language
+                    if case is not None
+                    else SupportCase.objects.filter(case_id=self.case_id)
+                    .values_list("language", flat=True)
+                    .first()
+                ) or ""
+        super().save(*args, **kwargs)
 
 
 class DecisionOutcome(models.TextChoices):
@@ -330,6 +379,12 @@ class RoutingDecision(models.Model):
     )
     candidates = models.JSONField(default=list, help_text="[{agent, total, factors: {...}}], best first.")
     candidate_count = models.PositiveIntegerField(default=0)
+    prerank = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How the candidates were found: {pool_limit, pool_size, pool_full, scored}. pool_full means "
+        "eligible agents beyond the pool of least-loaded ones were not considered.",
+    )
     reason = models.TextField(blank=True)
     widen_level = models.PositiveSmallIntegerField(default=0)
     duration_ms = models.FloatField(default=0)

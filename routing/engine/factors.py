@@ -65,9 +65,9 @@ def frustration_fit_factor(*, agent: AgentProfile, case: CaseProfile) -> tuple[f
 
 
 def fatigue_factor(*, agent: AgentProfile, lockout: int) -> tuple[float, dict[str, float]]:
-    """1 for a rested agent; stress takes up to 0.6 off and the difficult-case streak up to 0.4
-    (reaching the lockout takes the full 0.4)."""
-    streak = min(agent.consecutive_difficult / lockout, 1.0) if lockout > 0 else 0.0
+    """1 for a rested agent; stress takes up to 0.6 off and the difficult-case streak (completed since
+    the last break plus open) up to 0.4 (reaching the lockout takes the full 0.4)."""
+    streak = min(agent.difficult_streak / lockout, 1.0) if lockout > 0 else 0.0
     value = 1 - 0.6 * _clamp(agent.stress) - 0.4 * streak
     return _clamp(value), {"stress": agent.stress, "streak": streak}
 

@@ -1,8 +1,9 @@
 """The seed rules, each stated once.
 
 Difficult case: complexity `high`, or customer frustration `high`/`critical`. The fatigue lockout
-counts consecutive difficult cases; after `lockout` of them an agent gets no difficult case until a
-break (agents.services.agent_set_status(BREAK) resets the streak).
+counts the agent's difficult streak: difficult cases completed since the last break (an easy case in
+between does not reset it; agents.services.agent_set_status(BREAK) does) plus difficult cases assigned
+and still open. At `lockout` or more the agent gets no difficult case until a break.
 
 Widening rings (bullseye): a case that keeps waiting relaxes its requirements one ring at a time.
 - ring 0: every required skill at the requested minimum proficiency
@@ -148,7 +149,7 @@ def tolerance_excluded(*, frustration: str, tolerance: str) -> bool:
 def fatigue_locked_out(*, agent: AgentProfile, case: CaseProfile, lockout: int) -> bool:
     return (
         is_difficult(complexity=case.complexity, frustration=case.frustration)
-        and agent.consecutive_difficult >= lockout
+        and agent.difficult_streak >= lockout
     )
 
 

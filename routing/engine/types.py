@@ -75,12 +75,19 @@ class AgentProfile:
     escalation_rate: float | None = None
     first_contact_resolution: float | None = None
     stress: float = 0.0
-    consecutive_difficult: int = 0
+    consecutive_difficult: int = 0  # difficult cases completed since the last break
+    open_difficult: int = 0  # difficult cases assigned to the agent and not finished yet
     last_assigned_at: dt.datetime | None = None
 
     @property
     def spare_capacity(self) -> int:
         return max(self.max_concurrent_cases - self.current_load, 0)
+
+    @property
+    def difficult_streak(self) -> int:
+        """What the fatigue lockout counts: difficult cases completed since the last break plus the
+        difficult cases still open, so a tired agent is not handed several at once."""
+        return self.consecutive_difficult + self.open_difficult
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,16 @@
-"""The shared steps of every assignment: lock a free agent, raise or release its load, write the
-assignment and the decision record. Lock order: see routing.services."""
+"""The shared steps of every assignment: find and lock a free agent, raise or release its load, write
+the assignment and the decision record. Lock order: see routing.services."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import BooleanField, Case, F, Q, Value, When
 
 from agents.models import AgentAvailability, AvailabilityStatus
+from routing.engine.rules import is_difficult
 from routing.engine.scoring import rank_candidates
 from routing.engine.strategies import Strategy
 from routing.engine.types import CaseProfile, Ranking, Ring, ScoredCandidate
@@ -22,24 +24,54 @@ from routing.models import (
     SupportCase,
 )
 from routing.selectors import (
+    CandidateSearch,
     agent_candidates,
+    agent_still_fits,
+    in_schedule_q,
     schedule_zones_in_use,
 )
 from routing.services.requests import _lockout, _weights
 
-# --- the shared steps ----------------------------------------------------------------------------
+
+@dataclass
+class Found:
+    """The outcome of a search: the ranking of the last ring tried, the winner and its locked row."""
+
+    ranking: Ranking | None = None
+    search: CandidateSearch | None = None
+    winner: ScoredCandidate | None = None
+    availability: AgentAvailability | None = None
+
+    @property
+    def prerank(self) -> dict:
+        return self.search.as_record() if self.search else {}
 
 
-def _lock_if_free(agent_id: int) -> AgentAvailability | None:
-    """Lock the agent's availability row unless another transaction holds it; None if it is held,
-    or if under the lock the agent turns out not to be routable (status, activity, capacity)."""
+def _lock_if_free(
+    agent_id: int, *, now: dt.datetime, zones: list[str], case: CaseProfile | None = None
+) -> AgentAvailability | None:
+    """Lock the agent's availability row unless another transaction holds it, and re-check under
+    the lock what may have changed since the candidate search: status, activity, capacity and the
+    schedule window (read with the lock), and for a difficult case the fatigue streak counting open
+    difficult cases (read after the lock, so it sees every assignment committed before it). None if
+    the row is held or the agent no longer fits."""
     availability = (
         AgentAvailability.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("agent")
         .filter(agent_id=agent_id)
+        .annotate(
+            in_schedule=Case(
+                When(in_schedule_q(now=now, zones=zones), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
         .first()
     )
-    if availability is None or not _routable(availability):
+    if availability is None or not _routable(availability) or not availability.in_schedule:
+        return None
+    difficult = case is not None and is_difficult(complexity=case.complexity, frustration=case.frustration)
+    if difficult and not agent_still_fits(agent_id=agent_id, now=now, difficult=True, lockout=_lockout()):
         return None
     return availability
 
@@ -55,30 +87,30 @@ def _routable(availability: AgentAvailability) -> bool:
     )
 
 
-def _find_and_lock(
-    *, case: CaseProfile, rings: list[Ring], strategy: Strategy, now: dt.datetime
-) -> tuple[Ranking | None, ScoredCandidate | None, AgentAvailability | None]:
+def _find_and_lock(*, case: CaseProfile, rings: list[Ring], strategy: Strategy, now: dt.datetime) -> Found:
     """Innermost ring first: rank its candidates and lock the best one still free."""
-    zones = schedule_zones_in_use()
-    ranking: Ranking | None = None
+    zones = schedule_zones_in_use(now=now)
+    weights = _weights()
+    found = Found()
     for ring in rings:
-        agents = agent_candidates(
-            case=case, ring=ring, prerank=strategy.prerank, now=now, lockout=_lockout(), zones=zones
+        found.search = agent_candidates(
+            case=case, ring=ring, strategy=strategy, weights=weights, now=now, lockout=_lockout(), zones=zones
         )
-        ranking = rank_candidates(
+        found.ranking = rank_candidates(
             case=case,
             ring=ring,
-            agents=agents,
+            agents=found.search.agents,
             strategy=strategy,
-            weights=_weights(),
+            weights=weights,
             now=now,
             lockout=_lockout(),
         )
-        for candidate in ranking.candidates:
-            availability = _lock_if_free(candidate.agent.agent_id)
+        for candidate in found.ranking.candidates:
+            availability = _lock_if_free(candidate.agent.agent_id, now=now, zones=zones, case=case)
             if availability is not None:
-                return ranking, candidate, availability
-    return ranking, None, None
+                found.winner, found.availability = candidate, availability
+                return found
+    return found
 
 
 def _take_load(availability: AgentAvailability, *, now: dt.datetime) -> None:
@@ -108,17 +140,47 @@ def _release_load(agent_id: int, *, now: dt.datetime) -> None:
     )
 
 
+@dataclass(frozen=True)
+class CaseFacts:
+    """What an assignment copies from its case: from the SupportCase, or from a queue entry (which
+    carries the same columns, escalated priority included), so dispatch never loads the case."""
+
+    case_pk: int  # SupportCase.pk, which decisions and events point at
+    case_id: str  # the case's business id, which assignments and queue entries point at
+    customer_id: str
+    priority: str
+    complexity: str
+    required_skills: list
+    customer_frustration: str
+
+    @classmethod
+    def of(cls, source) -> CaseFacts:
+        """From a SupportCase, or from a queue entry read with a `case_pk` annotation."""
+        return cls(
+            case_pk=source.pk if isinstance(source, SupportCase) else source.case_pk,
+            case_id=source.case_id,
+            customer_id=source.customer_id,
+            priority=source.priority,
+            complexity=source.complexity,
+            required_skills=list(source.required_skills),
+            customer_frustration=source.customer_frustration,
+        )
+
+
 def _create_assignment(
     *,
-    case: SupportCase,
+    case: CaseFacts,
     availability: AgentAvailability,
     now: dt.datetime,
     strategy: str,
     confidence: float | None,
     match_score: float | None,
+    case_status_written: bool = False,
 ) -> CaseAssignment:
+    """Assign the case to the locked agent and take one of its slots. The case's status becomes
+    `assigned` (unless the caller wrote it already, as a new case is created assigned)."""
     assignment = CaseAssignment.objects.create(
-        case=case,
+        case_id=case.case_id,
         agent_id=availability.agent_id,
         customer_id=case.customer_id,
         assigned_at=now,
@@ -132,14 +194,14 @@ def _create_assignment(
         match_score=None if match_score is None else round(match_score, 2),
     )
     _take_load(availability, now=now)
-    case.status = CaseStatus.ASSIGNED
-    case.save(update_fields=["status", "updated_at"])
+    if not case_status_written:
+        SupportCase.objects.filter(case_id=case.case_id).update(status=CaseStatus.ASSIGNED, updated_at=now)
     return assignment
 
 
 def _record(
     *,
-    case: SupportCase,
+    case_pk: int,
     strategy: str,
     ranking: Ranking | None,
     winner: ScoredCandidate | None,
@@ -149,34 +211,45 @@ def _record(
     ring_level: int,
     event: str,
     event_data: dict | None = None,
+    prerank: dict | None = None,
+    now: dt.datetime | None = None,
 ) -> RoutingDecision:
     decision = RoutingDecision.objects.create(
-        case=case,
+        case_id=case_pk,
         strategy=strategy,
         outcome=DecisionOutcome.ASSIGNED if assignment else DecisionOutcome.QUEUED,
         winner_id=winner.agent.agent_id if winner else (assignment.agent_id if assignment else None),
         assignment=assignment,
         candidates=[candidate.as_record() for candidate in ranking.candidates] if ranking else [],
         candidate_count=len(ranking.candidates) if ranking else 0,
+        prerank=prerank or {},
         reason=reason,
         widen_level=ring_level,
         duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        **({"created_at": now} if now else {}),
     )
     RoutingEvent.objects.create(
-        case=case,
+        case_id=case_pk,
         event_type=event,
         agent_id=assignment.agent_id if assignment else None,
         data={"decision": decision.pk, "ring": ring_level, **(event_data or {})},
+        **({"created_at": now} if now else {}),
     )
     return decision
+
+
+def _pool_note(found: Found) -> str:
+    if found.search is None or not found.search.pool_full:
+        return ""
+    return f" (pool of the {found.search.pool_limit} least-loaded eligible agents; more were not considered)"
 
 
 _STAGE_REASONS = {
     "agents": "no agents exist",
     "active": "no active agent",
     "working_status": "no active agent is available (all on break, offline or otherwise away)",
-    "spare_capacity": "every available agent is at capacity",
-    "in_schedule": "no agent with spare capacity is inside a schedule window now",
+    "spare_capacity": "every agent who could take it is at capacity",
+    "in_schedule": "no available agent is inside a schedule window now",
     "frustration_tolerance": "only low-tolerance agents remain and the customer's frustration is critical",
     "fatigue_lockout": "every remaining agent is locked out after consecutive difficult cases",
     "excluded": "the remaining agents already timed out on this case",

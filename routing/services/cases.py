@@ -10,20 +10,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from agents.models import AgentAvailability, AgentPerformance
-from routing.engine.rules import (
-    is_difficult,
-    ring_for,
-    routing_confidence,
-)
+from agents.models import AgentAvailability, AgentPerformance, AvailabilityStatus
+from routing.engine.rules import is_difficult, ring_for, routing_confidence
 from routing.engine.strategies import Strategy
 from routing.engine.types import CaseProfile
-from routing.errors import (
-    CaseAlreadyRouted,
-    CaseNotFound,
-    InvalidCaseTransition,
-    RoutingValidationError,
-)
+from routing.errors import CaseAlreadyRouted, CaseNotFound, InvalidCaseTransition, RoutingValidationError
 from routing.models import (
     OPEN_ASSIGNMENT_STATUSES,
     AssignmentStatus,
@@ -35,17 +26,17 @@ from routing.models import (
     RoutingEventType,
     SupportCase,
 )
-from routing.selectors import (
-    candidate_funnel,
-)
+from routing.selectors import candidate_funnel
 from routing.services.assignment import (
+    CaseFacts,
     _create_assignment,
     _find_and_lock,
+    _pool_note,
     _queue_reason,
     _record,
     _release_load,
 )
-from routing.services.queue import _dispatch_to_locked_agent
+from routing.services.queue import _dispatch_to_locked_agent, _estimate_assignment_at
 from routing.services.requests import CaseRequest, RoutingOutcome, _lockout, _strategy, _validate_request
 
 # --- routing a new case --------------------------------------------------------------------------
@@ -79,7 +70,8 @@ def _case_route(
 ) -> RoutingOutcome:
     now = timezone.now()
     ring = ring_for(profile, 0)
-    ranking, winner, availability = _find_and_lock(case=profile, rings=[ring], strategy=strategy, now=now)
+    found = _find_and_lock(case=profile, rings=[ring], strategy=strategy, now=now)
+    assigned = found.winner is not None and found.availability is not None
     case = SupportCase.objects.create(
         case_id=request.case_id,
         customer_id=request.customer_id,
@@ -91,34 +83,40 @@ def _case_route(
         language=request.language,
         estimated_resolution_minutes=request.estimated_resolution_minutes,
         max_wait_minutes=request.max_wait_minutes,
-        status=CaseStatus.QUEUED,
+        status=CaseStatus.ASSIGNED if assigned else CaseStatus.QUEUED,
         created_at=now,
     )
-    if winner is not None and availability is not None:
+    if assigned:
+        winner = found.winner
         assignment = _create_assignment(
-            case=case,
-            availability=availability,
+            case=CaseFacts.of(case),
+            availability=found.availability,
             now=now,
             strategy=strategy.name,
             confidence=routing_confidence(total=winner.total, ring_level=ring.level),
             match_score=winner.total * 100,
+            case_status_written=True,
         )
+        scored = len(found.ranking.candidates) if found.ranking else 0
         decision = _record(
-            case=case,
+            case_pk=case.pk,
             strategy=strategy.name,
-            ranking=ranking,
+            ranking=found.ranking,
             winner=winner,
             assignment=assignment,
-            reason=f"best of {len(ranking.candidates) if ranking else 0} candidates at ring {ring.level}",
+            reason=f"best of {scored} candidates at ring {ring.level}{_pool_note(found)}",
             started=started,
             ring_level=ring.level,
             event=RoutingEventType.ROUTED,
+            prerank=found.prerank,
         )
         return RoutingOutcome(case=case, decision=decision, assignment=assignment, queue_entry=None)
 
+    deadline = now + dt.timedelta(minutes=case.max_wait_minutes)
     entry = EscalationQueueEntry.objects.create(
         case=case,
         customer_id=case.customer_id,
+        language=case.language,
         priority=case.priority,
         complexity=case.complexity,
         required_skills=case.required_skills,
@@ -127,20 +125,25 @@ def _case_route(
         estimated_resolution_minutes=case.estimated_resolution_minutes,
         queued_at=now,
         max_wait_minutes=case.max_wait_minutes,
-        wait_deadline=now + dt.timedelta(minutes=case.max_wait_minutes),
+        wait_deadline=deadline,
+        next_escalation_at=deadline,
     )
     funnel = candidate_funnel(case=profile, ring=ring, now=now, lockout=_lockout())
+    entry.estimated_assignment_at = _estimate_assignment_at(entry=entry, funnel=funnel, now=now)
+    if entry.estimated_assignment_at is not None:
+        entry.save(update_fields=["estimated_assignment_at"])
     decision = _record(
-        case=case,
+        case_pk=case.pk,
         strategy=strategy.name,
-        ranking=ranking,
+        ranking=found.ranking,
         winner=None,
         assignment=None,
-        reason=_queue_reason(funnel, ring),
+        reason=_queue_reason(funnel.stages, ring),
         started=started,
         ring_level=ring.level,
         event=RoutingEventType.QUEUED,
-        event_data={"entry": str(entry.pk), "counts": dict(funnel)},
+        event_data={"entry": str(entry.pk), "counts": dict(funnel.stages)},
+        prerank=found.prerank,
     )
     return RoutingOutcome(case=case, decision=decision, assignment=None, queue_entry=entry)
 
@@ -176,7 +179,6 @@ def case_start(*, case_id: str) -> CaseAssignment:
     return assignment
 
 
-@transaction.atomic
 def case_complete(
     *,
     case_id: str,
@@ -185,7 +187,13 @@ def case_complete(
     escalated: bool = False,
 ) -> CaseAssignment:
     """Close the case's open assignment, free the agent's capacity, update the fatigue streak and, in
-    the same transaction, dispatch the best waiting case the agent can serve."""
+    the same transaction, dispatch the best waiting cases the agent can serve.
+
+    The open assignment is read before its agent's row is locked (the lock order puts the agent
+    first). If it moved while we waited for the lock (a timeout reroute took it back and gave it to
+    another agent), nothing has been written: the completion is tried once more against the
+    assignment open now, rather than answering a false 409.
+    """
     errors: dict[str, list[str]] = {}
     if csat_rating is not None and not (isinstance(csat_rating, int) and 1 <= csat_rating <= 5):
         errors["csat_rating"] = ["A whole number from 1 to 5."]
@@ -196,23 +204,46 @@ def case_complete(
     if errors:
         raise RoutingValidationError(fields=errors)
     case = _get_case(case_id)
-    open_assignment = CaseAssignment.objects.filter(case=case, status__in=OPEN_ASSIGNMENT_STATUSES).first()
-    if open_assignment is None:
-        raise InvalidCaseTransition(case_id=case_id, action="completed", status=case.status)
-    # Lock order: the agent's availability row first, then the assignment.
-    availability = (
+    for _attempt in range(2):
+        assignment = _case_complete_once(
+            case=case, resolution_minutes=resolution_minutes, csat_rating=csat_rating, escalated=escalated
+        )
+        if assignment is not None:
+            return assignment
+    case.refresh_from_db(fields=["status"])
+    raise InvalidCaseTransition(case_id=case_id, action="completed", status=case.status)
+
+
+def _lock_agent_row(agent_id: int) -> AgentAvailability:
+    return (
         AgentAvailability.objects.select_for_update(of=("self",))
         .select_related("agent")
-        .get(agent_id=open_assignment.agent_id)
+        .get(agent_id=agent_id)
     )
-    assignment = (
-        CaseAssignment.objects.select_for_update(of=("self",))
-        .filter(pk=open_assignment.pk, status__in=OPEN_ASSIGNMENT_STATUSES)
+
+
+@transaction.atomic
+def _case_complete_once(
+    *, case: SupportCase, resolution_minutes: int | None, csat_rating: int | None, escalated: bool
+) -> CaseAssignment | None:
+    """One attempt; None if the open assignment moved while we waited for its agent's lock."""
+    open_assignment = (
+        CaseAssignment.objects.filter(case=case, status__in=OPEN_ASSIGNMENT_STATUSES)
+        .values("pk", "agent_id")
         .first()
     )
-    if assignment is None:  # taken back or completed while we waited for the lock
+    if open_assignment is None:
         case.refresh_from_db(fields=["status"])
-        raise InvalidCaseTransition(case_id=case_id, action="completed", status=case.status)
+        raise InvalidCaseTransition(case_id=case.case_id, action="completed", status=case.status)
+    # Lock order: the agent's availability row first, then the assignment.
+    availability = _lock_agent_row(open_assignment["agent_id"])
+    assignment = (
+        CaseAssignment.objects.select_for_update(of=("self",))
+        .filter(pk=open_assignment["pk"], status__in=OPEN_ASSIGNMENT_STATUSES)
+        .first()
+    )
+    if assignment is None:
+        return None
     now = timezone.now()
     if resolution_minutes is None:
         since = assignment.started_at or assignment.assigned_at
@@ -232,18 +263,20 @@ def case_complete(
     )
 
     _release_load(availability.agent_id, now=now)
+    # The streak counts difficult cases since the last break; an easy case in between does not end it
+    # (only agents.services.agent_set_status(BREAK) does). The open difficult cases count separately.
     if is_difficult(complexity=assignment.complexity, frustration=assignment.customer_frustration):
         AgentPerformance.objects.filter(agent_id=availability.agent_id).update(
             consecutive_difficult_cases=F("consecutive_difficult_cases") + 1, last_difficult_case_at=now
         )
-    else:
-        AgentPerformance.objects.filter(agent_id=availability.agent_id).update(consecutive_difficult_cases=0)
     RoutingEvent.objects.create(
         case=case,
         event_type=RoutingEventType.COMPLETED,
         agent_id=availability.agent_id,
         data={"resolution_minutes": resolution_minutes, "csat_rating": csat_rating, "escalated": escalated},
     )
-    availability.refresh_from_db(fields=["current_load", "status", "manual_override"])
+    availability.current_load -= 1
+    if availability.status == AvailabilityStatus.BUSY and not availability.manual_override:
+        availability.status = AvailabilityStatus.AVAILABLE  # as _release_load wrote it
     _dispatch_to_locked_agent(availability=availability, now=now)
     return assignment

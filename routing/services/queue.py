@@ -1,24 +1,28 @@
-"""Serving the escalation queue: dispatch to a freed agent, offer an entry to the best free agent, and
-the supervisor's actions (assign to a chosen agent, cancel, requeue)."""
+"""Serving the escalation queue: dispatch to a freed agent, offer an entry to the best free agent, the
+supervisor's actions (assign to a chosen agent, cancel, requeue) and an entry's wait estimate.
+
+The queue is read in serving order through routing.selectors.queue_scan: two indexed band reads
+(overdue, then punctual), a chunk at a time, without joining cases (entries carry the case's facts and
+language). A freed agent is offered the first entries it may serve: SQL narrows the scan by what the
+entry columns can say (language, critical frustration against a low tolerance, difficult cases for an
+agent at the fatigue lockout); the engine's rules decide, entry by entry, at its widen ring.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from dataclasses import replace
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from agents.models import AgentAvailability
 from agents.selectors import AgentNotFound
-from routing.engine.rules import (
-    innermost_ring,
-    ring_for,
-    rings_up_to,
-    routing_confidence,
-)
+from routing.engine.rules import innermost_ring, is_difficult, ring_for, rings_up_to, routing_confidence
 from routing.engine.scoring import score_agent
 from routing.engine.types import AgentProfile, Ranking, Ring, ScoredCandidate
 from routing.errors import (
@@ -29,6 +33,7 @@ from routing.errors import (
     RoutingValidationError,
 )
 from routing.models import (
+    DIFFICULT_ASSIGNMENT_Q,
     OPEN_ASSIGNMENT_STATUSES,
     AssignmentStatus,
     CaseAssignment,
@@ -38,17 +43,23 @@ from routing.models import (
     RoutingEvent,
     RoutingEventType,
 )
-from routing.selectors import (
-    agent_profile,
-    queue_serving_order,
+from routing.selectors import Funnel, agent_profile, candidate_funnel, queue_position, queue_scan
+from routing.services.assignment import (
+    CaseFacts,
+    _create_assignment,
+    _find_and_lock,
+    _pool_note,
+    _record,
+    _release_load,
+    _routable,
 )
-from routing.services.assignment import _create_assignment, _find_and_lock, _record, _release_load, _routable
 from routing.services.requests import _entry_profile, _lockout, _strategy, _weights
 
 logger = logging.getLogger(__name__)
 
-
 DISPATCH_SCAN_LIMIT = 1000  # waiting entries examined per freed agent
+DISPATCH_SCAN_CHUNK = 100  # read at a time (most agents can serve one of the first few)
+DEFAULT_RESOLUTION_MINUTES = 30  # for the wait estimate when no agent has a recorded average
 
 
 # --- the queue -----------------------------------------------------------------------------------
@@ -67,16 +78,18 @@ def _dispatch_to_locked_agent(*, availability: AgentAvailability, now: dt.dateti
     if profile is None or not profile.in_schedule:
         return []
     strategy = _strategy(None)
+    weights = _weights()
+    lockout = _lockout()
     assignments: list[CaseAssignment] = []
     while profile.current_load < profile.max_concurrent_cases:
         started = time.perf_counter()
-        found = _first_servable_entry(profile=profile, now=now)
+        found = _first_servable_entry(profile=profile, now=now, lockout=lockout)
         if found is None:
             break
         entry, ring = found
         case_profile = _entry_profile(entry)
-        factors = score_agent(agent=profile, case=case_profile, ring=ring, now=now, lockout=_lockout())
-        candidate = ScoredCandidate(agent=profile, factors=factors, total=strategy.total(factors, _weights()))
+        factors = score_agent(agent=profile, case=case_profile, ring=ring, now=now, lockout=lockout)
+        candidate = ScoredCandidate(agent=profile, factors=factors, total=strategy.total(factors, weights))
         ranking = Ranking(ring=ring, strategy=strategy.name, candidates=(candidate,))
         assignment = _assign_entry(
             entry=entry,
@@ -89,38 +102,56 @@ def _dispatch_to_locked_agent(*, availability: AgentAvailability, now: dt.dateti
             reason=f"dispatched to {profile.code} when capacity freed, ring {ring.level}",
         )
         assignments.append(assignment)
-        profile = replace(profile, current_load=profile.current_load + 1, last_assigned_at=now)
+        difficult = is_difficult(complexity=entry.complexity, frustration=entry.customer_frustration)
+        profile = replace(
+            profile,
+            current_load=profile.current_load + 1,
+            last_assigned_at=now,
+            open_difficult=profile.open_difficult + int(difficult),
+        )
     return assignments
 
 
+def _servable_where(profile: AgentProfile, *, lockout: int) -> Q:
+    """What the entry columns can rule out for this agent (the engine still checks every rule)."""
+    where = Q(language__in=sorted({*profile.languages, ""}))
+    if profile.frustration_tolerance == "low":
+        where &= ~Q(customer_frustration="critical")
+    if profile.difficult_streak >= lockout:
+        where &= ~DIFFICULT_ASSIGNMENT_Q
+    return where
+
+
 def _first_servable_entry(
-    *, profile: AgentProfile, now: dt.datetime
+    *, profile: AgentProfile, now: dt.datetime, lockout: int
 ) -> tuple[EscalationQueueEntry, Ring] | None:
-    lockout = _lockout()
-    scanned = 0
-    chunk = 200
-    while scanned < DISPATCH_SCAN_LIMIT:
-        entries = list(queue_serving_order(now=now)[scanned : scanned + chunk])
-        if not entries:
-            return None
-        for entry in entries:
-            ring, _ = innermost_ring(
-                agent=profile, case=_entry_profile(entry), level=entry.widen_level, lockout=lockout
-            )
-            if ring is None:
-                continue
-            locked = (
-                EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("case")
-                .filter(pk=entry.pk, status=QueueStatus.QUEUED)
-                .first()
-            )
-            if locked is not None:
-                return locked, ring
-        scanned += len(entries)
-        if len(entries) < chunk:
-            return None
+    entries = queue_scan(
+        now=now,
+        chunk=DISPATCH_SCAN_CHUNK,
+        limit=DISPATCH_SCAN_LIMIT,
+        where=_servable_where(profile, lockout=lockout),
+    )
+    for entry in entries:
+        ring, _ = innermost_ring(
+            agent=profile, case=_entry_profile(entry), level=entry.widen_level, lockout=lockout
+        )
+        if ring is None:
+            continue
+        locked = _lock_waiting_entry(entry.pk)
+        if locked is not None:
+            return locked, ring
     return None
+
+
+def _lock_waiting_entry(entry_id) -> EscalationQueueEntry | None:
+    """Lock a waiting entry unless a concurrent dispatcher holds it (or it is no longer waiting),
+    with its case's primary key for the decision record."""
+    return (
+        EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk=entry_id, status=QueueStatus.QUEUED)
+        .annotate(case_pk=F("case__pk"))
+        .first()
+    )
 
 
 def _assign_entry(
@@ -134,10 +165,11 @@ def _assign_entry(
     started: float,
     reason: str,
     event: str = RoutingEventType.DISPATCHED,
+    prerank: dict | None = None,
 ) -> CaseAssignment:
     """Assign a locked queue entry to a locked agent and record the decision."""
     assignment = _create_assignment(
-        case=entry.case,
+        case=CaseFacts.of(entry),
         availability=availability,
         now=now,
         strategy=strategy,
@@ -151,7 +183,7 @@ def _assign_entry(
     entry.assigned_at = now
     entry.save(update_fields=["status", "assigned_agent", "assigned_at"])
     _record(
-        case=entry.case,
+        case_pk=entry.case_pk,
         strategy=strategy,
         ranking=ranking,
         winner=candidate,
@@ -161,6 +193,7 @@ def _assign_entry(
         ring_level=ranking.ring.level,
         event=event,
         event_data={"entry": str(entry.pk), "waited_seconds": round((now - entry.queued_at).total_seconds())},
+        prerank=prerank,
     )
     return assignment
 
@@ -183,37 +216,66 @@ def queue_dispatch_for_agent(*, agent_id: int) -> list[CaseAssignment]:
 def _entry_dispatch(*, entry_id, now: dt.datetime) -> CaseAssignment | None:
     """Offer one waiting entry to the best free agent at its widen ring (rings 0..widen_level)."""
     started = time.perf_counter()
-    entry = (
-        EscalationQueueEntry.objects.select_related("case")
-        .filter(pk=entry_id, status=QueueStatus.QUEUED)
-        .first()
-    )
+    entry = EscalationQueueEntry.objects.filter(pk=entry_id, status=QueueStatus.QUEUED).first()
     if entry is None:
         return None
     strategy = _strategy(None)
     profile = _entry_profile(entry)
-    ranking, winner, availability = _find_and_lock(
+    found = _find_and_lock(
         case=profile, rings=rings_up_to(profile, entry.widen_level), strategy=strategy, now=now
     )
-    if winner is None or availability is None or ranking is None:
+    if found.winner is None or found.availability is None or found.ranking is None:
         return None
-    locked = (
-        EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("case")
-        .filter(pk=entry_id, status=QueueStatus.QUEUED)
-        .first()
-    )
+    locked = _lock_waiting_entry(entry_id)
     if locked is None:
         return None
+    scored = len(found.ranking.candidates)
     return _assign_entry(
         entry=locked,
-        availability=availability,
-        ranking=ranking,
-        candidate=winner,
+        availability=found.availability,
+        ranking=found.ranking,
+        candidate=found.winner,
         strategy=strategy.name,
         now=now,
         started=started,
-        reason=f"dispatched from the queue: best of {len(ranking.candidates)} candidates at ring {ranking.ring.level}",
+        reason=f"dispatched from the queue: best of {scored} candidates at ring {found.ranking.ring.level}"
+        f"{_pool_note(found)}",
+        prerank=found.prerank,
+    )
+
+
+def _estimate_assignment_at(
+    *, entry: EscalationQueueEntry, funnel: Funnel, now: dt.datetime
+) -> dt.datetime | None:
+    """When the entry may expect an agent, given its place in line and the agents who could serve it.
+
+    The agents who pass every rule but spare capacity (the funnel's servers) turn over their slots
+    about once per average resolution time (their AgentPerformance.avg_resolution_minutes, else the
+    case's own estimate, else 30 minutes); the entry is served after ceil(position / slots) turns.
+    Coarse by design: entries ahead that these agents cannot serve are counted too. None when no
+    agent could serve the entry at its current ring (widening or a new agent may change that).
+    """
+    if funnel.servers == 0 or funnel.server_slots <= 0:
+        return None
+    position = queue_position(entry=entry, now=now)
+    if position == 0:
+        return None
+    minutes = (
+        funnel.avg_resolution_minutes or entry.estimated_resolution_minutes or DEFAULT_RESOLUTION_MINUTES
+    )
+    turns = math.ceil(position / funnel.server_slots)
+    return now + dt.timedelta(minutes=turns * float(minutes))
+
+
+def queue_entry_estimate_refresh(*, entry: EscalationQueueEntry, now: dt.datetime) -> None:
+    """Recompute a waiting entry's estimated assignment time (after a requeue or a take-back)."""
+    profile = _entry_profile(entry)
+    funnel = candidate_funnel(
+        case=profile, ring=ring_for(profile, entry.widen_level), now=now, lockout=_lockout()
+    )
+    entry.estimated_assignment_at = _estimate_assignment_at(entry=entry, funnel=funnel, now=now)
+    EscalationQueueEntry.objects.filter(pk=entry.pk).update(
+        estimated_assignment_at=entry.estimated_assignment_at
     )
 
 
@@ -259,6 +321,7 @@ def queue_entry_assign(*, entry_id, agent_id: int) -> CaseAssignment:
     )
     if locked.status != QueueStatus.QUEUED:
         raise QueueEntryNotWaiting(entry_id=entry.pk, status=locked.status)
+    locked.case_pk = locked.case.pk
     ring = ring_for(_entry_profile(locked), locked.widen_level)
     return _assign_entry(
         entry=locked,
@@ -339,14 +402,18 @@ def queue_entry_requeue(*, entry_id) -> EscalationQueueEntry:
         agent_id=agent_id,
         data={"entry": str(locked.pk)},
     )
+    queue_entry_estimate_refresh(entry=locked, now=now)
     return locked
 
 
 def on_agent_capacity_freed(sender, agent_id: int, **kwargs) -> None:
-    """agents.signals.agent_capacity_freed receiver (sent after commit): serve the queue to the agent.
+    """agents.signals.agent_capacity_freed receiver: serve the queue to the agent.
 
-    The agent's own change has committed; a failure here must not turn it into an error for the
-    caller, so it is logged and the next sweep serves the queue instead.
+    Sent inside the agents service's transaction, after it changed (and locked) the agent's
+    availability row, so the dispatch commits or rolls back with the change that freed the capacity
+    (lock order agent -> case -> queue holds: the row is already ours). The dispatch runs in a savepoint;
+    a failure in it is logged and rolled back to the savepoint, so it never turns the agent's own
+    change into an error, and the next sweep serves the queue instead.
     """
     try:
         queue_dispatch_for_agent(agent_id=agent_id)

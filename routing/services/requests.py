@@ -185,7 +185,7 @@ def _entry_profile(entry: EscalationQueueEntry) -> CaseProfile:
         complexity=entry.complexity,
         frustration=entry.customer_frustration,
         required_skills=list(entry.required_skills),
-        language=entry.case.language,
+        language=entry.language,
         special_requirements=entry.special_requirements,
         excluded=entry.excluded_agents,
     )

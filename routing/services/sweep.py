@@ -1,4 +1,20 @@
-"""The periodic sweep (manage.py dispatch_queue)."""
+"""The periodic sweep (manage.py dispatch_queue): escalate, widen, take back, dispatch.
+
+Escalation and widening are set-based. The rows due are found through indexes
+(queue_next_escalation_idx on next_escalation_at; queue_widen_idx on (widen_level, queued_at)) and
+changed with UPDATE ... WHERE pk IN (batch), a batch of SWEEP_BATCH rows per transaction, locked with
+skip_locked (a row a dispatcher holds is left for the next sweep); each batch records its routing events
+with one bulk INSERT. The batch's ids and case ids are read to write those events; no pass loads every
+waiting row, and no statement names more than SWEEP_BATCH ids (SQLite allows 32,766 variables).
+
+- Escalation: an entry whose next_escalation_at has passed rises one priority step (capped at
+  critical; the count keeps rising) and is next escalated max_wait minutes later. So a waiting case is
+  escalated once per max-wait period it keeps waiting; a sweep never raises one entry twice.
+- Widening: an entry waiting k x WIDEN_STEP_SECONDS goes to ring min(k, MAX_RING) in one step (one event
+  naming both rings), computed per (current ring, target ring) as a queued_at range.
+- Take-back and dispatch are bounded per sweep (SWEEP_TAKE_BACK, SWEEP_DISPATCH_LIMIT): each is one
+  short transaction per case, so a sweep never holds many locks at once.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +23,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from agents.models import AgentAvailability, AvailabilityStatus
-from routing.engine.rules import (
-    MAX_RING,
-)
+from routing.engine.rules import MAX_RING
 from routing.models import (
     AssignmentStatus,
     CaseAssignment,
@@ -25,14 +39,13 @@ from routing.models import (
     RoutingEventType,
     SupportCase,
 )
-from routing.selectors import (
-    queue_serving_order,
-)
+from routing.selectors import queue_waiting
 from routing.services.assignment import _release_load
-from routing.services.queue import _entry_dispatch
+from routing.services.queue import _entry_dispatch, queue_entry_estimate_refresh
 
+SWEEP_BATCH = 1000  # rows escalated or widened per transaction
+SWEEP_TAKE_BACK = 200  # timed-out assignments taken back per sweep
 SWEEP_DISPATCH_LIMIT = 200  # waiting entries offered to free agents per sweep
-SWEEP_BATCH = 500  # timed-out assignments taken back per sweep
 
 
 @dataclass
@@ -51,95 +64,106 @@ class SweepReport:
         }
 
 
-# --- the sweep -----------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def _escalate_overdue(*, now: dt.datetime) -> int:
-    overdue = EscalationQueueEntry.objects.filter(
-        status=QueueStatus.QUEUED, wait_deadline__lte=now
-    ).values_list("pk", "queued_at", "max_wait_minutes", "escalation_count")
-    due = [
-        pk
-        for pk, queued_at, max_wait, count in overdue
-        if queued_at + dt.timedelta(minutes=max_wait * (count + 1)) <= now
-    ]
-    if not due:
-        return 0
-    entries = list(
-        EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("case")
-        .filter(pk__in=due, status=QueueStatus.QUEUED)
-        .order_by("pk")
+def _raised_priority() -> Case:
+    return Case(
+        *[When(priority=value, then=Value(Priority.raised(value))) for value in Priority.values],
+        default=F("priority"),
     )
-    by_priority: dict[str, list] = {}
-    for entry in entries:
-        by_priority.setdefault(entry.priority, []).append(entry)
-    events = []
-    for priority, group in by_priority.items():
-        raised = Priority.raised(priority)
-        pks = [entry.pk for entry in group]
-        EscalationQueueEntry.objects.filter(pk__in=pks).update(
-            priority=raised, escalation_count=F("escalation_count") + 1
+
+
+def _escalate_batch(*, now: dt.datetime) -> int:
+    with transaction.atomic():
+        rows = list(
+            EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=QueueStatus.QUEUED, next_escalation_at__lte=now)
+            .order_by("next_escalation_at")
+            .values_list("pk", "case__pk", "priority", "escalation_count", "max_wait_minutes")[:SWEEP_BATCH]
         )
-        SupportCase.objects.filter(case_id__in=[entry.case_id for entry in group]).update(priority=raised)
-        events += [
+        if not rows:
+            return 0
+        ids = [row[0] for row in rows]
+        waits = sorted({row[4] for row in rows})
+        EscalationQueueEntry.objects.filter(pk__in=ids).update(
+            priority=_raised_priority(),
+            escalation_count=F("escalation_count") + 1,
+            next_escalation_at=Case(
+                *[When(max_wait_minutes=wait, then=Value(now + dt.timedelta(minutes=wait))) for wait in waits]
+            ),
+        )
+        by_target: dict[str, list[int]] = {}
+        for _, case_pk, priority, _, _ in rows:
+            by_target.setdefault(Priority.raised(priority), []).append(case_pk)
+        for priority, case_pks in by_target.items():
+            SupportCase.objects.filter(pk__in=case_pks).update(priority=priority, updated_at=now)
+        RoutingEvent.objects.bulk_create(
             RoutingEvent(
-                case=entry.case,
+                case_id=case_pk,
                 event_type=RoutingEventType.ESCALATED,
                 created_at=now,
                 data={
-                    "entry": str(entry.pk),
+                    "entry": str(pk),
                     "from": priority,
-                    "to": raised,
-                    "count": entry.escalation_count + 1,
+                    "to": Priority.raised(priority),
+                    "count": count + 1,
                 },
             )
-            for entry in group
-        ]
-    RoutingEvent.objects.bulk_create(events)
-    return len(entries)
+            for pk, case_pk, priority, count, _ in rows
+        )
+    return len(rows)
 
 
-@transaction.atomic
+def _escalate_overdue(*, now: dt.datetime) -> int:
+    escalated = 0
+    while batch := _escalate_batch(now=now):
+        escalated += batch
+    return escalated
+
+
+def _widen_batch(*, now: dt.datetime, level: int, target: int, step: int) -> int:
+    """Entries at ring `level` that have waited long enough for ring `target` (and, below the last
+    ring, not long enough for the one after it)."""
+    waited = Q(queued_at__lte=now - dt.timedelta(seconds=step * target))
+    if target < MAX_RING:
+        waited &= Q(queued_at__gt=now - dt.timedelta(seconds=step * (target + 1)))
+    with transaction.atomic():
+        rows = list(
+            EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(waited, status=QueueStatus.QUEUED, widen_level=level)
+            .order_by("queued_at")
+            .values_list("pk", "case__pk")[:SWEEP_BATCH]
+        )
+        if not rows:
+            return 0
+        EscalationQueueEntry.objects.filter(pk__in=[pk for pk, _ in rows]).update(widen_level=target)
+        RoutingEvent.objects.bulk_create(
+            RoutingEvent(
+                case_id=case_pk,
+                event_type=RoutingEventType.WIDENED,
+                created_at=now,
+                data={"entry": str(pk), "from": level, "to": target},
+            )
+            for pk, case_pk in rows
+        )
+    return len(rows)
+
+
 def _widen_waiting(*, now: dt.datetime) -> int:
     step = int(settings.ROUTING["WIDEN_STEP_SECONDS"])
     if step <= 0:
         return 0
-    rows = EscalationQueueEntry.objects.filter(
-        status=QueueStatus.QUEUED, widen_level__lt=MAX_RING, queued_at__lte=now - dt.timedelta(seconds=step)
-    ).values_list("pk", "queued_at", "widen_level")
-    targets: dict[int, list] = {}
-    for pk, queued_at, level in rows:
-        target = min(MAX_RING, int((now - queued_at).total_seconds() // step))
-        if target > level:
-            targets.setdefault(target, []).append(pk)
     widened = 0
-    events = []
-    for target, pks in targets.items():
-        entries = list(
-            EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("case")
-            .filter(pk__in=pks, status=QueueStatus.QUEUED)
-            .order_by("pk")
-        )
-        EscalationQueueEntry.objects.filter(pk__in=[entry.pk for entry in entries]).update(widen_level=target)
-        widened += len(entries)
-        events += [
-            RoutingEvent(
-                case=entry.case,
-                event_type=RoutingEventType.WIDENED,
-                created_at=now,
-                data={"entry": str(entry.pk), "from": entry.widen_level, "to": target},
-            )
-            for entry in entries
-        ]
-    RoutingEvent.objects.bulk_create(events)
+    for level in range(MAX_RING):
+        for target in range(MAX_RING, level, -1):
+            while batch := _widen_batch(now=now, level=level, target=target, step=step):
+                widened += batch
     return widened
 
 
 def _requeue_case_excluding(*, case: SupportCase, agent_id: int, now: dt.datetime) -> EscalationQueueEntry:
-    """Put a taken-back case in line again (its last entry, or a new one) never to see `agent_id` again."""
+    """Put a taken-back case in line again (its last entry, or a new one) never to see `agent_id` again.
+
+    The case keeps its place: the entry's queued_at (or, for a case routed without queueing, the
+    case's creation time) and deadline are the original ones."""
     entry = (
         EscalationQueueEntry.objects.select_for_update(of=("self",))
         .filter(case=case)
@@ -148,9 +172,11 @@ def _requeue_case_excluding(*, case: SupportCase, agent_id: int, now: dt.datetim
         .first()
     )
     if entry is None:
+        deadline = case.created_at + dt.timedelta(minutes=case.max_wait_minutes)
         entry = EscalationQueueEntry(
             case=case,
             customer_id=case.customer_id,
+            language=case.language,
             priority=case.priority,
             complexity=case.complexity,
             required_skills=case.required_skills,
@@ -159,7 +185,8 @@ def _requeue_case_excluding(*, case: SupportCase, agent_id: int, now: dt.datetim
             estimated_resolution_minutes=case.estimated_resolution_minutes,
             queued_at=case.created_at,
             max_wait_minutes=case.max_wait_minutes,
-            wait_deadline=case.created_at + dt.timedelta(minutes=case.max_wait_minutes),
+            wait_deadline=deadline,
+            next_escalation_at=deadline,
         )
     entry.status = QueueStatus.QUEUED
     entry.assigned_agent = None
@@ -212,8 +239,8 @@ def _take_back_timed_out(*, now: dt.datetime) -> tuple[int, int]:
     timeout = dt.timedelta(seconds=int(settings.ROUTING["ACCEPT_TIMEOUT_SECONDS"]))
     rows = list(
         CaseAssignment.objects.filter(status=AssignmentStatus.ASSIGNED, assigned_at__lte=now - timeout)
-        .order_by("agent_id", "assigned_at")
-        .values_list("pk", "agent_id")[:SWEEP_BATCH]
+        .order_by("assigned_at")
+        .values_list("pk", "agent_id")[:SWEEP_TAKE_BACK]
     )
     timed_out = dispatched = 0
     for assignment_id, agent_id in rows:
@@ -223,6 +250,8 @@ def _take_back_timed_out(*, now: dt.datetime) -> tuple[int, int]:
         timed_out += 1
         if _entry_dispatch(entry_id=entry.pk, now=now) is not None:
             dispatched += 1
+        else:
+            queue_entry_estimate_refresh(entry=entry, now=now)
     return timed_out, dispatched
 
 
@@ -234,10 +263,9 @@ def _dispatch_waiting(*, now: dt.datetime) -> int:
     )
     if not has_room.exists():
         return 0
-    entry_ids = list(queue_serving_order(now=now).values_list("pk", flat=True)[:SWEEP_DISPATCH_LIMIT])
     dispatched = 0
-    for entry_id in entry_ids:
-        if _entry_dispatch(entry_id=entry_id, now=now) is not None:
+    for entry in queue_waiting(now=now, limit=SWEEP_DISPATCH_LIMIT):
+        if _entry_dispatch(entry_id=entry.pk, now=now) is not None:
             dispatched += 1
     return dispatched
 
@@ -246,8 +274,8 @@ def queue_sweep(*, now: dt.datetime | None = None) -> SweepReport:
     """The periodic pass (manage.py dispatch_queue): escalate overdue entries, widen long waits, take
     back timed-out reservations and reroute them, then offer waiting entries to free agents.
 
-    Each step commits on its own (one transaction per step, or per entry where rows are locked one by
-    one), so a long sweep never holds many locks at once.
+    Each step commits in batches or per entry (see the module docstring), so a long sweep never holds
+    many locks at once.
     """
     now = now or timezone.now()
     report = SweepReport()

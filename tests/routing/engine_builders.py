@@ -27,6 +27,7 @@ def agent(
     fcr: float | None = 0.8,
     stress: float = 0.0,
     consecutive_difficult: int = 0,
+    open_difficult: int = 0,
     last_assigned_at: dt.datetime | None = None,
 ) -> AgentProfile:
     agent_id = agent_id if agent_id is not None else next(_ids)
@@ -47,6 +48,7 @@ def agent(
         first_contact_resolution=fcr,
         stress=stress,
         consecutive_difficult=consecutive_difficult,
+        open_difficult=open_difficult,
         last_assigned_at=last_assigned_at,
     )
 

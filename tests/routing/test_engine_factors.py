@@ -95,6 +95,8 @@ def test_fatigue_factor_falls_with_stress_and_with_the_difficult_streak():
     assert stressed == pytest.approx(0.7)
     assert streaky == pytest.approx(1 - 0.4 * 2 / 3)
     assert spent == 0.0
+    open_ones, _ = factors.fatigue_factor(agent=agent(consecutive_difficult=1, open_difficult=1), lockout=3)
+    assert open_ones == pytest.approx(streaky)  # open difficult cases weigh like completed ones
 
 
 def test_load_balance_prefers_spare_capacity_then_longest_idle():

@@ -62,6 +62,33 @@ def test_fatigue_lockout_blocks_difficult_cases_only():
     )
 
 
+def test_open_difficult_cases_count_toward_the_fatigue_lockout():
+    difficult = case(frustration="critical")
+    ring = ring_for(difficult, 0)
+    one_done_two_open = agent(consecutive_difficult=1, open_difficult=2)
+    assert one_done_two_open.difficult_streak == 3
+    assert (
+        exclusion_reason(agent=one_done_two_open, case=difficult, ring=ring, lockout=3) == "fatigue_lockout"
+    )
+    assert exclusion_reason(agent=agent(open_difficult=2), case=difficult, ring=ring, lockout=3) is None
+
+
+def test_the_model_filter_for_difficult_cases_matches_the_rule():
+    from routing.models import DIFFICULT_ASSIGNMENT_Q
+
+    complexities = {child[1] for child in DIFFICULT_ASSIGNMENT_Q.children if child[0] == "complexity"}
+    frustrations = {
+        value
+        for child in DIFFICULT_ASSIGNMENT_Q.children
+        if child[0] == "customer_frustration__in"
+        for value in child[1]
+    }
+    for complexity in ("low", "medium", "high"):
+        for frustration in ("low", "moderate", "high", "critical"):
+            by_filter = complexity in complexities or frustration in frustrations
+            assert by_filter == is_difficult(complexity=complexity, frustration=frustration)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "reason"),
     [

@@ -5,16 +5,31 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from agents.models import AgentAvailability, AgentPerformance
 from routing.errors import CaseNotFound
 from routing.models import QueueStatus
-from routing.selectors import case_detail, queue_position, queue_serving_order
+from routing.selectors import (
+    agent_candidates,
+    case_detail,
+    queue_position,
+    queue_scan,
+    queue_serving_order,
+    queue_waiting,
+    schedule_zones_in_use,
+)
+from tests.factories import AgentSpecializationFactory, SkillDomainFactory
 from tests.factories.routing import (
     CaseAssignmentFactory,
     EscalationQueueEntryFactory,
     RoutingDecisionFactory,
     SupportCaseFactory,
+    retire_seed_roster,
+    routable_agent,
 )
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +117,159 @@ def test_case_detail_prefetches_and_raises_not_found(django_assert_num_queries):
     with pytest.raises(CaseNotFound) as error:
         case_detail(case_id="missing")
     assert error.value.http_status == 404
+
+
+# --- the queue read as index ranges --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 100])
+def test_queue_scan_reads_the_serving_order_band_by_band(mixed_queue, chunk):
+    scanned = [e.case_id for e in queue_scan(now=NOW, chunk=chunk)]
+    assert scanned == EXPECTED == [e.case_id for e in queue_serving_order(now=NOW)]
+    assert [e.case_id for e in queue_scan(now=NOW, chunk=chunk, limit=4)] == EXPECTED[:4]
+
+
+def test_queue_waiting_is_at_most_two_queries_and_never_joins_cases(
+    mixed_queue, django_assert_max_num_queries
+):
+    with CaptureQueriesContext(connection) as queries:
+        entries = queue_waiting(now=NOW, limit=5)
+    assert [e.case_id for e in entries] == EXPECTED[:5]
+    assert len(queries) == 2  # the overdue band (3), then the punctual band for the missing 2
+    assert all("routing_supportcase" not in query["sql"] for query in queries.captured_queries)
+    with django_assert_max_num_queries(1):
+        assert len(queue_waiting(now=NOW, limit=2)) == 2
+
+
+def test_queue_scan_narrows_by_entry_columns(mixed_queue):
+    only_high = [e.case_id for e in queue_scan(now=NOW, chunk=2, where=Q(priority="high"))]
+    assert only_high == ["high_overdue", "high_new", "high_newer"]
+
+
+def test_queue_position_splits_ties_on_the_same_second():
+    same = NOW - dt.timedelta(minutes=5)
+    first = EscalationQueueEntryFactory(case=SupportCaseFactory(case_id="t1"), queued_at=same)
+    second = EscalationQueueEntryFactory(case=SupportCaseFactory(case_id="t2"), queued_at=same)
+    earlier, later = sorted([first, second], key=lambda e: e.pk)
+    assert queue_position(entry=earlier, now=NOW) == 1
+    assert queue_position(entry=later, now=NOW) == 2
+
+
+# --- candidates ----------------------------------------------------------------------------------
+
+
+def _profile(**overrides):
+    from routing.services.requests import _case_profile
+
+    values = {
+        "case_id": "X",
+        "priority": "medium",
+        "complexity": "medium",
+        "frustration": "low",
+        "required_skills": ["billing"],
+        "language": "en",
+        "special_requirements": {},
+    }
+    values.update(overrides)
+    return _case_profile(**values)
+
+
+def _search(case, *, strategy="skill_based", pool=None, now=None):
+    from routing.engine.rules import ring_for
+    from routing.engine.strategies import get
+    from routing.engine.types import Weights
+
+    return agent_candidates(
+        case=case,
+        ring=ring_for(case, 0),
+        strategy=get(strategy),
+        weights=Weights(),
+        now=now or timezone.now(),
+        lockout=3,
+        pool=pool,
+    )
+
+
+@pytest.mark.parametrize("frustration", ["low", "high"])
+def test_the_sql_pre_rank_score_is_the_engines_total(frustration):
+    from routing.engine.rules import ring_for
+    from routing.engine.scoring import score_agent
+    from routing.engine.strategies import get
+    from routing.engine.types import Weights
+
+    # given: agents that differ in every factor
+    retire_seed_roster()
+    SkillDomainFactory(code="billing")
+    SkillDomainFactory(code="refunds")
+    now = timezone.now()
+    shapes = [
+        (
+            {"billing": "expert", "refunds": "intermediate"},
+            0,
+            None,
+            "high",
+            {"csat_score": 4.8, "stress_score": 0.1},
+        ),
+        ({"billing": "intermediate"}, 2, now - dt.timedelta(minutes=20), "low", {"csat_score": 3.1}),
+        (
+            {"billing": "advanced", "refunds": "expert"},
+            1,
+            now - dt.timedelta(hours=3),
+            "medium",
+            {"escalation_rate": 0.3, "first_contact_resolution_rate": 0.6, "consecutive_difficult_cases": 2},
+        ),
+    ]
+    for skills, load, last, tolerance, performance in shapes:
+        agent = routable_agent(skills=skills, capacity=4, frustration_tolerance=tolerance)
+        AgentAvailability.objects.filter(agent=agent).update(current_load=load, last_assigned_at=last)
+        AgentPerformance.objects.filter(agent=agent).update(**performance)
+        AgentSpecializationFactory(agent=agent, specialization="billing", confidence=0.3 * load)
+    case = _profile(required_skills=["billing", "refunds"], frustration=frustration)
+    ring = ring_for(case, 0)
+    # when
+    search = _search(case, now=now)
+    # then: every candidate's SQL score equals the engine's total for it
+    strategy = get("skill_based")
+    assert len(search.agents) == 2  # the intermediate-only agent lacks refunds
+    for profile in search.agents:
+        factors = score_agent(agent=profile, case=case, ring=ring, now=now, lockout=3)
+        assert search.scores[profile.agent_id] == pytest.approx(strategy.total(factors, Weights()), abs=1e-6)
+
+
+def test_the_pool_keeps_the_least_loaded_eligible_agents_and_says_when_it_is_full():
+    retire_seed_roster()
+    SkillDomainFactory(code="billing")
+    agents = []
+    for load in (3, 0, 2, 1):
+        agent = routable_agent(skills={"billing": "advanced"}, capacity=5)
+        AgentAvailability.objects.filter(agent=agent).update(current_load=load)
+        agents.append((load, agent.pk))
+    least_loaded = {pk for load, pk in sorted(agents)[:2]}
+    search = _search(_profile(), pool=2)
+    assert {profile.agent_id for profile in search.agents} == least_loaded
+    assert search.as_record() == {"pool_limit": 2, "pool_size": 2, "pool_full": True, "scored": 2}
+    everyone = _search(_profile(), pool=0)
+    assert len(everyone.agents) == 4 and not everyone.pool_full
+    assert everyone.as_record()["pool_size"] == 4
+
+
+def test_candidate_search_query_count_does_not_grow(django_assert_num_queries):
+    retire_seed_roster()
+    SkillDomainFactory(code="billing")
+    for _ in range(3):
+        routable_agent(skills={"billing": "advanced"})
+    with CaptureQueriesContext(connection) as few:
+        _search(_profile())
+    for _ in range(20):
+        routable_agent(skills={"billing": "advanced"}, languages=("en", "fr"))
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert len(_search(_profile()).agents) == 23
+
+
+def test_schedule_zones_in_use_lists_each_zone_once():
+    retire_seed_roster()
+    routable_agent(zone="Asia/Tokyo")
+    routable_agent(zone="UTC")
+    routable_agent(zone="UTC")
+    assert {"Asia/Tokyo", "UTC"} <= set(schedule_zones_in_use())
+    assert schedule_zones_in_use() == sorted(set(schedule_zones_in_use()))

@@ -6,12 +6,12 @@ import datetime as dt
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import AgentAvailability, AgentPerformance, AvailabilityStatus, Weekday
-from agents.services import agent_set_status
+from agents.services import agent_set_status, agent_update
 from routing.errors import (
     AgentAtCapacity,
     CaseAlreadyRouted,
@@ -44,6 +44,7 @@ from routing.services import (
     queue_entry_requeue,
     queue_sweep,
 )
+from routing.services import cases as cases_module
 from tests.factories import AgentScheduleFactory, SkillDomainFactory
 from tests.factories.routing import retire_seed_roster, routable_agent
 
@@ -209,15 +210,64 @@ def test_fatigue_lockout_keeps_difficult_cases_from_a_tired_agent_until_a_break(
     assert case_route(request=request_for("D-3", complexity="high")).assignment.agent_id == agent.pk
 
 
-def test_an_easy_completion_resets_the_difficult_streak():
+def test_an_easy_completion_does_not_end_the_difficult_streak_only_a_break_does(settings):
+    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2}
     agent = routable_agent(skills={"billing": "advanced"})
     case_route(request=request_for("D-1", complexity="high"))
     case_complete(case_id="D-1")
     case_route(request=request_for("E-1", complexity="low"))
     case_complete(case_id="E-1")
+    case_route(request=request_for("D-2", customer_frustration="high"))
+    case_complete(case_id="D-2")
     performance = AgentPerformance.objects.get(agent=agent)
-    assert performance.consecutive_difficult_cases == 0
+    assert performance.consecutive_difficult_cases == 2
     assert performance.last_difficult_case_at is not None
+    # still locked out after the easy case in between
+    assert case_route(request=request_for("D-3", complexity="high")).http_status == 202
+    agent_set_status(agent=agent, status=AvailabilityStatus.BREAK)
+    assert AgentPerformance.objects.get(agent=agent).consecutive_difficult_cases == 0
+
+
+def test_open_difficult_cases_count_toward_the_lockout(settings):
+    # given: lockout after 2 difficult cases, an agent with room for 5 and a clean streak
+    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2}
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=5)
+    # when: three difficult cases arrive while the first two are still open
+    outcomes = [case_route(request=request_for(f"D-{n}", complexity="high")) for n in range(3)]
+    # then: the third waits; an easy case still goes to the agent
+    assert [o.http_status for o in outcomes] == [201, 201, 202]
+    assert "consecutive difficult" in outcomes[2].decision.reason
+    assert case_route(request=request_for("E-1", complexity="low")).assignment.agent_id == agent.pk
+
+
+def test_the_lock_rechecks_fatigue_and_schedule_that_changed_after_the_search(settings):
+    from routing.engine.rules import ring_for
+    from routing.selectors import schedule_zones_in_use
+    from routing.services.assignment import _lock_if_free
+    from routing.services.requests import _case_profile
+
+    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2}
+    tired = routable_agent(skills={"billing": "advanced"})
+    AgentPerformance.objects.filter(agent=tired).update(consecutive_difficult_cases=2)
+    asleep = routable_agent(skills={"billing": "advanced"}, always_on=False)
+    now = timezone.now()
+    zones = schedule_zones_in_use(now=now)
+
+    def profile(complexity: str):
+        return _case_profile(
+            case_id="X",
+            priority="low",
+            complexity=complexity,
+            frustration="low",
+            required_skills=["billing"],
+            language="en",
+            special_requirements={},
+        )
+
+    assert ring_for(profile("high"), 0)  # the profile is well formed
+    assert _lock_if_free(tired.pk, now=now, zones=zones, case=profile("high")) is None
+    assert _lock_if_free(tired.pk, now=now, zones=zones, case=profile("low")) is not None
+    assert _lock_if_free(asleep.pk, now=now, zones=zones, case=profile("low")) is None
 
 
 def test_language_must_be_spoken():
@@ -358,13 +408,58 @@ def test_an_agent_coming_back_from_break_is_served_the_queue():
     assert [a.case_id for a in assignments] == ["C-1"]
 
 
-def test_capacity_freed_signal_dispatches_after_commit(django_capture_on_commit_callbacks):
+def test_becoming_available_dispatches_in_the_same_transaction():
     agent = routable_agent(skills={"billing": "advanced"})
     agent_set_status(agent=agent, status=AvailabilityStatus.BREAK)
     case_route(request=request_for("C-1"))
-    with django_capture_on_commit_callbacks(execute=True):
+    # a rolled-back status change dispatches nothing: the dispatch is part of it
+    with pytest.raises(RuntimeError), transaction.atomic():
         agent_set_status(agent=agent, status=AvailabilityStatus.AVAILABLE)
+        assert CaseAssignment.objects.get(case__case_id="C-1").agent_id == agent.pk
+        raise RuntimeError("roll back")
+    assert not CaseAssignment.objects.filter(case__case_id="C-1").exists()
+    assert EscalationQueueEntry.objects.get(case__case_id="C-1").status == QueueStatus.QUEUED
+    # when it commits, no on_commit callback is needed
+    agent_set_status(agent=agent, status=AvailabilityStatus.AVAILABLE)
     assert CaseAssignment.objects.get(case__case_id="C-1").agent_id == agent.pk
+    assert load_of(agent) == 1
+
+
+def test_raising_capacity_dispatches_the_queue():
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
+    case_route(request=request_for("C-1"))
+    case_route(request=request_for("C-2"))
+    case_route(request=request_for("C-3"))
+    assert load_of(agent) == 1
+    agent_update(agent=agent, max_concurrent_cases=3)
+    assert load_of(agent) == 3
+    assert set(CaseAssignment.objects.filter(agent=agent).values_list("case__case_id", flat=True)) == {
+        "C-1",
+        "C-2",
+        "C-3",
+    }
+    agent_update(agent=agent, max_concurrent_cases=2)  # lowering dispatches nothing (and takes nothing back)
+    assert load_of(agent) == 3
+
+
+def test_a_queued_case_gets_an_estimated_assignment_time():
+    # given: one agent who could serve billing, busy with one case; its recent average is 20 minutes
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
+    AgentPerformance.objects.filter(agent=agent).update(avg_resolution_minutes=20)
+    case_route(request=request_for("C-1"))
+    # when: two more cases wait
+    first = case_route(request=request_for("C-2")).queue_entry
+    second = case_route(request=request_for("C-3")).queue_entry
+    # then: one slot turns over every ~20 minutes
+    assert first.estimated_assignment_at == first.queued_at + dt.timedelta(minutes=20)
+    assert second.estimated_assignment_at == second.queued_at + dt.timedelta(minutes=40)
+    # and nobody could serve refunds: no estimate rather than a made-up one
+    assert (
+        case_route(
+            request=request_for("R-1", required_skills=["refunds"])
+        ).queue_entry.estimated_assignment_at
+        is None
+    )
 
 
 # --- start and complete --------------------------------------------------------------------------
@@ -397,6 +492,30 @@ def test_completing_twice_is_a_conflict_and_changes_nothing():
     assert RoutingEvent.objects.count() == events
     with pytest.raises(InvalidCaseTransition):
         case_start(case_id="C-1")
+
+
+def test_completion_follows_a_case_a_timeout_reroute_moved_to_another_agent(settings, monkeypatch):
+    # given: C-1 assigned to `first`; `second` is free
+    settings.ROUTING = {**settings.ROUTING, "ACCEPT_TIMEOUT_SECONDS": 60}
+    first = routable_agent(skills={"billing": "expert"})
+    case_route(request=request_for("C-1"))
+    second = routable_agent(skills={"billing": "intermediate"})
+    original_lock = cases_module._lock_agent_row
+    calls = []
+
+    def lock_after_a_reroute(agent_id):
+        # when: while the completion waits for first's lock, the sweep takes C-1 back and reroutes it
+        if not calls:
+            queue_sweep(now=timezone.now() + dt.timedelta(seconds=61))
+        calls.append(agent_id)
+        return original_lock(agent_id)
+
+    monkeypatch.setattr(cases_module, "_lock_agent_row", lock_after_a_reroute)
+    completed = case_complete(case_id="C-1", csat_rating=5)
+    # then: the completion retried against the assignment open now, not a false 409
+    assert calls == [first.pk, second.pk]
+    assert completed.agent_id == second.pk and completed.status == AssignmentStatus.COMPLETED
+    assert load_of(first) == 0 and load_of(second) == 0
 
 
 def test_csat_out_of_range_is_400_and_changes_nothing():
@@ -502,6 +621,43 @@ def test_widening_relaxes_requirements_ring_by_ring_and_the_decision_names_the_r
     decision = RoutingDecision.objects.filter(case__case_id="C-1", outcome="assigned").get()
     assert decision.widen_level == 2
     assert RoutingEvent.objects.filter(case__case_id="C-1", event_type=RoutingEventType.WIDENED).count() == 2
+
+
+def test_escalation_and_widening_work_in_batches_over_many_entries(settings, monkeypatch):
+    from routing.services import sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "SWEEP_BATCH", 3)
+    settings.ROUTING = {**settings.ROUTING, "WIDEN_STEP_SECONDS": 60}
+    outcomes = [
+        case_route(
+            request=request_for(f"C-{n}", priority="low", required_skills=["refunds"], max_wait_minutes=10)
+        )
+        for n in range(7)
+    ]
+    queued_at = max(o.queue_entry.queued_at for o in outcomes)
+    report = queue_sweep(now=queued_at + dt.timedelta(minutes=11))
+    assert (report.escalated, report.widened) == (7, 7)
+    entries = EscalationQueueEntry.objects.filter(case__case_id__startswith="C-")
+    assert {(e.priority, e.escalation_count, e.widen_level) for e in entries} == {("medium", 1, 2)}
+    assert set(SupportCase.objects.filter(case_id__startswith="C-").values_list("priority", flat=True)) == {
+        "medium"
+    }
+    assert RoutingEvent.objects.filter(event_type=RoutingEventType.ESCALATED).count() == 7
+    assert RoutingEvent.objects.filter(event_type=RoutingEventType.WIDENED).count() == 7
+    # the next escalation is one max wait later; a second sweep now does nothing
+    assert queue_sweep(now=queued_at + dt.timedelta(minutes=11)).escalated == 0
+    assert queue_sweep(now=queued_at + dt.timedelta(minutes=22)).escalated == 7
+
+
+def test_sweep_query_count_does_not_grow_with_the_entries(settings, django_assert_max_num_queries):
+    settings.ROUTING = {**settings.ROUTING, "WIDEN_STEP_SECONDS": 0}
+    for n in range(30):
+        case_route(
+            request=request_for(f"C-{n}", priority="low", required_skills=["refunds"], max_wait_minutes=10)
+        )
+    later = timezone.now() + dt.timedelta(minutes=11)
+    with django_assert_max_num_queries(20):  # one batch: select, update, case updates, bulk insert
+        assert queue_sweep(now=later).escalated == 30
 
 
 # --- supervisor actions --------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """The interface every strategy implements.
 
 A strategy decides two things: the total of a candidate (0..1, stored as the match score) and the
-order of candidates. It also names the SQL pre-rank keys the selector uses to keep the top K of
-thousands of eligible agents, so the database pre-ranks by what the strategy ranks by. Keys:
+order of candidates. It also names the SQL pre-rank keys the selector uses to keep the top K of the
+candidate pool, so the database pre-ranks by what the strategy ranks by. Keys: `score` (this
+strategy's weighted total of all five factors, computed in SQL by the same formulas as `factors`),
 `skill` (sum of proficiency over the required skills, high first), `spare_capacity` (high first),
 `load_ratio` (low first), `idle` (longest since last assignment first, never assigned first),
-`performance` (CSAT high first).
+`performance` (CSAT high first). routing.selectors.candidates explains the pool.
 
 The seed rule that high/critical frustration goes to high-tolerance agents first is applied by the
 scorer on top of every strategy, not by each strategy.
@@ -24,7 +25,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 class Strategy(ABC):
     name: ClassVar[str]
-    prerank: ClassVar[tuple[str, ...]] = ("skill", "spare_capacity", "idle")
+    prerank: ClassVar[tuple[str, ...]] = ("score", "spare_capacity", "idle")
 
     def weights(self, weights: Weights) -> Weights:
         """The weights this strategy totals with; the configured ones unless it overrides this."""

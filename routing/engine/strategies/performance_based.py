@@ -13,7 +13,7 @@ class PerformanceBased(Strategy):
     best-performing eligible agent wins unless the others differ a lot."""
 
     name = "performance_based"
-    prerank = ("performance", "skill", "spare_capacity")
+    prerank = ("score", "spare_capacity", "idle")
 
     def weights(self, weights: Weights) -> Weights:
         others = weights.skill + weights.frustration_fit + weights.fatigue + weights.load_balance

@@ -9,4 +9,4 @@ class SkillBased(Strategy):
     """The configured weighted sum of all five factors; skill carries the most weight by default."""
 
     name = "skill_based"
-    prerank = ("skill", "spare_capacity", "idle")
+    prerank = ("score", "spare_capacity", "idle")

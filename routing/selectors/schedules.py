@@ -1,0 +1,82 @@
+"""Who is inside a working window now, in their own time zone.
+
+Schedules are stored in local time per IANA zone. For each distinct zone in use we compute that zone's
+current weekday, time and date in Python (zoneinfo knows DST; SQLite knows no zones) and OR one
+condition per zone inside an Exists over the agent's schedules. Windows of type `exception` take an
+agent off the queue (time off, meetings); `regular` and `temporary` windows put them on it.
+
+The zones in use are read on every call, exactly and cheaply: a loose index scan (a recursive CTE that
+jumps from one zone to the next through the (day_of_week, timezone) index) costs a few index probes per
+zone for the three weekdays that are "today" somewhere, where SELECT DISTINCT read every schedule row
+(about 10 ms at 70,000 rows). Being exact, it needs no cache to invalidate when the agents app writes
+schedules in bulk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q
+
+from agents.models import AgentSchedule, ScheduleType, Weekday
+
+
+def schedule_zones_in_use(*, now: dt.datetime | None = None) -> list[str]:
+    """The time zones schedule rows name (sorted). With `now`, only zones with a row on a weekday that
+    is today somewhere on Earth (UTC yesterday, today or tomorrow): no other row can contain `now`."""
+    if now is None:
+        days = list(Weekday.values)
+    else:
+        utc_day = now.astimezone(dt.UTC).date()
+        days = [
+            Weekday.from_iso((utc_day + dt.timedelta(days=shift)).isoweekday()).value for shift in (-1, 0, 1)
+        ]
+    table = connection.ops.quote_name(AgentSchedule._meta.db_table)
+    day = connection.ops.quote_name(AgentSchedule._meta.get_field("day_of_week").column)
+    zone = connection.ops.quote_name(AgentSchedule._meta.get_field("timezone").column)
+    seeds = " UNION ALL ".join(f"SELECT %s, (SELECT MIN({zone}) FROM {table} WHERE {day} = %s)" for _ in days)
+    sql = f"""
+        WITH RECURSIVE zones(day_name, zone_name) AS (
+            {seeds}
+            UNION ALL
+            SELECT day_name,
+                   (SELECT MIN({zone}) FROM {table} WHERE {day} = day_name AND {zone} > zone_name)
+            FROM zones WHERE zone_name IS NOT NULL
+        )
+        SELECT DISTINCT zone_name FROM zones WHERE zone_name IS NOT NULL
+    """
+    params = [value for name in days for value in (name, name)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _window_now_q(*, now: dt.datetime, zones: Iterable[str]) -> Q:
+    """Schedule rows whose window contains `now` in their own zone; matches nothing if no zone."""
+    condition = Q(pk__in=[])
+    for zone in zones:
+        try:
+            local = now.astimezone(ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            continue  # an invalid zone in the data puts nobody in schedule; the admin validates zones
+        day, time = local.date(), local.time().replace(tzinfo=None)
+        condition |= Q(
+            timezone=zone,
+            day_of_week=Weekday.from_iso(local.isoweekday()).value,
+            start_time__lte=time,
+            end_time__gt=time,
+            effective_from__lte=day,
+        ) & (Q(effective_until__isnull=True) | Q(effective_until__gte=day))
+    return condition
+
+
+def in_schedule_q(*, now: dt.datetime, zones: Iterable[str], agent_ref: str = "agent_id") -> Q:
+    """For a queryset with an agent id column `agent_ref`: inside a working window and no exception."""
+    window = _window_now_q(now=now, zones=zones)
+    schedules = AgentSchedule.objects.filter(agent_id=OuterRef(agent_ref)).filter(window)
+    return Q(Exists(schedules.exclude(schedule_type=ScheduleType.EXCEPTION))) & ~Q(
+        Exists(schedules.filter(schedule_type=ScheduleType.EXCEPTION))
+    )
