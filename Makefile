@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 SWEEP_SECONDS ?= 30
 PYTEST_ARGS ?=
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench
 
 .PHONY: run worker test install lint format bench clean
 
@@ -42,6 +43,14 @@ lint: install
 format: install
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+# Benchmarks at the issues' scale on PostgreSQL (loads data once; later runs reuse it).
+bench: install
+	createdb -h 127.0.0.1 -U postgres switchboard_bench 2>/dev/null || true
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_agents --reuse
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_routing
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_metrics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
