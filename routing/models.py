@@ -328,6 +328,12 @@ class EscalationQueueEntry(models.Model):
                 name="queue_serving_order_idx",
             ),
             models.Index(fields=["wait_deadline"], condition=Q(status="queued"), name="queue_deadline_idx"),
+            # Queue position: the overdue (or punctual) entries of one priority are one range here.
+            models.Index(
+                fields=["priority_rank", "wait_deadline"],
+                condition=Q(status="queued"),
+                name="queue_rank_deadline_idx",
+            ),
             models.Index(fields=["priority", "queued_at"], name="queue_priority_queued_idx"),
             models.Index(
                 fields=["next_escalation_at"], condition=Q(status="queued"), name="queue_next_escalation_idx"

@@ -8,11 +8,8 @@ wait_deadline included so the band test is read from the index. A consumer that 
 entries reads the overdue band with LIMIT N, then the punctual band with LIMIT of what is missing;
 neither sorts the queue nor joins cases (entries carry the case's language).
 
-A queue position is the number of waiting entries ahead plus one, counted as index ranges: for an
-overdue entry, the overdue entries in the serving-index prefix before it; for a punctual one, every
-overdue entry (queue_deadline_idx range) plus the punctual entries in the prefix before it. Each prefix
-is split into `priority_rank > p`, `priority_rank = p AND queued_at < q` and the exact tie, so every
-count is a plain index range scan; the cost grows with the entries ahead, not with a sort of the queue.
+A queue position is the number of waiting entries ahead plus one, counted as index ranges (see
+queue_position); the cost grows with the entries ahead, not with a sort of the queue.
 """
 
 from __future__ import annotations
@@ -21,10 +18,11 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Case, Count, F, IntegerField, Q, QuerySet, Subquery, Value, When
+from django.db import connection
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from routing.models import EscalationQueueEntry, QueueStatus
+from routing.models import EscalationQueueEntry, Priority, QueueStatus
 
 SERVING_ORDER = (F("priority_rank").desc(), "queued_at", "id")
 
@@ -114,30 +112,49 @@ def queue_scan(
         after = QueueCursor(last.is_overdue, last.priority_rank, last.queued_at, last.pk)
 
 
-def _count(queryset: QuerySet[EscalationQueueEntry]) -> Subquery:
-    return Subquery(
-        queryset.order_by().values("status").annotate(n=Count("pk")).values("n")[:1],
-        output_field=IntegerField(),
-    )
-
-
 def queue_position(*, entry: EscalationQueueEntry, now: dt.datetime | None = None) -> int:
     """1-based place of a waiting entry in serving order (see the module docstring); 0 if the entry
-    is not waiting. One query of up to four index-range counts."""
+    is not waiting. One statement summing index-range counts:
+
+    - the same band's entries of each higher priority: one (priority_rank, wait_deadline) range each
+      (queue_rank_deadline_idx), so entries of the other band are never read;
+    - the same band's entries of the same priority queued earlier (and the exact ties by id);
+    - for a punctual entry, every overdue entry (queue_deadline_idx).
+
+    Raw SQL: the ORM spelling (a Subquery per count, each needing a GROUP BY to count) read the status
+    column from the table, which ruled out index-only scans."""
     if entry.status != QueueStatus.QUEUED:
         return 0
     now = now or timezone.now()
     overdue = entry.wait_deadline <= now
-    band = _band(now=now, overdue=overdue)
-    rank, queued_at = entry.priority_rank, entry.queued_at
-    counts = {
-        "higher": _count(band.filter(priority_rank__gt=rank)),
-        "older": _count(band.filter(priority_rank=rank, queued_at__lt=queued_at)),
-        "tied": _count(band.filter(priority_rank=rank, queued_at=queued_at, id__lt=entry.pk)),
-    }
+    ops = connection.ops
+    at = ops.adapt_datetimefield_value(now)
+    queued_at = ops.adapt_datetimefield_value(entry.queued_at)
+    entry_id = EscalationQueueEntry._meta.pk.get_db_prep_value(entry.pk, connection)
+    table = ops.quote_name(EscalationQueueEntry._meta.db_table)
+    count = f"SELECT COUNT(*) FROM {table} WHERE status = %s AND "
+    band = "wait_deadline <= %s" if overdue else "wait_deadline > %s"
+    rank = entry.priority_rank
+    parts: list[tuple[str, list]] = [
+        (f"{count}priority_rank = %s AND {band}", [QueueStatus.QUEUED, higher, at])
+        for higher in range(rank + 1, len(Priority.values) + 1)
+    ]
+    parts += [
+        (
+            f"{count}priority_rank = %s AND queued_at < %s AND {band}",
+            [QueueStatus.QUEUED, rank, queued_at, at],
+        ),
+        (
+            f"{count}priority_rank = %s AND queued_at = %s AND id < %s AND {band}",
+            [QueueStatus.QUEUED, rank, queued_at, entry_id, at],
+        ),
+    ]
     if not overdue:
-        counts["overdue"] = _count(_band(now=now, overdue=True))
-    row = EscalationQueueEntry.objects.filter(pk=entry.pk).annotate(**counts).values(*counts).first()
-    if row is None:
-        return 0
-    return 1 + sum(value or 0 for value in row.values())
+        parts.append((f"{count}wait_deadline <= %s", [QueueStatus.QUEUED, at]))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + " + ".join(f"({sql})" for sql, _ in parts),
+            [value for _, params in parts for value in params],
+        )
+        (ahead,) = cursor.fetchone()
+    return 1 + int(ahead)

@@ -5,7 +5,7 @@ current weekday, time and date in Python (zoneinfo knows DST; SQLite knows no zo
 condition per zone inside an Exists over the agent's schedules. Windows of type `exception` take an
 agent off the queue (time off, meetings); `regular` and `temporary` windows put them on it.
 
-The zones in use are read on every call, exactly and cheaply: a loose index scan (a recursive CTE that
+The zones in use are read exactly and cheaply: a loose index scan (a recursive CTE that
 jumps from one zone to the next through the (day_of_week, timezone) index) costs a few index probes per
 zone for the three weekdays that are "today" somewhere, where SELECT DISTINCT read every schedule row
 (about 10 ms at 70,000 rows). Being exact, it needs no cache to invalidate when the agents app writes
@@ -15,25 +15,54 @@ schedules in bulk.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.signals import post_delete, post_save
 
 from agents.models import AgentSchedule, ScheduleType, Weekday
 
+ZONES_MEMO_SECONDS = 5.0
+_zones_memo: dict[tuple[str, tuple[str, ...]], tuple[float, list[str]]] = {}
+
+
+def schedule_zones_forget(**kwargs) -> None:
+    """post_save/post_delete receiver for AgentSchedule (connected below): forget the memo at once."""
+    _zones_memo.clear()
+
 
 def schedule_zones_in_use(*, now: dt.datetime | None = None) -> list[str]:
+    """The zones schedule rows name (schedule_zones_read), remembered for ZONES_MEMO_SECONDS per
+    process: a route asks two or three times. A schedule saved through the ORM in this process clears
+    the memo at once; bulk writes and other processes are seen within ZONES_MEMO_SECONDS. (A zone only
+    matters when it is new: an agent with the first schedule in a new zone waits that long to be
+    routed.)"""
+    key = (connection.alias, _weekdays(now))
+    cached = _zones_memo.get(key)
+    clock = time.monotonic()
+    if cached is not None and clock - cached[0] < ZONES_MEMO_SECONDS:
+        return cached[1]
+    zones = schedule_zones_read(now=now)
+    _zones_memo[key] = (clock, zones)
+    return zones
+
+
+def _weekdays(now: dt.datetime | None) -> tuple[str, ...]:
+    if now is None:
+        return tuple(Weekday.values)
+    utc_day = now.astimezone(dt.UTC).date()
+    return tuple(
+        Weekday.from_iso((utc_day + dt.timedelta(days=shift)).isoweekday()).value for shift in (-1, 0, 1)
+    )
+
+
+def schedule_zones_read(*, now: dt.datetime | None = None) -> list[str]:
     """The time zones schedule rows name (sorted). With `now`, only zones with a row on a weekday that
     is today somewhere on Earth (UTC yesterday, today or tomorrow): no other row can contain `now`."""
-    if now is None:
-        days = list(Weekday.values)
-    else:
-        utc_day = now.astimezone(dt.UTC).date()
-        days = [
-            Weekday.from_iso((utc_day + dt.timedelta(days=shift)).isoweekday()).value for shift in (-1, 0, 1)
-        ]
+    days = list(_weekdays(now))
     table = connection.ops.quote_name(AgentSchedule._meta.db_table)
     day = connection.ops.quote_name(AgentSchedule._meta.get_field("day_of_week").column)
     zone = connection.ops.quote_name(AgentSchedule._meta.get_field("timezone").column)
@@ -79,4 +108,12 @@ def in_schedule_q(*, now: dt.datetime, zones: Iterable[str], agent_ref: str = "a
     schedules = AgentSchedule.objects.filter(agent_id=OuterRef(agent_ref)).filter(window)
     return Q(Exists(schedules.exclude(schedule_type=ScheduleType.EXCEPTION))) & ~Q(
         Exists(schedules.filter(schedule_type=ScheduleType.EXCEPTION))
+    )
+
+
+# Connected here rather than in routing.apps: this module is imported when routing's app is ready
+# (routing.apps imports routing.services, which imports the selectors).
+for _signal in (post_save, post_delete):
+    _signal.connect(
+        schedule_zones_forget, sender=AgentSchedule, dispatch_uid=f"routing.schedule_zones_{id(_signal)}"
     )

@@ -7,9 +7,10 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Case, F, Q, Value, When
+from django.db import connection
+from django.db.models import Case, F, Q, Value, When
 
-from agents.models import AgentAvailability, AvailabilityStatus
+from agents.models import AgentAvailability, AvailabilityStatus, HumanAgent
 from routing.engine.rules import is_difficult
 from routing.engine.scoring import rank_candidates
 from routing.engine.strategies import Strategy
@@ -27,9 +28,9 @@ from routing.selectors import (
     CandidateSearch,
     agent_candidates,
     agent_still_fits,
-    in_schedule_q,
     schedule_zones_in_use,
 )
+from routing.selectors.agent_sql import AgentRules, table
 from routing.services.requests import _lockout, _weights
 
 
@@ -52,28 +53,50 @@ def _lock_if_free(
 ) -> AgentAvailability | None:
     """Lock the agent's availability row unless another transaction holds it, and re-check under
     the lock what may have changed since the candidate search: status, activity, capacity and the
-    schedule window (read with the lock), and for a difficult case the fatigue streak counting open
-    difficult cases (read after the lock, so it sees every assignment committed before it). None if
-    the row is held or the agent no longer fits."""
-    availability = (
-        AgentAvailability.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("agent")
-        .filter(agent_id=agent_id)
-        .annotate(
-            in_schedule=Case(
-                When(in_schedule_q(now=now, zones=zones), then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            )
-        )
-        .first()
+    schedule window (read with the lock, one statement) and, for a difficult case, the fatigue streak
+    counting open difficult cases (one more statement, run after the lock was taken, so it sees every
+    assignment committed before it). None if the row is held or the agent no longer fits.
+
+    Raw SQL for the hot path (routing.selectors.agent_sql says why); the rows come back as the
+    AgentAvailability and HumanAgent instances the rest of the service uses."""
+    schedule = AgentRules(
+        case=case or _ANY_CASE, ring=_ANY_RING, now=now, zones=zones, lockout=0, per_row=True
     )
-    if availability is None or not _routable(availability) or not availability.in_schedule:
+    in_schedule = schedule.in_schedule()
+    lock = " FOR UPDATE OF a SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.agent_id, a.status, a.manual_override, a.current_load, h.code, h.is_active, "
+            f"h.max_concurrent_cases, CASE WHEN {in_schedule.text} THEN 1 ELSE 0 END "
+            f"FROM {table(AgentAvailability)} a JOIN {table(HumanAgent)} h ON h.id = a.agent_id "
+            f"WHERE a.agent_id = %s{lock}",
+            [*in_schedule.params, agent_id],
+        )
+        row = cursor.fetchone()
+    if row is None or not row[7]:
+        return None
+    availability = _loaded(
+        AgentAvailability, agent_id=row[0], status=row[1], manual_override=row[2], current_load=row[3]
+    )
+    availability.agent = _loaded(
+        HumanAgent, id=row[0], code=row[4], is_active=row[5], max_concurrent_cases=row[6]
+    )
+    if not _routable(availability):
         return None
     difficult = case is not None and is_difficult(complexity=case.complexity, frustration=case.frustration)
     if difficult and not agent_still_fits(agent_id=agent_id, now=now, difficult=True, lockout=_lockout()):
         return None
     return availability
+
+
+def _loaded(model, **values):
+    """A model instance for some of its columns read by hand (Model.from_db wants them in field order)."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
+
+
+_ANY_CASE = CaseProfile(case_id="", priority="low", complexity="low", frustration="low", required_skills=())
+_ANY_RING = Ring(level=0, skills=(), min_proficiency="basic")
 
 
 def _routable(availability: AgentAvailability) -> bool:

@@ -187,7 +187,8 @@ def case_complete(
     escalated: bool = False,
 ) -> CaseAssignment:
     """Close the case's open assignment, free the agent's capacity, update the fatigue streak and, in
-    the same transaction, dispatch the best waiting cases the agent can serve.
+    the same transaction, dispatch to the agent the highest waiting entry it can serve (one: one slot
+    was freed; slots free for other reasons are filled when they free up or by the sweep).
 
     The open assignment is read before its agent's row is locked (the lock order puts the agent
     first). If it moved while we waited for the lock (a timeout reroute took it back and gave it to
@@ -278,5 +279,5 @@ def _case_complete_once(
     availability.current_load -= 1
     if availability.status == AvailabilityStatus.BUSY and not availability.manual_override:
         availability.status = AvailabilityStatus.AVAILABLE  # as _release_load wrote it
-    _dispatch_to_locked_agent(availability=availability, now=now)
+    _dispatch_to_locked_agent(availability=availability, now=now, limit=1)
     return assignment

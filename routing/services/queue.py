@@ -65,8 +65,11 @@ DEFAULT_RESOLUTION_MINUTES = 30  # for the wait estimate when no agent has a rec
 # --- the queue -----------------------------------------------------------------------------------
 
 
-def _dispatch_to_locked_agent(*, availability: AgentAvailability, now: dt.datetime) -> list[CaseAssignment]:
-    """Give a locked agent the highest waiting entries it can serve, while it has room.
+def _dispatch_to_locked_agent(
+    *, availability: AgentAvailability, now: dt.datetime, limit: int | None = None
+) -> list[CaseAssignment]:
+    """Give a locked agent the highest waiting entries it can serve, while it has room (at most
+    `limit` of them).
 
     The agent's facts are loaded once; entries are examined in serving order (at most
     DISPATCH_SCAN_LIMIT of them) against the pure engine's rules at each entry's widen ring, and the
@@ -81,7 +84,7 @@ def _dispatch_to_locked_agent(*, availability: AgentAvailability, now: dt.dateti
     weights = _weights()
     lockout = _lockout()
     assignments: list[CaseAssignment] = []
-    while profile.current_load < profile.max_concurrent_cases:
+    while profile.current_load < profile.max_concurrent_cases and (limit is None or len(assignments) < limit):
         started = time.perf_counter()
         found = _first_servable_entry(profile=profile, now=now, lockout=lockout)
         if found is None:

@@ -7,10 +7,18 @@ it times, with time.perf_counter over --iterations runs each, and prints p50/p95
 - route one case through the service (case_route) and through the API (POST /api/v1/routing/cases/);
 - the queue position of a waiting entry (queue_position) with 100,000 entries waiting;
 - complete-and-dispatch: case_complete on an in-progress case whose agent can take a waiting entry
-  (completing frees capacity, which the services offer to the queue).
+  (completing frees capacity, which the services offer to the queue);
+- one queue sweep (routing.services.queue_sweep, what `manage.py dispatch_queue` runs) over the full
+  queue: the first sweep over the loaded queue (it escalates and widens every entry that waited long
+  enough) and a steady-state sweep one minute later. The sweeps run inside one transaction that is
+  rolled back at the end (each batch a savepoint instead of a commit), so a rerun finds the same queue.
 
 Targets (p95): route <= 15 ms, queue position <= 10 ms, complete-and-dispatch <= 20 ms. With --explain it
 also prints EXPLAIN ANALYZE of the slowest SELECTs of one extra run of each path (PostgreSQL only).
+
+Reruns reuse the data: the top-up only adds what is missing, VACUUM ANALYZE runs only when rows were
+added, and each run starts from an idle floor (assignments a previous run left open are closed and every
+bench agent's load and status reset), so runs are comparable. --reuse skips the top-up entirely.
 
 The data it adds is namespaced: agents bench_NNNNNN (routing.history.bench_agents_ensure), waiting cases
 rbq_NNNNNNN, routed cases rbench_<run>_<n>.
@@ -29,7 +37,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
-from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -97,18 +104,20 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--reuse", action="store_true", help="Skip the data top-up; use what is there.")
         parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest SELECTs.")
+        parser.add_argument("--no-sweep", action="store_true", help="Do not time the queue sweep.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.rng = random.Random(options["seed"])
         if connection.vendor != "postgresql":
             self.stderr.write("Note: this benchmark is meant for PostgreSQL; figures on SQLite mean little.")
         if not options["reuse"]:
-            self.ensure_agents(options["agents"])
-            self.ensure_history(options["history"])
-            self.ensure_queue(options["queue"])
-            self.analyze()
+            added = self.ensure_agents(options["agents"])
+            added += self.ensure_history(options["history"])
+            added += self.ensure_queue(options["queue"])
+            if added:
+                self.analyze()
+        self.reset_floor()
         self.print_scale()
-        self.reset_live_load()
         iterations = options["iterations"]
         run = timezone.now().strftime("%Y%m%d%H%M%S")
         results: dict[str, list[float]] = {}
@@ -163,12 +172,14 @@ class Command(BaseCommand):
             f"complete + dispatch: {dispatched} waiting entries were dispatched by {len(results['complete + dispatch'])} "
             "completions."
         )
+        if not options["no_sweep"]:
+            self.time_sweeps()
         if options["explain"]:
             self.explain(explain)
 
     # --- data ----------------------------------------------------------------------------------------
 
-    def ensure_agents(self, count: int) -> None:
+    def ensure_agents(self, count: int) -> int:
         started = time.perf_counter()
         created = bench_agents_ensure(count=count)
         domains = {
@@ -251,23 +262,25 @@ class Command(BaseCommand):
             f"agents: +{created} agents, +{len(skills)} skills, +{len(languages)} languages, "
             f"+{len(schedules)} schedules ({time.perf_counter() - started:.1f}s)"
         )
+        return created + len(skills) + len(languages) + len(schedules) + len(unrated)
 
-    def ensure_history(self, target: int) -> None:
+    def ensure_history(self, target: int) -> int:
         missing = target - CaseAssignment.objects.count()
         if missing <= 0:
-            return
+            return 0
         per_day = min(missing, 2_500)
         days = math.ceil(missing / per_day)
         result = history_generate(
             days=days, per_day=per_day, seed=self.rng.randrange(1 << 30), batch_size=10_000
         )
         self.stdout.write(f"history: +{result.cases} assignments via {result.method} ({result.seconds:.1f}s)")
+        return result.cases
 
-    def ensure_queue(self, target: int) -> None:
+    def ensure_queue(self, target: int) -> int:
         started = time.perf_counter()
         missing = target - EscalationQueueEntry.objects.filter(status=QueueStatus.QUEUED).count()
         if missing <= 0:
-            return
+            return 0
         taken = SupportCase.objects.filter(case_id__startswith="rbq_").count()
         now = timezone.now()
         numbers = list(range(taken + 1, taken + missing + 1))
@@ -297,6 +310,7 @@ class Command(BaseCommand):
                     EscalationQueueEntry(
                         case_id=case.case_id,
                         customer_id=case.customer_id,
+                        language=case.language,
                         priority=priority,
                         complexity=complexity,
                         required_skills=skills,
@@ -304,37 +318,77 @@ class Command(BaseCommand):
                         queued_at=queued_at,
                         max_wait_minutes=max_wait,
                         wait_deadline=queued_at + dt.timedelta(minutes=max_wait),
+                        next_escalation_at=queued_at + dt.timedelta(minutes=max_wait),
                     )
                 )
             with transaction.atomic():
                 SupportCase.objects.bulk_create(cases)
                 EscalationQueueEntry.objects.bulk_create(entries)
         self.stdout.write(f"queue: +{missing} waiting entries ({time.perf_counter() - started:.1f}s)")
+        return missing
 
     @staticmethod
     def analyze() -> None:
-        """Fresh planner statistics after bulk loads: stale ones turned the candidate query from ~0.3 s
-        into ~10 s (row estimates of 1 where there were thousands)."""
+        """Fresh planner statistics after bulk loads (stale ones turned the candidate query from ~0.3 s
+        into ~10 s: row estimates of 1 where there were thousands), and a visibility map, which
+        autovacuum keeps on a live system and index-only counts (queue position) rely on."""
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+                cursor.execute("VACUUM ANALYZE")
 
-    def reset_live_load(self) -> None:
-        """Loads equal the open assignments (a previous run may have been interrupted)."""
-        open_counts = dict(
-            CaseAssignment.objects.filter(status__in=OPEN_ASSIGNMENT_STATUSES)
-            .values_list("agent_id")
-            .annotate(n=Count("pk"))
-            .values_list("agent_id", "n")
+    def reset_floor(self) -> None:
+        """Start every run from an idle floor: assignments a previous run left open are closed (set-based)
+        and every bench agent is available with no load and no difficult streak."""
+        started = time.perf_counter()
+        now = timezone.now()
+        leftover = list(
+            CaseAssignment.objects.filter(
+                status__in=OPEN_ASSIGNMENT_STATUSES, case__case_id__regex=r"^(rbench_|rbq_)"
+            ).values_list("pk", flat=True)
         )
-        stale = AgentAvailability.objects.filter(~Q(current_load=0) | Q(agent_id__in=list(open_counts)))
+        for chunk in _chunks(leftover, BATCH):
+            with transaction.atomic():
+                CaseAssignment.objects.filter(pk__in=chunk).update(
+                    status="completed", completed_at=now, resolution_minutes=10
+                )
+        SupportCase.objects.filter(
+            case_id__regex=r"^(rbench_|rbq_)", status__in=[CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS]
+        ).update(status=CaseStatus.COMPLETED, updated_at=now)
+        EscalationQueueEntry.objects.filter(status=QueueStatus.ASSIGNED).update(status=QueueStatus.COMPLETED)
+        AgentAvailability.objects.filter(agent__code__startswith="bench_").exclude(
+            current_load=0, status=AvailabilityStatus.AVAILABLE, manual_override=False
+        ).update(
+            current_load=0, status=AvailabilityStatus.AVAILABLE, manual_override=False, override_reason=""
+        )
+        AgentPerformance.objects.filter(
+            agent__code__startswith="bench_", consecutive_difficult_cases__gt=0
+        ).update(consecutive_difficult_cases=0)
+        self.stdout.write(
+            f"floor reset: {len(leftover)} open assignments left by earlier runs closed "
+            f"({time.perf_counter() - started:.1f}s)"
+        )
+
+    def time_sweeps(self) -> None:
+        """One sweep over the loaded queue, then one a minute later, rolled back (see the docstring)."""
+        from routing.services import queue_sweep
+
         rows = []
-        for availability in stale.only("agent_id", "current_load"):
-            expected = open_counts.get(availability.agent_id, 0)
-            if availability.current_load != expected:
-                availability.current_load = expected
-                rows.append(availability)
-        AgentAvailability.objects.bulk_update(rows, ["current_load"], batch_size=BATCH)
+        with transaction.atomic():
+            now = timezone.now()
+            for label, at in (
+                ("first sweep over the loaded queue", now),
+                ("steady state, 1 min later", now + dt.timedelta(minutes=1)),
+            ):
+                started = time.perf_counter()
+                report = queue_sweep(now=at)
+                rows.append((label, *report.as_dict().values(), round(time.perf_counter() - started, 2)))
+            transaction.set_rollback(True)
+        self.stdout.write("")
+        self.stdout.write(
+            format_table(
+                ["queue sweep (rolled back)", "escalated", "widened", "timed_out", "dispatched", "s"], rows
+            )
+        )
 
     def print_scale(self) -> None:
         rows = [
