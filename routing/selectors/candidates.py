@@ -9,27 +9,31 @@ capacity. The services re-check status, capacity, schedule and the fatigue strea
 lock, so a stale read here can cost a retry, never a wrong assignment.
 
 Ranking, and the one approximation. Scoring every eligible agent is exact but reads every agent's rows
-(about 40 ms at 10,000 eligible agents); a route must take a few. So the search works on a bounded pool:
+(30-40 ms at 10,000 eligible agents); a route must take a few. So the search works on a bounded pool:
 
 1. Pool: walk working agents in (status, current_load) order, `available` before `busy`, least loaded
-   first (the order of the availability_status_load_idx index, so PostgreSQL stops early), keeping the
-   first `CANDIDATE_POOL` agents (default 200) that pass every hard rule. Ties in load are taken in index
+   first (load by load along availability_status_load_idx, so PostgreSQL stops early), keeping the
+   first CANDIDATE_POOL agents (default 50) that pass every hard rule. Ties in load are taken in index
    order. The search only ever looks at these agents: when the pool is full, an eligible agent outside
    it is not considered, however well it would score. Load is the pool's key because spreading work
    is one of the factors and because an index can serve it; skill, performance, fit and fatigue decide
    within the pool. The decision record says how large the pool was and whether it was full
-   (`prerank` on RoutingDecision); CANDIDATE_POOL = 0 scores every eligible agent (exact, slower).
+   (`prerank` on RoutingDecision: pool_full means eligible agents beyond it were not considered; how
+   many is not counted, which would cost the full scan the pool avoids). CANDIDATE_POOL = 0 ranks every
+   eligible agent (exact; ~35 ms at 10,000 agents on the benchmark machine).
 2. Pre-rank: inside the pool the database computes the strategy's own order. For `score` that is the
    weighted total of all five factors with the same formulas as routing.engine.factors (skill
    proficiency and specialization, performance, frustration fit, fatigue with the open difficult
-   cases, spare capacity and idle time), so the SQL order is the engine's order, up to float rounding.
-3. The best `CANDIDATE_LIMIT` (default 50) are loaded with their skills, specializations and languages
-   (one UNION query) and scored by the pure engine, which decides and whose breakdown is recorded.
+   cases, spare capacity and idle time), so the SQL order is the engine's order, up to float rounding
+   (tests/routing/test_selectors.py holds them equal). It matters when CANDIDATE_POOL > CANDIDATE_LIMIT.
+3. The best CANDIDATE_LIMIT (default 50) come back with their skills, specializations and languages
+   (in the same statement) and are scored by the pure engine, which decides and whose breakdown is
+   recorded.
 
 The SQL is written by routing.selectors.agent_sql (why not the ORM: see there). The rules are per-row
-probes, so PostgreSQL walks availability_status_load_idx and stops once the pool is full (~3 ms at
-10,000 agents). The planner prices a walk with probes by the whole table, which crosses jit_above_cost;
-JIT compiling the query took ~20 ms, so the search runs with jit = off (transaction-local).
+probes, so PostgreSQL walks the pool load by load and stops once it is full (~2 ms for 50 agents at
+10,000). The planner may price such a walk by the whole table and cross jit_above_cost; JIT compiling
+the query took ~20 ms, so the search runs with jit = off (transaction-local).
 
 Nothing here locks; the locking reads live in routing.services.
 """
@@ -65,7 +69,7 @@ from routing.selectors.agent_sql import (
 from routing.selectors.schedules import schedule_zones_in_use
 
 DEFAULT_CANDIDATE_LIMIT = 50
-DEFAULT_CANDIDATE_POOL = 100
+DEFAULT_CANDIDATE_POOL = 50  # = CANDIDATE_LIMIT: the engine scores every agent of the pool
 MAX_LOAD = 50  # agents' max_concurrent_cases is at most 50 (agents CHECK constraint)
 
 

@@ -17,10 +17,20 @@ Choices documented here:
 - A case may be completed from `assigned` (never started): resolution time then counts from assignment.
 - Queue dispatch (sweep, timeout reroute) uses the configured default strategy: the case's original
   strategy is on its first decision, not on the queue entry.
-- An overdue entry is escalated once per lapsed max-wait period: at queued_at + max_wait, again at
-  queued_at + 2 x max_wait, and so on (priority caps at critical, the count keeps rising).
+- An overdue entry is escalated when its next_escalation_at passes (first at queued_at + max_wait),
+  one priority step per sweep, and is next escalated max_wait after that sweep (priority caps at
+  critical, the count keeps rising). A sweep never raises one entry twice.
 - `busy` set by a supervisor (manual override) is not routable; `busy` set by routing at capacity is,
   once a case completes.
+- Dispatch happens in the transaction of the change that freed capacity: a completion dispatches one
+  entry (it freed one slot); an agent becoming available or getting more capacity is served up to its
+  free slots (agents.services sends agent_capacity_freed inside its transaction). The sweep offers the
+  rest.
+- Fatigue: the difficult streak counts difficult cases completed since the last break (an easy case in
+  between does not end it; agents.services.agent_set_status(BREAK) does) plus difficult cases open now.
+  Routing re-checks it, and the schedule window, under the agent's row lock.
+- Queued entries get estimated_assignment_at (routing.services.queue._estimate_assignment_at) when they
+  are queued, requeued or taken back and not dispatched at once.
 """
 
 from routing.services.cases import case_complete, case_route, case_start

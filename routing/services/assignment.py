@@ -153,14 +153,24 @@ def _take_load(availability: AgentAvailability, *, now: dt.datetime) -> None:
         availability.status = AvailabilityStatus.BUSY
 
 
-def _release_load(agent_id: int, *, now: dt.datetime) -> None:
-    """One case fewer for a locked agent; `busy` from capacity (not a manual override) -> `available`."""
-    back = Q(status=AvailabilityStatus.BUSY, manual_override=False)
-    AgentAvailability.objects.filter(pk=agent_id).update(
-        current_load=F("current_load") - 1,
-        status=Case(When(back, then=Value(AvailabilityStatus.AVAILABLE)), default=F("status")),
-        status_since=Case(When(back, then=Value(now)), default=F("status_since")),
-    )
+def _release_load(agent_id: int, *, now: dt.datetime, locked: AgentAvailability | None = None) -> None:
+    """One case fewer for a locked agent; `busy` from capacity (not a manual override) -> `available`.
+    With the `locked` row in hand (its status read under the lock) the new status is decided here;
+    without it, in SQL. `locked` is updated to match."""
+    if locked is None:
+        back = Q(status=AvailabilityStatus.BUSY, manual_override=False)
+        AgentAvailability.objects.filter(pk=agent_id).update(
+            current_load=F("current_load") - 1,
+            status=Case(When(back, then=Value(AvailabilityStatus.AVAILABLE)), default=F("status")),
+            status_since=Case(When(back, then=Value(now)), default=F("status_since")),
+        )
+        return
+    changes: dict = {"current_load": F("current_load") - 1}
+    if locked.status == AvailabilityStatus.BUSY and not locked.manual_override:
+        changes.update(status=AvailabilityStatus.AVAILABLE, status_since=now)
+        locked.status = AvailabilityStatus.AVAILABLE
+    AgentAvailability.objects.filter(pk=agent_id).update(**changes)
+    locked.current_load -= 1
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from agents.models import AgentAvailability, AgentPerformance, AvailabilityStatus
+from agents.models import AgentAvailability, AgentPerformance
 from routing.engine.rules import is_difficult, ring_for, routing_confidence
 from routing.engine.strategies import Strategy
 from routing.engine.types import CaseProfile
@@ -46,16 +46,13 @@ def case_route(*, request: CaseRequest) -> RoutingOutcome:
     """Route a new case: assign it to the best free eligible agent, or queue it and say why.
 
     The SupportCase, its assignment, the agent's load and the decision and event rows are written in one
-    transaction. A concurrent request for the same case_id loses on the unique case_id and gets
-    CaseAlreadyRouted.
+    transaction. A request for a case_id routed before (or concurrently) loses on the unique case_id and
+    gets CaseAlreadyRouted; nothing it did remains.
     """
     started = time.perf_counter()
     profile = _validate_request(request)
     strategy = _strategy(request.strategy)
-    existing = SupportCase.objects.filter(case_id=request.case_id).values_list("status", flat=True).first()
-    if existing is not None:
-        raise CaseAlreadyRouted(case_id=request.case_id, status=existing)
-    try:
+    try:  # a case_id already routed fails on the unique case_id and rolls the whole attempt back
         return _case_route(request=request, profile=profile, strategy=strategy, started=started)
     except IntegrityError:
         status = SupportCase.objects.filter(case_id=request.case_id).values_list("status", flat=True).first()
@@ -263,7 +260,7 @@ def _case_complete_once(
         status=QueueStatus.COMPLETED
     )
 
-    _release_load(availability.agent_id, now=now)
+    _release_load(availability.agent_id, now=now, locked=availability)
     # The streak counts difficult cases since the last break; an easy case in between does not end it
     # (only agents.services.agent_set_status(BREAK) does). The open difficult cases count separately.
     if is_difficult(complexity=assignment.complexity, frustration=assignment.customer_frustration):
@@ -276,8 +273,5 @@ def _case_complete_once(
         agent_id=availability.agent_id,
         data={"resolution_minutes": resolution_minutes, "csat_rating": csat_rating, "escalated": escalated},
     )
-    availability.current_load -= 1
-    if availability.status == AvailabilityStatus.BUSY and not availability.manual_override:
-        availability.status = AvailabilityStatus.AVAILABLE  # as _release_load wrote it
     _dispatch_to_locked_agent(availability=availability, now=now, limit=1)
     return assignment

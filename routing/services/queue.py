@@ -58,7 +58,7 @@ from routing.services.requests import _entry_profile, _lockout, _strategy, _weig
 logger = logging.getLogger(__name__)
 
 DISPATCH_SCAN_LIMIT = 1000  # waiting entries examined per freed agent
-DISPATCH_SCAN_CHUNK = 100  # read at a time (most agents can serve one of the first few)
+DISPATCH_SCAN_CHUNK = 8  # the first read (most agents can serve one of the first few); then x4
 DEFAULT_RESOLUTION_MINUTES = 30  # for the wait estimate when no agent has a recorded average
 
 
@@ -131,6 +131,7 @@ def _first_servable_entry(
     entries = queue_scan(
         now=now,
         chunk=DISPATCH_SCAN_CHUNK,
+        grow=4,
         limit=DISPATCH_SCAN_LIMIT,
         where=_servable_where(profile, lockout=lockout),
     )

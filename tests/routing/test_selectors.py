@@ -79,9 +79,10 @@ def test_serving_order_is_overdue_then_priority_then_age(mixed_queue):
     assert [e.is_overdue for e in ordered] == [True, True, True, False, False, False, False]
 
 
-def test_queue_position_counts_the_entries_ahead(mixed_queue, django_assert_num_queries):
+def test_queue_position_counts_the_entries_ahead(mixed_queue, django_assert_max_num_queries):
+    # one counting statement (on PostgreSQL in a rolled-back savepoint with its planner settings: 5)
     for expected_position, name in enumerate(EXPECTED, 1):
-        with django_assert_num_queries(1):
+        with django_assert_max_num_queries(5):
             assert queue_position(entry=mixed_queue[name], now=NOW) == expected_position, name
     assert queue_position(entry=mixed_queue["cancelled"], now=NOW) == 0
 

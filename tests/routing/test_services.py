@@ -387,6 +387,23 @@ def test_completion_dispatches_the_highest_waiting_case_in_the_same_transaction(
     assert RoutingEvent.objects.filter(case__case_id="HIGH", event_type=RoutingEventType.DISPATCHED).exists()
 
 
+def test_a_completion_dispatches_one_entry_for_the_one_slot_it_frees():
+    # given: an agent with two slots, both taken, and three cases waiting
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=2)
+    for n in range(5):
+        case_route(request=request_for(f"C-{n}"))
+    assert load_of(agent) == 2
+    # when: one case completes
+    case_complete(case_id="C-0")
+    # then: one waiting case (the oldest of equal priority) takes the freed slot
+    assert load_of(agent) == 2
+    assert list(
+        EscalationQueueEntry.objects.filter(status=QueueStatus.ASSIGNED).values_list(
+            "case__case_id", flat=True
+        )
+    ) == ["C-2"]
+
+
 def test_dispatch_skips_entries_the_agent_cannot_serve():
     agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
     case_route(request=request_for("C-1"))

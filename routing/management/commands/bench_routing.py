@@ -363,6 +363,11 @@ class Command(BaseCommand):
         AgentPerformance.objects.filter(
             agent__code__startswith="bench_", consecutive_difficult_cases__gt=0
         ).update(consecutive_difficult_cases=0)
+        if connection.vendor == "postgresql":
+            # The previous run's rolled-back sweep left dead row versions in the queue; autovacuum would
+            # clear them on a live system. Counts (queue position) are index-only on all-visible pages.
+            with connection.cursor() as cursor:
+                cursor.execute(f"VACUUM ANALYZE {EscalationQueueEntry._meta.db_table}")
         self.stdout.write(
             f"floor reset: {len(leftover)} open assignments left by earlier runs closed "
             f"({time.perf_counter() - started:.1f}s)"
