@@ -1,9 +1,16 @@
-"""Project-wide API conventions: permissions, pagination, throttling and the error format.
+"""Project-wide API conventions: permissions, pagination, throttling, request parsing and the error format.
 
 Every error leaves the API as `{"detail": str, "code": str, "fields": {field: [messages]}}` so that
 integrations parse one shape whatever failed, including a URL no API view serves (`api_page_not_found`,
 the project's handler404) and an IntegrityError that got past validation (409 `conflict`, logged: it
 means a validation gap or a race, never something to show as a 500).
+
+Bad input is never a 500 nor Django's HTML error page: JSON nested too deeply for Python's parser is a
+400 (`BoundedJSONParser`, the default parser), and a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413
+`request_too_large` (the exception handler turns Django's RequestDataTooBig into `RequestTooLarge`).
+
+The OpenAPI side of these conventions (401/403/413/429 on every operation they apply to) is
+config.openapi.ApiAutoSchema.
 """
 
 from __future__ import annotations
@@ -13,13 +20,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
@@ -29,6 +38,41 @@ from config.errors import ConflictError, DomainError
 logger = logging.getLogger(__name__)
 
 API_PATH_PREFIX = "/api/"
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """The one error shape of the API (api_exception_handler), for the OpenAPI schema."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Built here, not declared: reads plainly as the three keys, with no clash with Serializer.fields.
+        return {
+            "detail": serializers.CharField(help_text="Human-readable summary."),
+            "code": serializers.CharField(help_text="Stable machine code, e.g. not_found, invalid."),
+            "fields": serializers.DictField(
+                child=serializers.JSONField(),
+                help_text="Per-field messages; nested rows are keyed by their index in the list. Empty "
+                "when the error is not about one field.",
+            ),
+        }
+
+
+class BoundedJSONParser(JSONParser):
+    """JSONParser that answers 400 to JSON nested too deeply for Python's parser (RecursionError is not
+    a ValueError, so DRF's own parser lets it escape as a 500). The default parser (settings)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+
+
+class RequestTooLarge(exceptions.APIException):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django raises RequestDataTooBig reading it)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the server accepts."
+    default_code = "request_too_large"
 
 
 class StrictModelPermissions(permissions.DjangoModelPermissions):
@@ -98,6 +142,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         set_rollback()
         body = {"detail": exc.detail, "code": exc.code, "fields": exc.fields}
         return Response(body, status=exc.http_status)
+    if isinstance(exc, RequestDataTooBig):  # a SuspiciousOperation: Django would answer an HTML 400
+        exc = RequestTooLarge()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict

@@ -286,18 +286,3 @@ class AgentSerializer(serializers.ModelSerializer):
             label=lambda row: f"{row['insurance_line']}/{row.get('customer_segment') or '(every segment)'}",
         )
         return rows
-
-
-class ApiErrorSerializer(serializers.Serializer):
-    """The one error shape of the API (config.api.api_exception_handler), for the OpenAPI schema."""
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        # Built here, not declared: a declared attribute named `fields` would shadow Serializer.fields.
-        return {
-            "detail": serializers.CharField(help_text="Human-readable summary."),
-            "code": serializers.CharField(help_text="Stable machine code, e.g. not_found, invalid."),
-            "fields": serializers.DictField(
-                child=serializers.JSONField(),
-                help_text="Per-field messages; nested rows are keyed by their index in the list.",
-            ),
-        }

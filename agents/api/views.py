@@ -17,36 +17,22 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from agents.api.filters import AgentFilter
-from agents.api.serializers import AgentAvailabilitySerializer, AgentSerializer, ApiErrorSerializer
+from agents.api.serializers import AgentAvailabilitySerializer, AgentSerializer
 from agents.models import AgentAvailability, HumanAgent
 from agents.selectors import agent_availability_get, agent_detail, agent_list
 from agents.services import agent_availability_update, agent_create, agent_deactivate, agent_update
+from config.api import ApiErrorSerializer
 
 
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    """Error responses of an endpoint; every endpoint may answer 429 (token clients are throttled)."""
+    """The agents answers of an endpoint; 401, 403, 413 and 429 (with Retry-After) are added to every
+    operation they apply to, project-wide (config.openapi)."""
     described = {
         400: "Invalid input; `fields` names each invalid field.",
-        401: "Not authenticated (send `Authorization: Token <key>`).",
-        403: "Authenticated but lacking the model permission.",
         404: "No agent with that code.",
         409: "Conflicts with the current data; `code` says how (e.g. agent_inactive, conflict).",
-        429: "Too many requests from this token (code `throttled`); retry after `Retry-After` seconds.",
     }
-    return {
-        status: OpenApiResponse(ApiErrorSerializer, description=described[status])
-        for status in (*statuses, 429)
-    }
-
-
-# Throttled responses say when to retry.
-RETRY_AFTER = OpenApiParameter(
-    "Retry-After",
-    int,
-    OpenApiParameter.HEADER,
-    response=[429],
-    description="Seconds to wait before the next request.",
-)
+    return {status: OpenApiResponse(ApiErrorSerializer, description=described[status]) for status in statuses}
 
 
 NESTED_WRITES = (
@@ -59,30 +45,27 @@ NESTED_WRITES = (
 )
 
 
-@extend_schema(parameters=[RETRY_AFTER])
 @extend_schema_view(
     list=extend_schema(
         summary="List agents",
         description="Paginated; filter, search and order.",
-        responses={200: AgentSerializer(many=True), **_errors(400, 401, 403)},
+        responses={200: AgentSerializer(many=True), **_errors(400)},
     ),
-    retrieve=extend_schema(
-        summary="Get an agent", responses={200: AgentSerializer, **_errors(401, 403, 404)}
-    ),
+    retrieve=extend_schema(summary="Get an agent", responses={200: AgentSerializer, **_errors(404)}),
     create=extend_schema(
         summary="Create an agent",
         description="Also creates its availability (offline) and performance rows. " + NESTED_WRITES,
-        responses={201: AgentSerializer, **_errors(400, 401, 403, 409)},
+        responses={201: AgentSerializer, **_errors(400, 409)},
     ),
     update=extend_schema(
         summary="Replace an agent",
         description=NESTED_WRITES,
-        responses={200: AgentSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: AgentSerializer, **_errors(400, 404, 409)},
     ),
     partial_update=extend_schema(
         summary="Update an agent",
         description=NESTED_WRITES,
-        responses={200: AgentSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: AgentSerializer, **_errors(400, 404, 409)},
     ),
     destroy=extend_schema(
         summary="Deactivate an agent",
@@ -90,7 +73,7 @@ NESTED_WRITES = (
             "Deactivates the agent (is_active=false, availability offline); the row is kept because "
             "cases and history refer to it. Needs the delete permission."
         ),
-        responses={204: OpenApiResponse(description="Deactivated."), **_errors(401, 403, 404)},
+        responses={204: OpenApiResponse(description="Deactivated."), **_errors(404)},
     ),
 )
 class AgentViewSet(GenericViewSet):
@@ -145,7 +128,7 @@ class AgentViewSet(GenericViewSet):
 CODE_PARAMETER = OpenApiParameter("code", str, OpenApiParameter.PATH, description="The agent's code.")
 
 
-@extend_schema(parameters=[CODE_PARAMETER, RETRY_AFTER])
+@extend_schema(parameters=[CODE_PARAMETER])
 class AgentAvailabilityApi(GenericAPIView):
     """An agent's live status. The permission check uses AgentAvailability: view to read, change to set."""
 
@@ -157,7 +140,7 @@ class AgentAvailabilityApi(GenericAPIView):
     @extend_schema(
         summary="Get an agent's availability",
         description="409 `availability_missing` when the agent exists but has no availability row yet.",
-        responses={200: AgentAvailabilitySerializer, **_errors(401, 403, 404, 409)},
+        responses={200: AgentAvailabilitySerializer, **_errors(404, 409)},
     )
     def get(self, request: Request, code: str) -> Response:
         return Response(AgentAvailabilitySerializer(agent_availability_get(code=code)).data)
@@ -169,7 +152,7 @@ class AgentAvailabilityApi(GenericAPIView):
             "override_reason to empty, expected_available_at to null, manual_override to whether a "
             "reason is given. An inactive agent cannot be made available or busy (409 agent_inactive)."
         ),
-        responses={200: AgentAvailabilitySerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: AgentAvailabilitySerializer, **_errors(400, 404, 409)},
     )
     def put(self, request: Request, code: str) -> Response:
         payload = AgentAvailabilitySerializer(data=request.data)
@@ -183,7 +166,7 @@ class AgentAvailabilityApi(GenericAPIView):
             "Omitted fields keep their value; a new override_reason implies manual_override. An inactive "
             "agent cannot be made available or busy (409 agent_inactive)."
         ),
-        responses={200: AgentAvailabilitySerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: AgentAvailabilitySerializer, **_errors(400, 404, 409)},
     )
     def patch(self, request: Request, code: str) -> Response:
         payload = AgentAvailabilitySerializer(data=request.data, partial=True)

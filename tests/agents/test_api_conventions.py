@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from agents.models import HumanAgent
 from tests.factories import HumanAgentFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +88,40 @@ def test_a_page_size_within_the_maximum_is_honoured(supervisor_client):
     assert len(body["results"]) == 2
 
 
+# --- request bodies: bad input is never a 500 nor an HTML page ----------------------------------------------
+
+
+@pytest.mark.parametrize("body", ["[" * 5_000 + "]" * 5_000, '{"name":' * 3_000])
+def test_json_nested_too_deeply_is_400_in_the_error_shape(supervisor_client, body):
+    agents_before = HumanAgent.objects.count()
+
+    response = supervisor_client.post(LIST_URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "JSON parse error - nested too deeply.",
+        "code": "parse_error",
+        "fields": {},
+    }
+    assert HumanAgent.objects.count() == agents_before
+
+
+def test_an_oversized_body_is_413_in_the_error_shape(supervisor_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    agent = HumanAgentFactory()
+
+    response = supervisor_client.patch(f"{LIST_URL}{agent.code}/", {"name": "n" * 2_000}, format="json")
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "The request body is larger than the server accepts.",
+        "code": "request_too_large",
+        "fields": {},
+    }
+    agent.refresh_from_db()
+    assert agent.name != "n" * 2_000
+
+
 # --- OpenAPI ------------------------------------------------------------------------------------------------
 
 
@@ -108,6 +143,15 @@ def test_every_agents_operation_documents_429_with_retry_after(schema):
             assert throttled, f"{method.upper()} {path} does not document 429"
             assert "Retry-After" in throttled.get("headers", {}), f"{method.upper()} {path}"
             assert throttled["content"]["application/json"]["schema"]["$ref"].endswith("/ApiError")
+
+
+def test_every_agents_operation_with_a_body_documents_413(schema):
+    agent_paths = {path: ops for path, ops in schema["paths"].items() if path.startswith("/api/v1/agents")}
+    for path, operations in agent_paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert ("413" in responses) == ("requestBody" in operation), f"{method.upper()} {path}"
+            assert {"401", "403"} <= set(responses), f"{method.upper()} {path}"
 
 
 def test_put_availability_requires_status_and_patch_requires_nothing(schema):

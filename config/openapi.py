@@ -1,0 +1,71 @@
+"""The OpenAPI side of config.api's conventions, added to every operation they apply to.
+
+Each view documents its own answers (its bodies, 400, 404, 409); the answers a convention gives every
+view alike are added here, in the one error shape (config.api.ApiErrorSerializer), unless the view
+documents them itself:
+- 401 and 403 where a permission is required (every view but AllowAny ones);
+- 413 where the operation takes a request body (any body may exceed DATA_UPLOAD_MAX_MEMORY_SIZE);
+- 429 with its Retry-After header where the view is throttled (config.api.TokenClientThrottle).
+
+A module of its own, not config.api: drf_spectacular.openapi imports rest_framework.views, whose APIView
+reads DEFAULT_PARSER_CLASSES (config.api.BoundedJSONParser) when it is defined, so config.api importing
+drf-spectacular would be an import cycle. The schema class is read only when a schema is generated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.permissions import AllowAny
+
+from config.api import ApiErrorSerializer
+
+CONVENTION_ERRORS = {
+    401: "Not authenticated (send `Authorization: Token <key>`).",
+    403: "Authenticated but lacking the model permission.",
+    413: "The request body is larger than the server accepts (code `request_too_large`).",
+    429: "Too many requests from this token (code `throttled`); retry after `Retry-After` seconds.",
+}
+
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    int,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds to wait before the next request.",
+)
+
+
+class ApiAutoSchema(AutoSchema):
+    def _is_throttled(self) -> bool:
+        return bool(getattr(self.view, "throttle_classes", None))
+
+    def _requires_permission(self) -> bool:
+        return any(not isinstance(permission, AllowAny) for permission in self.view.get_permissions())
+
+    def _takes_body(self) -> bool:
+        return self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
+
+    def _convention_errors(self) -> list[int]:
+        codes = []
+        if self._requires_permission():
+            codes += [401, 403]
+        if self._takes_body():
+            codes.append(413)
+        if self._is_throttled():
+            codes.append(429)
+        return codes
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = super().get_override_parameters()
+        return [*parameters, RETRY_AFTER] if self._is_throttled() else parameters
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code in self._convention_errors():
+            if str(code) not in responses:
+                error = OpenApiResponse(ApiErrorSerializer, description=CONVENTION_ERRORS[code])
+                responses[str(code)] = self._get_response_for_code(error, str(code), direction=direction)
+        return dict(sorted(responses.items()))  # by status code, wherever each answer was declared
