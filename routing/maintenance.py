@@ -7,7 +7,7 @@ daily
   2. clean finished queue entries: completed/cancelled EscalationQueueEntry rows queued more than
      `queue_days` ago are deleted, `batch_size` at a time.
   3. archive finished assignments: CaseAssignment rows in a finished status (completed, escalated or
-     transferred: routing.metrics.FINISHED_STATUSES) that ended more than `archive_days` (90) ago move
+     transferred: routing.models.FINISHED_ASSIGNMENT_STATUSES) that ended more than `archive_days` (90) ago move
      to CaseAssignmentArchive, which has the same columns and stays queryable. Per batch of `batch_size`
      (10,000) ids, in one transaction: lock the batch (PostgreSQL; skip rows another transaction holds),
      INSERT ... SELECT the same columns, unlink routing decisions from those assignments, then DELETE the
@@ -51,14 +51,14 @@ from django.utils import timezone
 from agents.models import AgentPeriodMetrics
 from routing.integrity import integrity_run
 from routing.metrics import (
-    FINISHED_STATUSES,
-    RESOLVED_STATUSES,
     availability_loads_mismatched,
     availability_loads_reconcile,
     performance_recompute,
     performance_recompute_preview,
 )
 from routing.models import (
+    FINISHED_ASSIGNMENT_STATUSES,
+    RESOLVED_ASSIGNMENT_STATUSES,
     CaseAssignment,
     CaseAssignmentArchive,
     EscalationQueueEntry,
@@ -151,7 +151,7 @@ def queue_entries_purge(options: MaintenanceOptions) -> StepResult:
 
 def archivable_assignments(*, older_than: dt.datetime) -> QuerySet[CaseAssignment]:
     """Finished assignments (whatever the way they ended) that ended before `older_than`."""
-    return CaseAssignment.objects.filter(status__in=FINISHED_STATUSES, completed_at__lt=older_than)
+    return CaseAssignment.objects.filter(status__in=FINISHED_ASSIGNMENT_STATUSES, completed_at__lt=older_than)
 
 
 def _archive_batch(ids: list, *, archived_at: dt.datetime) -> int:
@@ -230,7 +230,7 @@ def last_full_week(now: dt.datetime) -> tuple[dt.date, dt.datetime, dt.datetime]
 def period_metrics_build(options: MaintenanceOptions) -> StepResult:
     period_date, start, end = last_full_week(options.moment)
     weekly = CaseAssignment.objects.filter(
-        status__in=RESOLVED_STATUSES, completed_at__gte=start, completed_at__lt=end
+        status__in=RESOLVED_ASSIGNMENT_STATUSES, completed_at__gte=start, completed_at__lt=end
     )
 
     def work() -> tuple[int, str]:
@@ -238,6 +238,7 @@ def period_metrics_build(options: MaintenanceOptions) -> StepResult:
             return weekly.values("agent_id").distinct().count(), f"would write week of {period_date}"
         adapt = connection.ops.adapt_datetimefield_value
         stamp = adapt(options.moment)
+        resolved = ", ".join(["%s"] * len(RESOLVED_ASSIGNMENT_STATUSES))
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 f"""
@@ -246,7 +247,7 @@ def period_metrics_build(options: MaintenanceOptions) -> StepResult:
                 SELECT a.agent_id, %s, CAST(ROUND(AVG(a.resolution_minutes) * 60) AS INTEGER),
                        ROUND(AVG(a.csat_rating), 2), %s, %s
                   FROM {_q(CaseAssignment._meta.db_table)} a
-                 WHERE a.status IN (%s, %s) AND a.completed_at >= %s AND a.completed_at < %s
+                 WHERE a.status IN ({resolved}) AND a.completed_at >= %s AND a.completed_at < %s
                  GROUP BY a.agent_id
                 ON CONFLICT (agent_id, period_date) DO UPDATE
                    SET avg_handling_seconds = excluded.avg_handling_seconds,
@@ -257,7 +258,7 @@ def period_metrics_build(options: MaintenanceOptions) -> StepResult:
                     connection.ops.adapt_datefield_value(period_date),
                     stamp,
                     stamp,
-                    *(str(status) for status in RESOLVED_STATUSES),
+                    *(status.value for status in RESOLVED_ASSIGNMENT_STATUSES),
                     adapt(start),
                     adapt(end),
                 ],

@@ -67,13 +67,16 @@ from routing.engine.stress import (
     LOAD_POINTS,
     STREAK_POINTS,
 )
-from routing.models import OPEN_ASSIGNMENT_STATUSES, AssignmentStatus, CaseAssignment
+from routing.models import (
+    FINISHED_ASSIGNMENT_STATUSES,
+    OPEN_ASSIGNMENT_STATUSES,
+    RESOLVED_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    CaseAssignment,
+)
 
 QUALITY_WINDOW_DAYS = 90
 DEFAULT_AGENT_BATCH = 10_000
-# The assignment ended (archivable, counted in rates); resolved: ended by the agent's own work.
-FINISHED_STATUSES = (AssignmentStatus.COMPLETED, AssignmentStatus.ESCALATED, AssignmentStatus.TRANSFERRED)
-RESOLVED_STATUSES = (AssignmentStatus.COMPLETED, AssignmentStatus.ESCALATED)
 
 
 @dataclass(frozen=True)
@@ -138,12 +141,18 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def _status_in(statuses: list[AssignmentStatus]) -> str:
+    """`a.status IN (...)` over named parameters, each status passed as the parameter of its own name."""
+    return f"a.status IN ({', '.join(f'%({status.value})s' for status in statuses)})"
+
+
 def _aggregate_sql() -> str:
     """Per-agent aggregates for agents with lo <= id <= hi (one row per agent, zeros when no assignments)."""
     agent = _q(HumanAgent._meta.db_table)
     assignment = _q(CaseAssignment._meta.db_table)
     escalated = "(a.escalated OR a.status = %(escalated)s)"
-    finished = "a.status IN (%(completed)s, %(escalated)s, %(transferred)s)"
+    finished = _status_in(FINISHED_ASSIGNMENT_STATUSES)
+    resolved = _status_in(RESOLVED_ASSIGNMENT_STATUSES)
     in_quality = "a.assigned_at >= %(quality_start)s"
     return f"""
         SELECT h.id AS agent_id,
@@ -151,7 +160,7 @@ def _aggregate_sql() -> str:
                SUM(CASE WHEN a.assigned_at >= %(today_start)s THEN 1 ELSE 0 END) AS cases_today,
                SUM(CASE WHEN a.assigned_at >= %(week_start)s THEN 1 ELSE 0 END) AS cases_this_week,
                SUM(CASE WHEN a.assigned_at >= %(month_start)s THEN 1 ELSE 0 END) AS cases_this_month,
-               CAST(ROUND(AVG(CASE WHEN {in_quality} AND a.status IN (%(completed)s, %(escalated)s)
+               CAST(ROUND(AVG(CASE WHEN {in_quality} AND {resolved}
                                    THEN a.resolution_minutes END)) AS INTEGER) AS avg_resolution_minutes,
                ROUND(AVG(CASE WHEN {in_quality} THEN a.csat_rating END), 2) AS csat_score,
                SUM(CASE WHEN {in_quality} AND {finished} THEN 1 ELSE 0 END) AS finished,
@@ -203,9 +212,7 @@ def _params(bounds: MetricsBoundaries) -> dict[str, object]:
         "quality_start": adapt(bounds.quality_start),
         "escalation_start": adapt(bounds.escalation_start),
         "earliest": adapt(bounds.earliest),
-        "completed": AssignmentStatus.COMPLETED.value,
-        "escalated": AssignmentStatus.ESCALATED.value,
-        "transferred": AssignmentStatus.TRANSFERRED.value,
+        **{status.value: status.value for status in FINISHED_ASSIGNMENT_STATUSES},
     }
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -76,6 +77,14 @@ class AssignmentStatus(models.TextChoices):
 
 
 OPEN_ASSIGNMENT_STATUSES = [AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS]
+# The assignment ended, whatever the way (archivable, counted in the metrics' rates); resolved: ended by the
+# agent's own work (completed, or escalated after working it).
+FINISHED_ASSIGNMENT_STATUSES = [
+    AssignmentStatus.COMPLETED,
+    AssignmentStatus.ESCALATED,
+    AssignmentStatus.TRANSFERRED,
+]
+RESOLVED_ASSIGNMENT_STATUSES = [AssignmentStatus.COMPLETED, AssignmentStatus.ESCALATED]
 
 # A difficult case (routing.engine.rules.is_difficult, kept in step by tests/routing/test_engine_rules.py)
 # as a filter on assignment and queue columns.
@@ -100,10 +109,35 @@ def _priority_rank_expression() -> models.Case:
     )
 
 
+# --- case ids ------------------------------------------------------------------------------------------
+#
+# The one statement of what a case id may be, used by the model field, the API's input serializer, the
+# routing service's own check (every other door) and the URL converter of /cases/{case_id}/. A case id
+# is a path segment of that URL, so it must survive a URL unescaped: ASCII letters, digits, `_`, `-` and
+# `.`, starting with a letter or digit (so `.` and `..`, which clients collapse as path segments, can
+# never be ids).
+
+CASE_ID_CHARACTERS = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+CASE_ID_MAX_LENGTH = 50
+CASE_ID_MESSAGE = (
+    "Letters, digits, '_', '-' and '.', starting with a letter or digit (at most 50 characters)."
+)
+validate_case_id = RegexValidator(rf"\A{CASE_ID_CHARACTERS}\Z", CASE_ID_MESSAGE, code="invalid_case_id")
+
+
+def is_valid_case_id(value: object) -> bool:
+    """Whether `value` is a case id: a string of the characters above, at most CASE_ID_MAX_LENGTH long."""
+    return (
+        isinstance(value, str)
+        and len(value) <= CASE_ID_MAX_LENGTH
+        and validate_case_id.regex.search(value) is not None
+    )
+
+
 class SupportCase(models.Model):
     """A customer's support case: what it needs, and where it stands now."""
 
-    case_id = models.CharField(max_length=50, unique=True)
+    case_id = models.CharField(max_length=CASE_ID_MAX_LENGTH, unique=True, validators=[validate_case_id])
     customer_id = models.CharField(max_length=50, blank=True)
     priority = models.CharField(max_length=10, choices=Priority.choices)
     complexity = models.CharField(max_length=10, choices=Complexity.choices)

@@ -14,7 +14,6 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.validators import RegexValidator
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -23,8 +22,10 @@ from rest_framework.fields import empty
 
 from agents.languages import LANGUAGE_CHOICES
 from agents.models import HumanAgent, Proficiency, SkillDomain
-from routing.metrics import FINISHED_STATUSES
 from routing.models import (
+    CASE_ID_MAX_LENGTH,
+    CASE_ID_MESSAGE,
+    FINISHED_ASSIGNMENT_STATUSES,
     CaseAssignment,
     CaseAssignmentArchive,
     Complexity,
@@ -34,6 +35,7 @@ from routing.models import (
     RoutingDecision,
     RoutingEvent,
     SupportCase,
+    validate_case_id,
 )
 
 # --- errors (the shape config.api.api_exception_handler renders) -------------------------------------
@@ -77,22 +79,13 @@ class CaseLanguageField(serializers.ChoiceField):
 
 # --- case ids ----------------------------------------------------------------------------------------
 #
-# A case id is a path segment of /cases/{case_id}/, so it must survive a URL unescaped: letters, digits,
-# `_`, `-` and `.`, starting with a letter or digit (so `.` and `..`, which clients collapse as path
-# segments, can never be ids). routing.api.urls matches the same characters; the service's own check
-# (routing.services `_validate_request`) states the same pattern for the other doors.
-
-CASE_ID_CHARACTERS = r"[A-Za-z0-9][A-Za-z0-9._-]*"
-CASE_ID_MAX_LENGTH = 50
-CASE_ID_MESSAGE = (
-    "Letters, digits, '_', '-' and '.', starting with a letter or digit (at most 50 characters)."
-)
-case_id_validator = RegexValidator(rf"\A{CASE_ID_CHARACTERS}\Z", CASE_ID_MESSAGE, code="invalid_case_id")
+# What a case id may be is stated once, in routing.models (validate_case_id, also the model field's
+# validator, the service's check and the URL converter's pattern); this field gives its message here.
 
 
 def case_id_field(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(
-        max_length=CASE_ID_MAX_LENGTH, validators=[case_id_validator], help_text=CASE_ID_MESSAGE, **kwargs
+        max_length=CASE_ID_MAX_LENGTH, validators=[validate_case_id], help_text=CASE_ID_MESSAGE, **kwargs
     )
 
 
@@ -361,7 +354,7 @@ class CaseAssignmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-@extend_schema_field({"type": "string", "enum": [str(value) for value in FINISHED_STATUSES]})
+@extend_schema_field({"type": "string", "enum": [status.value for status in FINISHED_ASSIGNMENT_STATUSES]})
 class ArchivedStatusField(serializers.CharField):
     """Only finished assignments are archived. A set of its own, so the `status` enums stay one per
     component (see the module docstring)."""

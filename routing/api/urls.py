@@ -1,15 +1,15 @@
 """Routing API, mounted at /api/v1/routing/ by config.urls.
 
-`<case_id:...>` matches exactly the characters a case id may hold (routing.api.serializers
-CASE_ID_CHARACTERS), so every case the API creates is reachable at its own URL and a path that could
+`<case_id:...>` matches exactly the characters a case id may hold (routing.models
+CASE_ID_CHARACTERS, the pattern of the model's validator), so every case the API creates is reachable at its own URL and a path that could
 never name a case is not routed to the views at all. Length is left to the views, so an over-long id
 gets the API's JSON 404 rather than the site's page.
 """
 
 from django.urls import path, register_converter
 
-from routing.api.serializers import CASE_ID_CHARACTERS
 from routing.api.views import CaseCompleteApi, CaseDetailApi, CaseRouteApi, CaseStartApi, QueueListApi
+from routing.models import CASE_ID_CHARACTERS
 
 
 class CaseIdConverter:

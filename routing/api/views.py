@@ -29,7 +29,6 @@ from rest_framework.views import APIView
 from config.api import StrictModelPermissions
 from routing.api.serializers import (
     CASE_EVENTS_SHOWN,
-    CASE_ID_MESSAGE,
     AssignedOutcomeSerializer,
     CaseAssignmentSerializer,
     CaseCompleteInputSerializer,
@@ -40,6 +39,8 @@ from routing.api.serializers import (
     WaitingEntrySerializer,
 )
 from routing.models import (
+    CASE_ID_CHARACTERS,
+    CASE_ID_MESSAGE,
     CaseAssignment,
     CaseAssignmentArchive,
     EscalationQueueEntry,
@@ -81,7 +82,7 @@ CASE_ID_PARAMETER = OpenApiParameter(
     str,
     OpenApiParameter.PATH,
     description=f"The case id given when the case was routed. {CASE_ID_MESSAGE}",
-    pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    pattern=f"^{CASE_ID_CHARACTERS}$",
 )
 
 

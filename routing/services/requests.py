@@ -22,6 +22,7 @@ from routing.errors import (
     UnknownStrategy,
 )
 from routing.models import (
+    CASE_ID_MESSAGE,
     CaseAssignment,
     Complexity,
     EscalationQueueEntry,
@@ -29,6 +30,7 @@ from routing.models import (
     Priority,
     RoutingDecision,
     SupportCase,
+    is_valid_case_id,
 )
 
 # --- contract types ------------------------------------------------------------------------------
@@ -93,16 +95,7 @@ def _validate_request(request: CaseRequest) -> CaseProfile:
         if not ok:
             errors.setdefault(name, []).append(message)
 
-    # The API's pattern (routing.api.serializers CASE_ID_CHARACTERS, at most 50): the id is a URL segment.
-    case_id = request.case_id if isinstance(request.case_id, str) else ""
-    check(
-        "case_id",
-        0 < len(case_id) <= 50
-        and case_id[0].isascii()
-        and case_id[0].isalnum()
-        and all(char.isascii() and (char.isalnum() or char in "._-") for char in case_id),
-        "Letters, digits, '_', '-' and '.', starting with a letter or digit (at most 50 characters).",
-    )
+    check("case_id", is_valid_case_id(request.case_id), CASE_ID_MESSAGE)
     check("priority", request.priority in Priority.values, f"One of {', '.join(Priority.values)}.")
     check("complexity", request.complexity in Complexity.values, f"One of {', '.join(Complexity.values)}.")
     check(

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -507,6 +508,21 @@ def test_a_case_id_that_cannot_be_a_url_segment_is_400(supervisor_client: APICli
         case_route(request=_request(case_id=case_id))
     assert list(raised.value.fields) == ["case_id"]
     assert_nothing_routed()
+
+
+@pytest.mark.parametrize(
+    "case_id", ["a/b", "..", ".hidden", "-dash-first", "caf\u00e9", "a b", "a%2Fb", "a?b", "a#b", "A" * 51]
+)
+def test_the_case_model_rejects_what_the_api_rejects(case_id: str):
+    case = SupportCase(case_id=case_id, priority="high", complexity="low")
+    with pytest.raises(DjangoValidationError) as raised:
+        case.full_clean()
+    assert "case_id" in raised.value.message_dict
+
+
+@pytest.mark.parametrize("case_id", ["INC-2026.04.01_7", "7", "case_20260401_001", "A" * 50])
+def test_the_case_model_accepts_what_the_api_accepts(case_id: str):
+    SupportCase(case_id=case_id, priority="high", complexity="low").full_clean(validate_unique=False)
 
 
 @pytest.mark.parametrize("case_id", ["INC-2026.04.01_7", "7", "case_20260401_001", "A" * 50])
