@@ -37,18 +37,7 @@ from routing.models import (
     SupportCase,
     validate_case_id,
 )
-
-# --- errors (the shape config.api.api_exception_handler renders) -------------------------------------
-
-
-class RoutingErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="Stable machine code, e.g. unknown_skill_domain.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="Messages per input field; empty when the error is not about one field.",
-    )
-
+from routing.selectors.cases import CASE_EVENTS_SHOWN
 
 # --- enum fields shared with the agents API --------------------------------------------------------
 #
@@ -495,15 +484,12 @@ class QueuedOutcomeSerializer(serializers.Serializer):
     decision = RoutingDecisionSerializer()
 
 
-CASE_EVENTS_SHOWN = 100
-
-
 class SupportCaseDetailSerializer(serializers.ModelSerializer):
     """A case with its assignments (live and archived), queue entries, routing decisions and its most
     recent routing events, newest first.
 
-    Events are bounded: the newest CASE_EVENTS_SHOWN (100); `events_truncated` says older ones exist (the
-    view prefetches one more than it shows to know). A case that waited a long time collects an event per
+    Events are bounded: the newest CASE_EVENTS_SHOWN (100); `events_truncated` says older ones exist
+    (routing.selectors.case_detail prefetches one more than it shows to know). A case that waited a long time collects an event per
     escalation and widening, so an unbounded list would grow with the wait.
     """
 
@@ -547,7 +533,7 @@ class SupportCaseDetailSerializer(serializers.ModelSerializer):
 
     @staticmethod
     def _events(case: SupportCase) -> list[RoutingEvent]:
-        """The view prefetches `recent_events` (newest CASE_EVENTS_SHOWN + 1); one query otherwise."""
+        """case_detail prefetches `recent_events` (newest CASE_EVENTS_SHOWN + 1); one query otherwise."""
         events = getattr(case, "recent_events", None)
         if events is None:
             events = case.events.order_by("-created_at", "-id")[: CASE_EVENTS_SHOWN + 1]

@@ -4,8 +4,9 @@ Every domain error a service raises (unknown skill, case already routed, invalid
 rendered by config.api.api_exception_handler as {"detail", "code", "fields"} with its own status; the
 services are transactional, so a rejected request changes nothing.
 
-Every view reads JSON through BoundedJSONParser and turns an oversized body into a 413 in the API's
-error shape: a 500 (or Django's HTML error page) is never an answer to bad input.
+Request parsing (JSON nested too deeply is a 400, an oversized body a 413) and the answers every view
+gives alike (401, 403, 413, 429 in the OpenAPI schema) are project-wide conventions: config.api and
+config.openapi.
 
 Permissions are model permissions (config.api.StrictModelPermissions), so each view names the model it
 guards through `queryset`: routing a case adds a SupportCase, starting and completing change a
@@ -14,27 +15,20 @@ CaseAssignment, the queue and the case detail are views of their models.
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.core.exceptions import RequestDataTooBig
-from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import StrictModelPermissions
+from config.api import ApiErrorSerializer, StrictModelPermissions
 from routing.api.serializers import (
-    CASE_EVENTS_SHOWN,
     AssignedOutcomeSerializer,
     CaseAssignmentSerializer,
     CaseCompleteInputSerializer,
     CaseInputSerializer,
     QueuedOutcomeSerializer,
-    RoutingErrorSerializer,
     SupportCaseDetailSerializer,
     WaitingEntrySerializer,
 )
@@ -42,40 +36,12 @@ from routing.models import (
     CASE_ID_CHARACTERS,
     CASE_ID_MESSAGE,
     CaseAssignment,
-    CaseAssignmentArchive,
     EscalationQueueEntry,
-    RoutingEvent,
     SupportCase,
 )
 from routing.selectors import case_detail, queue_position, queue_serving_order
+from routing.selectors.cases import CASE_EVENTS_SHOWN
 from routing.services import CaseRequest, case_complete, case_route, case_start
-
-
-class BoundedJSONParser(JSONParser):
-    """JSONParser that answers 400 to JSON nested too deeply for Python's parser (RecursionError is not
-    a ValueError, so DRF's own parser lets it escape as a 500)."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
-
-
-class RequestTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is larger than the server accepts."
-    default_code = "request_too_large"
-
-
-class RoutingApiView(APIView):
-    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, RequestDataTooBig):  # Django's SuspiciousOperation, raised reading the body
-            exc = RequestTooLarge()
-        return super().handle_exception(exc)
-
 
 CASE_ID_PARAMETER = OpenApiParameter(
     "case_id",
@@ -86,22 +52,6 @@ CASE_ID_PARAMETER = OpenApiParameter(
 )
 
 
-def case_page(*, case_id: str) -> SupportCase:
-    """routing.selectors.case_detail plus what the API page adds: archived assignments (with agents) and
-    the newest routing events, one query each, whatever the case's history."""
-    case = case_detail(case_id=case_id)
-    prefetch_related_objects(
-        [case],
-        Prefetch("archived_assignments", queryset=CaseAssignmentArchive.objects.select_related("agent")),
-        Prefetch(
-            "events",
-            queryset=RoutingEvent.objects.order_by("-created_at", "-id")[: CASE_EVENTS_SHOWN + 1],
-            to_attr="recent_events",
-        ),
-    )
-    return case
-
-
 class ChangeModelPermissions(StrictModelPermissions):
     """POST on these endpoints changes an existing object (a transition), so it needs `change`."""
 
@@ -109,20 +59,16 @@ class ChangeModelPermissions(StrictModelPermissions):
 
 
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The routing answers of an endpoint; 401, 403, 413 and 429 are added project-wide (config.openapi)."""
     descriptions = {
         400: "Invalid input; `fields` names each bad field.",
-        401: "Not authenticated.",
-        403: "Authenticated without the model permission.",
         404: "No such case.",
         409: "Conflicts with the case's current state.",
-        413: "The request body is too large.",
     }
-    return {
-        code: OpenApiResponse(RoutingErrorSerializer, description=descriptions[code]) for code in statuses
-    }
+    return {code: OpenApiResponse(ApiErrorSerializer, description=descriptions[code]) for code in statuses}
 
 
-class CaseRouteApi(RoutingApiView):
+class CaseRouteApi(APIView):
     queryset = SupportCase.objects.none()
 
     @extend_schema(
@@ -134,7 +80,7 @@ class CaseRouteApi(RoutingApiView):
         responses={
             201: OpenApiResponse(AssignedOutcomeSerializer, description="Assigned to an agent."),
             202: OpenApiResponse(QueuedOutcomeSerializer, description="Queued: nobody can take it now."),
-            **_errors(400, 401, 403, 409, 413),
+            **_errors(400, 409),
         },
         tags=["routing"],
     )
@@ -151,7 +97,7 @@ class CaseRouteApi(RoutingApiView):
         return Response(body, status=outcome.http_status)
 
 
-class CaseDetailApi(RoutingApiView):
+class CaseDetailApi(APIView):
     queryset = SupportCase.objects.none()
 
     @extend_schema(
@@ -160,14 +106,14 @@ class CaseDetailApi(RoutingApiView):
         description="Live and archived assignments, every queue entry and routing decision, and the "
         f"newest {CASE_EVENTS_SHOWN} routing events (`events_truncated` when there are older ones).",
         parameters=[CASE_ID_PARAMETER],
-        responses={200: SupportCaseDetailSerializer, **_errors(401, 403, 404)},
+        responses={200: SupportCaseDetailSerializer, **_errors(404)},
         tags=["routing"],
     )
     def get(self, request: Request, case_id: str) -> Response:
-        return Response(SupportCaseDetailSerializer(case_page(case_id=case_id)).data)
+        return Response(SupportCaseDetailSerializer(case_detail(case_id=case_id)).data)
 
 
-class CaseStartApi(RoutingApiView):
+class CaseStartApi(APIView):
     queryset = CaseAssignment.objects.none()
     permission_classes = [ChangeModelPermissions]
 
@@ -176,7 +122,7 @@ class CaseStartApi(RoutingApiView):
         summary="The assigned agent starts working the case",
         request=None,
         parameters=[CASE_ID_PARAMETER],
-        responses={200: CaseAssignmentSerializer, **_errors(401, 403, 404, 409)},
+        responses={200: CaseAssignmentSerializer, **_errors(404, 409)},
         tags=["routing"],
     )
     def post(self, request: Request, case_id: str) -> Response:
@@ -184,7 +130,7 @@ class CaseStartApi(RoutingApiView):
         return Response(CaseAssignmentSerializer(assignment).data)
 
 
-class CaseCompleteApi(RoutingApiView):
+class CaseCompleteApi(APIView):
     queryset = CaseAssignment.objects.none()
     permission_classes = [ChangeModelPermissions]
 
@@ -195,7 +141,7 @@ class CaseCompleteApi(RoutingApiView):
         "queue.",
         request=CaseCompleteInputSerializer,
         parameters=[CASE_ID_PARAMETER],
-        responses={200: CaseAssignmentSerializer, **_errors(400, 401, 403, 404, 409, 413)},
+        responses={200: CaseAssignmentSerializer, **_errors(400, 404, 409)},
         tags=["routing"],
     )
     def post(self, request: Request, case_id: str) -> Response:
@@ -217,7 +163,9 @@ class QueueListApi(generics.ListAPIView):
         summary="The escalation queue in serving order",
         description="Overdue entries first, then by priority, then oldest first; each with its position, "
         "waiting time and whether it waited past its SLA.",
-        responses={200: WaitingEntrySerializer(many=True), **_errors(401, 403)},
+        responses={
+            200: WaitingEntrySerializer(many=True),
+        },
         tags=["routing"],
     )
     def get(self, request: Request) -> Response:

@@ -5,16 +5,31 @@ from __future__ import annotations
 from django.db.models import Prefetch
 
 from routing.errors import CaseNotFound
-from routing.models import CaseAssignment, SupportCase
+from routing.models import CaseAssignment, CaseAssignmentArchive, RoutingEvent, SupportCase
+
+# A case that waited long collects an event per escalation and widening, so its page shows the newest
+# ones only (routing.api.serializers.SupportCaseDetailSerializer).
+CASE_EVENTS_SHOWN = 100
 
 
 def case_detail(*, case_id: str) -> SupportCase:
-    """A case with its assignments (and their agents), queue entries and decisions prefetched."""
+    """A case with everything its page shows, one query per relation whatever the case's history.
+
+    Prefetched: assignments (with agents), queue entries, decisions, archived assignments (with agents)
+    and, as `recent_events`, the newest CASE_EVENTS_SHOWN + 1 routing events (one more than shown, so the
+    page knows older ones exist).
+    """
     try:
         return SupportCase.objects.prefetch_related(
             Prefetch("assignments", queryset=CaseAssignment.objects.select_related("agent")),
             "queue_entries",
             "decisions",
+            Prefetch("archived_assignments", queryset=CaseAssignmentArchive.objects.select_related("agent")),
+            Prefetch(
+                "events",
+                queryset=RoutingEvent.objects.order_by("-created_at", "-id")[: CASE_EVENTS_SHOWN + 1],
+                to_attr="recent_events",
+            ),
         ).get(case_id=case_id)
     except SupportCase.DoesNotExist:
         raise CaseNotFound(case_id=case_id) from None

@@ -964,6 +964,21 @@ def test_schema_documents_every_routing_endpoint(schema: dict[str, Any]):
     assert waiting["sla_breached"]["type"] == "boolean"
 
 
+def test_every_routing_operation_documents_the_project_wide_answers(schema: dict[str, Any]):
+    # 401/403 (permissions), 429 with Retry-After (throttling), 413 where a body is taken: config.openapi
+    routing_paths = {path: ops for path, ops in schema["paths"].items() if path.startswith("/api/v1/routing")}
+    assert len(routing_paths) == 5
+    for path, operations in routing_paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            where = f"{method.upper()} {path}"
+            assert {"401", "403", "429"} <= set(responses), where
+            assert "Retry-After" in responses["429"].get("headers", {}), where
+            assert ("413" in responses) == ("requestBody" in operation), where
+            for code in {"401", "403", "413", "429"} & set(responses):
+                assert responses[code]["content"]["application/json"]["schema"]["$ref"].endswith("/ApiError")
+
+
 def test_schema_is_valid_without_warnings(tmp_path):
     from django.core.management import call_command
 

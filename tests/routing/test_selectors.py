@@ -110,11 +110,14 @@ def test_case_detail_prefetches_and_raises_not_found(django_assert_num_queries):
     assignment = CaseAssignmentFactory(case=case)
     EscalationQueueEntryFactory(case=case, status=QueueStatus.ASSIGNED, assigned_agent=assignment.agent)
     RoutingDecisionFactory(case=case)
-    with django_assert_num_queries(4):
+    # the case page's archived assignments and newest events are prefetched by the selector too
+    with django_assert_num_queries(6):
         detail = case_detail(case_id="C-1")
         assert [a.agent.code for a in detail.assignments.all()]
         assert len(detail.queue_entries.all()) == 1
         assert len(detail.decisions.all()) == 1
+        assert list(detail.archived_assignments.all()) == []
+        assert detail.recent_events == []
     with pytest.raises(CaseNotFound) as error:
         case_detail(case_id="missing")
     assert error.value.http_status == 404
