@@ -20,10 +20,10 @@ fields), fed by the queue admin's own JSON view: it searches only agents who cou
 agents or ten thousand. The form checks the posted id against that same set; the service then checks
 again under the agent's row lock and its refusal (at capacity by now, inactive) is shown per entry.
 
-Archiving moves finished assignments out of the live table and unlinks their routing decisions (the live
-foreign key cannot point into the archive). The decisions still belong to the case, so the archived
-assignment's page shows the case's decisions with their breakdowns, and the case page lists its archived
-assignments.
+Archiving moves finished assignments out of the live table and moves their routing decisions' link to
+the archived row (RoutingDecision.archived_assignment; the live foreign key cannot point into the
+archive). The archived assignment's page links its own decision and shows all the case's decisions with
+their breakdowns, its own marked; the case page lists its archived assignments.
 """
 
 from __future__ import annotations
@@ -485,9 +485,21 @@ class CaseAssignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return decision_breakdown_html(decision)
 
 
-def case_decisions_html(decisions: list[RoutingDecision], *, agent_id: int | None = None) -> SafeString:
-    """Every routing decision of a case, newest first, each with its breakdown; the decisions that
-    chose `agent_id` are marked (an archived assignment's own decision has lost its link to it)."""
+def _decision_marks(decision: RoutingDecision, *, agent_id: int | None, archived_pk: Any) -> str:
+    marks = []
+    if archived_pk is not None and decision.archived_assignment_id == archived_pk:
+        marks.append("this assignment's decision")
+    if agent_id and decision.winner_id == agent_id:
+        marks.append("chose this assignment's agent")
+    return "".join(f" · {mark}" for mark in marks)
+
+
+def case_decisions_html(
+    decisions: list[RoutingDecision], *, agent_id: int | None = None, archived_pk: Any = None
+) -> SafeString:
+    """Every routing decision of a case, newest first, each with its breakdown; the decision that made
+    the archived assignment `archived_pk` is marked, and so are those that chose `agent_id` (rows
+    archived before decisions kept the link are recognised by their agent only)."""
     if not decisions:
         return mark_safe("—")
     return format_html_join(
@@ -496,7 +508,7 @@ def case_decisions_html(decisions: list[RoutingDecision], *, agent_id: int | Non
         (
             (
                 timezone.localtime(decision.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-                " · chose this assignment's agent" if agent_id and decision.winner_id == agent_id else "",
+                _decision_marks(decision, agent_id=agent_id, archived_pk=archived_pk),
                 mark_safe(decision_breakdown_html(decision)),  # rendered by a template: escaped there
             )
             for decision in decisions
@@ -518,17 +530,37 @@ class CaseAssignmentArchiveAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ("Outcome", {"fields": ("resolution_minutes", "csat_rating", "escalated")}),
         (
             "Routing",
-            {"fields": ("routing_strategy", "routing_confidence", "match_score", "case_decisions")},
+            {
+                "fields": (
+                    "routing_strategy",
+                    "routing_confidence",
+                    "match_score",
+                    "routing_decision",
+                    "case_decisions",
+                )
+            },
         ),
     )
-    readonly_fields = (*_all_fields(CaseAssignmentArchive), "case_decisions")
+    readonly_fields = (*_all_fields(CaseAssignmentArchive), "routing_decision", "case_decisions")
+
+    @admin.display(description="routing decision")
+    def routing_decision(self, archived: CaseAssignmentArchive) -> SafeString:
+        """The decision that made this assignment (RoutingDecision.archived_assignment, set on archiving)."""
+        decision = archived.decisions.order_by("-created_at", "-id").first()
+        if decision is None:
+            return mark_safe("—")
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:routing_routingdecision_change", args=[decision.pk]),
+            decision,
+        )
 
     @admin.display(description="the case's routing decisions")
     def case_decisions(self, archived: CaseAssignmentArchive) -> SafeString:
         decisions = list(
             RoutingDecision.objects.filter(case__case_id=archived.case_id).order_by("-created_at", "-id")
         )
-        return case_decisions_html(decisions, agent_id=archived.agent_id)
+        return case_decisions_html(decisions, agent_id=archived.agent_id, archived_pk=archived.pk)
 
 
 # --- cases -------------------------------------------------------------------------------------------
@@ -663,6 +695,7 @@ class RoutingDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "outcome",
         "winner",
         "assignment",
+        "archived_assignment",
         "candidate_count",
         "widen_level",
         "duration_ms",

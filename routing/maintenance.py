@@ -10,11 +10,12 @@ daily
      transferred: routing.models.FINISHED_ASSIGNMENT_STATUSES) that ended more than `archive_days` (90) ago move
      to CaseAssignmentArchive, which has the same columns and stays queryable. Per batch of `batch_size`
      (10,000) ids, in one transaction: lock the batch (PostgreSQL; skip rows another transaction holds),
-     INSERT ... SELECT the same columns, unlink routing decisions from those assignments, then DELETE the
-     same ids. A crash loses at most one uncommitted batch, never a row: the insert and delete commit
-     together. The live foreign key cannot point into the archive, but nothing is lost: the decision keeps
-     its case and its winner, the archived row keeps the case id and the agent, and both the case admin
-     and GET /api/v1/routing/cases/{case_id}/ show the archived assignments next to the case's decisions.
+     INSERT ... SELECT the same columns, move the routing decisions' link from the live assignment
+     to the archived row (RoutingDecision.assignment -> archived_assignment, one UPDATE), then DELETE the
+     same ids. A crash loses at most one uncommitted batch, never a row: the insert, the relink and the
+     delete commit together. The archived row keeps the case id and the agent, its decision points at it,
+     and both the archive admin and GET /api/v1/routing/cases/{case_id}/ show each archived assignment
+     with its decision.
   4. reconcile loads: routing.metrics.availability_loads_reconcile sets each agent's current_load to its
      open assignments (and busy/available to match), printing how many it corrected.
 weekly
@@ -45,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from agents.models import AgentPeriodMetrics
@@ -168,7 +169,11 @@ def _archive_batch(ids: list, *, archived_at: dt.datetime) -> int:
             [connection.ops.adapt_datetimefield_value(archived_at), *id_params],
         )
         inserted = cursor.rowcount
-        RoutingDecision.objects.filter(assignment_id__in=ids).update(assignment=None)
+        # One UPDATE moves each decision's link to the archived row (same id); the right-hand sides are
+        # read before any column is set, so archived_assignment_id gets the old assignment_id.
+        RoutingDecision.objects.filter(assignment_id__in=ids).update(
+            archived_assignment_id=F("assignment_id"), assignment=None
+        )
         cursor.execute(f"DELETE FROM {live} WHERE {_q(pk.column)} IN ({placeholders})", id_params)
         deleted = cursor.rowcount
     if inserted != deleted:

@@ -417,6 +417,16 @@ class RoutingDecision(models.Model):
     assignment = models.ForeignKey(
         CaseAssignment, on_delete=models.SET_NULL, null=True, blank=True, related_name="decisions"
     )
+    # The live foreign key cannot point into the archive: when run_maintenance archives the assignment it
+    # moves the link here (same id: an archived row keeps its assignment's primary key).
+    archived_assignment = models.ForeignKey(
+        CaseAssignmentArchive,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="decisions",
+        help_text="The assignment this decision made, once archived (then `assignment` is empty).",
+    )
     candidates = models.JSONField(default=list, help_text="[{agent, total, factors: {...}}], best first.")
     candidate_count = models.PositiveIntegerField(default=0)
     prerank = models.JSONField(

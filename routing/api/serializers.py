@@ -290,6 +290,11 @@ def candidate_as_dict(candidate: dict[str, Any]) -> dict[str, Any]:
 class RoutingDecisionSerializer(serializers.ModelSerializer):
     winner_id = serializers.IntegerField(allow_null=True, read_only=True)
     assignment_id = serializers.UUIDField(allow_null=True, read_only=True)
+    archived_assignment_id = serializers.UUIDField(
+        allow_null=True,
+        read_only=True,
+        help_text="The assignment this decision made, once archived (then assignment_id is null).",
+    )
     candidates = CandidateSerializer(many=True, read_only=True)
     ring = serializers.IntegerField(
         source="widen_level", read_only=True, help_text="Requirement ring that matched (0 = as asked)."
@@ -303,6 +308,7 @@ class RoutingDecisionSerializer(serializers.ModelSerializer):
             "outcome",
             "winner_id",
             "assignment_id",
+            "archived_assignment_id",
             "candidate_count",
             "candidates",
             "ring",
@@ -352,20 +358,31 @@ class ArchivedStatusField(serializers.CharField):
 class ArchivedAssignmentSerializer(serializers.ModelSerializer):
     """A finished assignment moved to the archive by run_maintenance (same columns, plus archived_at).
 
-    Archiving unlinks the routing decision from the assignment (the live foreign key cannot point into
-    the archive); the decision is still on the case, and its `winner_id` is this row's agent.
+    Archiving moves the routing decision's link from the live assignment to the archived row (the
+    decision's `archived_assignment_id`); `decision_id` names that decision among the case's `decisions`.
     """
+
+    # The archived rows' decisions arrive prefetched, newest first (routing.selectors.case_detail).
 
     case_id = serializers.CharField(read_only=True)
     agent = AgentBriefSerializer(read_only=True)
     status = ArchivedStatusField(read_only=True)
+    decision_id = serializers.SerializerMethodField(
+        help_text="The routing decision that made this assignment (newest, if several); null when it was "
+        "archived before decisions kept the link."
+    )
 
     complexity = ComplexityField(read_only=True)
 
     class Meta:
         model = CaseAssignmentArchive
-        fields = [*CaseAssignmentSerializer.Meta.fields, "archived_at"]
+        fields = [*CaseAssignmentSerializer.Meta.fields, "archived_at", "decision_id"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_decision_id(self, archived: CaseAssignmentArchive) -> int | None:
+        newest = next(iter(archived.decisions.all()), None)
+        return newest.pk if newest is not None else None
 
 
 class RoutingEventSerializer(serializers.ModelSerializer):

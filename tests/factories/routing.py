@@ -8,6 +8,7 @@ from django.utils import timezone
 from routing.models import (
     AssignmentStatus,
     CaseAssignment,
+    CaseAssignmentArchive,
     CaseStatus,
     Complexity,
     DecisionOutcome,
@@ -56,6 +57,17 @@ class CaseAssignmentFactory(factory.django.DjangoModelFactory):
     routing_strategy = "skill_based"
     routing_confidence = 0.8
     match_score = 80
+
+
+class CaseAssignmentArchiveFactory(CaseAssignmentFactory):
+    """A finished assignment as run_maintenance leaves it in the archive."""
+
+    class Meta:
+        model = CaseAssignmentArchive
+
+    case = factory.SubFactory(SupportCaseFactory, status=CaseStatus.COMPLETED)
+    status = AssignmentStatus.COMPLETED
+    completed_at = factory.LazyFunction(timezone.now)
 
 
 class EscalationQueueEntryFactory(factory.django.DjangoModelFactory):

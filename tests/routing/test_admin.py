@@ -492,6 +492,24 @@ def test_archived_assignment_page_shows_the_cases_decision_breakdown(supervisor:
     assert "<th>frustration_fit</th>" in content and "0.870" in content
 
 
+def test_archived_assignment_page_links_its_own_decision_and_the_decision_links_back(supervisor: Client):
+    # given an archived assignment whose decision was relinked to it by the archive step
+    row = archived("case_a", HumanAgentFactory(code="agent_ada"))
+    decision = RoutingDecision.objects.get()
+    assert decision.archived_assignment_id == row.pk
+
+    archive_page = supervisor.get(reverse("admin:routing_caseassignmentarchive_change", args=[row.pk]))
+    decision_page = supervisor.get(reverse("admin:routing_routingdecision_change", args=[decision.pk]))
+
+    # then each page links the other, and the case's decision list marks this assignment's own decision
+    content = archive_page.content.decode()
+    assert reverse("admin:routing_routingdecision_change", args=[decision.pk]) in content
+    assert "this assignment&#x27;s decision" in content or "this assignment's decision" in content
+    assert (
+        reverse("admin:routing_caseassignmentarchive_change", args=[row.pk]) in decision_page.content.decode()
+    )
+
+
 def test_case_page_links_its_archived_assignments(supervisor: Client):
     row = archived("case_a", HumanAgentFactory(code="agent_ada"))
     case = SupportCase.objects.get(case_id="case_a")

@@ -882,6 +882,29 @@ def test_case_detail_keeps_archived_assignments_and_their_decision_reachable(
     assert decision["assignment_id"] is None and decision["winner_id"] == archived["agent"]["id"]
     assert decision["candidates"][0]["agent_code"] == agent.code
     assert CaseAssignmentArchive.objects.get().case_id == "case_001"
+    # and the decision and its archived assignment still name each other
+    assert decision["archived_assignment_id"] == archived["id"]
+    assert archived["decision_id"] == decision["id"]
+
+
+def test_an_archived_assignment_without_a_linked_decision_has_no_decision_id(supervisor_client: APIClient):
+    # e.g. archived before decisions kept the link: the case's decisions are still listed
+    entry = waiting_entry("case_archived_early")
+    row = CaseAssignmentArchive.objects.create(
+        case_id="case_archived_early",
+        agent=HumanAgentFactory(),
+        status=AssignmentStatus.COMPLETED,
+        priority="medium",
+        complexity="low",
+    )
+    RoutingDecision.objects.create(
+        case=entry.case, strategy="skill_based", outcome="assigned", winner=row.agent
+    )
+
+    body = supervisor_client.get(case_url("case_archived_early")).json()
+
+    assert body["archived_assignments"][0]["decision_id"] is None
+    assert body["decisions"][0]["archived_assignment_id"] is None
 
 
 def test_case_detail_lists_routing_events_newest_first(supervisor_client: APIClient, billing):
@@ -916,12 +939,19 @@ def test_case_detail_query_count_does_not_grow_with_archive_or_events(
     def case_with_past(case_id: str, rounds: int) -> None:
         entry = waiting_entry(case_id)
         for _ in range(rounds):
-            CaseAssignmentArchive.objects.create(
+            archived = CaseAssignmentArchive.objects.create(
                 case_id=case_id,
                 agent=HumanAgentFactory(),
                 status=AssignmentStatus.COMPLETED,
                 priority="medium",
                 complexity="low",
+            )
+            RoutingDecision.objects.create(
+                case=entry.case,
+                strategy="skill_based",
+                outcome="assigned",
+                winner=archived.agent,
+                archived_assignment=archived,
             )
             RoutingEvent.objects.create(case=entry.case, event_type="escalated", agent=HumanAgentFactory())
 
@@ -932,6 +962,7 @@ def test_case_detail_query_count_does_not_grow_with_archive_or_events(
     with django_assert_num_queries(len(small.captured_queries)):
         body = supervisor_client.get(case_url("large")).json()
     assert len(body["archived_assignments"]) == 12 and len(body["events"]) == 12
+    assert all(row["decision_id"] is not None for row in body["archived_assignments"])
 
 
 # --- the published contract --------------------------------------------------------------------------

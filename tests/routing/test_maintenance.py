@@ -7,6 +7,8 @@ import re
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import AgentAvailability, AgentPerformance, AgentPeriodMetrics, HumanAgent
@@ -116,6 +118,36 @@ def test_archive_moves_old_finished_assignments_and_loses_nothing(agent: HumanAg
     assert archived.archived_at == NOW
     decision.refresh_from_db()
     assert decision.assignment_id is None and decision.case_id == old[0].case.pk
+
+
+def test_archive_moves_each_decisions_link_to_its_archived_assignment(agent: HumanAgent) -> None:
+    # given old finished assignments, each with the decision that made it, and a decision on a live one
+    old = [_finished(agent, NOW - dt.timedelta(days=100 + n)) for n in range(5)]
+    live = _finished(agent, NOW - dt.timedelta(days=10))
+    decisions = {
+        assignment.pk: RoutingDecision.objects.create(
+            case=assignment.case,
+            strategy="skill_based",
+            outcome="assigned",
+            winner=agent,
+            assignment=assignment,
+        )
+        for assignment in [*old, live]
+    }
+    # when the batch is archived
+    with CaptureQueriesContext(connection) as queries:
+        assert assignments_archive(MaintenanceOptions(now=NOW, batch_size=10)).rows == 5
+    # the decisions are relinked by one UPDATE, whatever their number
+    decision_table = RoutingDecision._meta.db_table
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(writes) == 1 and decision_table in writes[0]
+    # then each archived assignment's decision points at its archived row, and the live one is untouched
+    for assignment in old:
+        decision = RoutingDecision.objects.get(pk=decisions[assignment.pk].pk)
+        assert (decision.assignment_id, decision.archived_assignment_id) == (None, assignment.pk)
+        assert CaseAssignmentArchive.objects.get(pk=assignment.pk).decisions.get() == decision
+    untouched = RoutingDecision.objects.get(pk=decisions[live.pk].pk)
+    assert (untouched.assignment_id, untouched.archived_assignment_id) == (live.pk, None)
 
 
 def test_archive_is_idempotent(agent: HumanAgent) -> None:

@@ -22,11 +22,14 @@ from routing.selectors import (
     queue_waiting,
     schedule_zones_in_use,
 )
+from routing.selectors.cases import CASE_EVENTS_SHOWN
 from tests.factories import AgentSpecializationFactory, SkillDomainFactory
 from tests.factories.routing import (
+    CaseAssignmentArchiveFactory,
     CaseAssignmentFactory,
     EscalationQueueEntryFactory,
     RoutingDecisionFactory,
+    RoutingEventFactory,
     SupportCaseFactory,
     retire_seed_roster,
     routable_agent,
@@ -121,6 +124,30 @@ def test_case_detail_prefetches_and_raises_not_found(django_assert_num_queries):
     with pytest.raises(CaseNotFound) as error:
         case_detail(case_id="missing")
     assert error.value.http_status == 404
+
+
+def test_case_detail_prefetches_archived_assignments_with_their_decisions_and_the_newest_events(
+    django_assert_num_queries,
+):
+    # given a case with archived assignments, each with the decision that made it, and many events
+    case = SupportCaseFactory(case_id="C-2", created_at=timezone.now())
+    archived = CaseAssignmentArchiveFactory.create_batch(3, case=case)
+    for row in archived:
+        RoutingDecisionFactory(case=case, outcome="assigned", winner=row.agent, archived_assignment=row)
+    start = timezone.now() - dt.timedelta(hours=1)
+    for minute in range(CASE_EVENTS_SHOWN + 5):
+        RoutingEventFactory(case=case, created_at=start + dt.timedelta(minutes=minute))
+
+    # when the case is read, then one more query (the archived rows' decisions) covers any number of them
+    with django_assert_num_queries(7):
+        detail = case_detail(case_id="C-2")
+        rows = {row.pk: row for row in detail.archived_assignments.all()}
+        assert {pk: [d.archived_assignment_id for d in row.decisions.all()] for pk, row in rows.items()} == {
+            row.pk: [row.pk] for row in archived
+        }
+        assert all(row.agent.code for row in rows.values())
+        assert len(detail.recent_events) == CASE_EVENTS_SHOWN + 1
+        assert detail.recent_events[0].created_at > detail.recent_events[-1].created_at
 
 
 # --- the queue read as index ranges --------------------------------------------------------------
