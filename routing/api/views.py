@@ -163,9 +163,7 @@ class QueueListApi(generics.ListAPIView):
         summary="The escalation queue in serving order",
         description="Overdue entries first, then by priority, then oldest first; each with its position, "
         "waiting time and whether it waited past its SLA.",
-        responses={
-            200: WaitingEntrySerializer(many=True),
-        },
+        responses={200: WaitingEntrySerializer(many=True)},
         tags=["routing"],
     )
     def get(self, request: Request) -> Response:
