@@ -473,7 +473,16 @@ class AgentAvailability(models.Model):
                 name="availability_override_has_reason",
             ),
         ]
-        indexes = [models.Index(fields=["status", "current_load"], name="availability_status_load_idx")]
+        indexes = [
+            # The routing pool walk (routing.selectors.candidates): per status, least loaded first, then
+            # longest idle (never assigned first), read in index order so the walk stops once it is full.
+            models.Index(
+                "status",
+                "current_load",
+                F("last_assigned_at").asc(nulls_first=True),
+                name="availability_status_load_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.agent_id}: {self.status} ({self.current_load})"

@@ -11,11 +11,11 @@ lock, so a stale read here can cost a retry, never a wrong assignment.
 Ranking, and the one approximation. Scoring every eligible agent is exact but reads every agent's rows
 (30-40 ms at 10,000 eligible agents); a route must take a few. So the search works on a bounded pool:
 
-1. Pool: walk working agents in (status, current_load) order, `available` before `busy`, least loaded
-   first (load by load along availability_status_load_idx, so PostgreSQL stops early), keeping the
-   first CANDIDATE_POOL agents (default 50) that pass every hard rule. Ties in load are taken in index
-   order. The search only ever looks at these agents: when the pool is full, an eligible agent outside
-   it is not considered, however well it would score. Load is the pool's key because spreading work
+1. Pool: walk working agents in (status, current_load, last_assigned_at) order, `available` before
+   `busy`, least loaded first and, within a load, longest idle first (load by load along
+   availability_status_load_idx, so PostgreSQL stops early), keeping the first CANDIDATE_POOL agents
+   (default 50) that pass every hard rule. The search only ever looks at these agents: when the pool
+   is full, an eligible agent outside it is not considered, however well it would score. Load is the pool's key because spreading work
    is one of the factors and because an index can serve it; skill, performance, fit and fatigue decide
    within the pool. The decision record says how large the pool was and whether it was full
    (`prerank` on RoutingDecision: pool_full means eligible agents beyond it were not considered; how
@@ -141,7 +141,8 @@ def _kept() -> str:
 
 def _pool(rules: AgentRules, size: int) -> Sql:
     """The first `size` eligible agents: `available` ones least loaded first, then `busy` ones (not by
-    override) least loaded first; ties in load in index order."""
+    override) least loaded first; within a load, longest idle first (never assigned before anyone),
+    the order of availability_status_load_idx, so each step reads the index in order."""
     where = rules.all_rules()
     # One opaque boolean for all the rules: the planner takes it to pass half the agents (rather than
     # a product of guesses near zero) and the EXISTS inside stay per-row probes.
@@ -166,12 +167,13 @@ def _pool(rules: AgentRules, size: int) -> Sql:
             selects.append(
                 f"SELECT walked.agent_id FROM generate_series(0, {MAX_LOAD}) AS level(load) "
                 f"CROSS JOIN LATERAL (SELECT a.agent_id {walk.format(status=status)} "
-                f"AND a.current_load = level.load LIMIT %s) walked"
+                f"AND a.current_load = level.load "
+                f"ORDER BY a.last_assigned_at ASC NULLS FIRST LIMIT %s) walked"
             )
         else:
             selects.append(
                 f"SELECT agent_id FROM (SELECT a.agent_id {walk.format(status=status)} "
-                f"ORDER BY a.current_load LIMIT %s) walk_{index}"
+                f"ORDER BY a.current_load, a.last_assigned_at ASC NULLS FIRST LIMIT %s) walk_{index}"
             )
         params += [*status_params, *where.params, size]
     return Sql(f"SELECT agent_id FROM ({' UNION ALL '.join(selects)}) walked_all LIMIT %s", [*params, size])

@@ -274,7 +274,7 @@ def _record(
 def _pool_note(found: Found) -> str:
     if found.search is None or not found.search.pool_full:
         return ""
-    return f" (pool of the {found.search.pool_limit} least-loaded eligible agents; more were not considered)"
+    return f" (pool of the {found.search.pool_limit} least-loaded, longest-idle eligible agents; more were not considered)"
 
 
 _STAGE_REASONS = {
