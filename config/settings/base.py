@@ -86,6 +86,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # them from their key columns, which serve the same queries, so its warning about that is noise.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 else:
+    # JIT compilation pays off for long analytical queries, not for this OLTP workload: the routing
+    # candidate search crossed jit_above_cost on its estimates and spent ~20 ms compiling a query that
+    # runs in ~3 ms. Off for the application's sessions (libpq options; appended to any from the URL).
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 

@@ -33,19 +33,18 @@ Ranking, and the one approximation. Scoring every eligible agent is exact but re
 The SQL is written by routing.selectors.agent_sql (why not the ORM: see there). The rules are per-row
 probes, so PostgreSQL walks the pool load by load and stops once it is full (~2 ms for 50 agents at
 10,000). The planner may price such a walk by the whole table and cross jit_above_cost; JIT compiling
-the query took ~20 ms, so the search runs with jit = off (transaction-local).
+the query took ~20 ms, so the application's PostgreSQL sessions run with jit = off (config.settings).
 
 Nothing here locks; the locking reads live in routing.services.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -119,18 +118,6 @@ def _fetch(sql: Sql) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql.text, sql.params)
         return cursor.fetchall()
-
-
-def _transaction():
-    """The caller's transaction, or a new one: jit = off must stay local to a transaction."""
-    return contextlib.nullcontext() if connection.in_atomic_block else transaction.atomic()
-
-
-def _without_jit() -> None:
-    """PostgreSQL only, for the rest of the current transaction: see the module docstring."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('jit', 'off', true)")
 
 
 def _kept() -> str:
@@ -222,30 +209,28 @@ def agent_candidates(
     pool = candidate_pool() if pool is None else pool
     rules = AgentRules(case=case, ring=ring, now=now, zones=zones, lockout=lockout, per_row=pool > 0)
     columns = profile_select(rules.factor_columns())
-    with _transaction():
-        _without_jit()
-        if pool > 0:  # the walk drives the ranking: one statement
-            walked = _pool(rules, pool)
-            inner = Sql(
-                f"SELECT {columns.text} {base_from(per_row=True, driver=walked.text)}",
-                [*columns.params, *walked.params],
-            )
-        else:
-            where = rules.all_rules()
-            inner = Sql(
-                f"SELECT {columns.text} {base_from(per_row=False)} WHERE {where.text}",
-                [*columns.params, *where.params],
-            )
-        score = rules.score(strategy.weights(weights))
-        facts = facts_sql("best.agent_id")
-        rows = _fetch(
-            Sql(
-                f"SELECT best.*, {facts.text} AS facts FROM ("
-                f"SELECT * FROM (SELECT t.*, {score.text} AS prerank_score, COUNT(*) OVER () AS ranked "
-                f"FROM ({inner.text}{_kept()}) t) r ORDER BY {', '.join(_order(strategy, case))} LIMIT %s) best",
-                [*facts.params, *score.params, *inner.params, limit or candidate_limit()],
-            )
+    if pool > 0:  # the walk drives the ranking: one statement
+        walked = _pool(rules, pool)
+        inner = Sql(
+            f"SELECT {columns.text} {base_from(per_row=True, driver=walked.text)}",
+            [*columns.params, *walked.params],
         )
+    else:
+        where = rules.all_rules()
+        inner = Sql(
+            f"SELECT {columns.text} {base_from(per_row=False)} WHERE {where.text}",
+            [*columns.params, *where.params],
+        )
+    score = rules.score(strategy.weights(weights))
+    facts = facts_sql("best.agent_id")
+    rows = _fetch(
+        Sql(
+            f"SELECT best.*, {facts.text} AS facts FROM ("
+            f"SELECT * FROM (SELECT t.*, {score.text} AS prerank_score, COUNT(*) OVER () AS ranked "
+            f"FROM ({inner.text}{_kept()}) t) r ORDER BY {', '.join(_order(strategy, case))} LIMIT %s) best",
+            [*facts.params, *score.params, *inner.params, limit or candidate_limit()],
+        )
+    )
     names = [
         *NAMES,
         "skill_points",
