@@ -21,7 +21,7 @@ from agents.api.serializers import AgentAvailabilitySerializer, AgentSerializer
 from agents.models import AgentAvailability, HumanAgent
 from agents.selectors import agent_availability_get, agent_detail, agent_list
 from agents.services import agent_availability_update, agent_create, agent_deactivate, agent_update
-from config.api import ApiErrorSerializer
+from config.api import ApiErrorSerializer, rendered
 
 
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
@@ -96,16 +96,18 @@ class AgentViewSet(GenericViewSet):
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AgentSerializer(page, many=True).data)
+        return self.get_paginated_response(rendered(AgentSerializer, page, many=True))
 
     def retrieve(self, request: Request, code: str) -> Response:
-        return Response(AgentSerializer(self._agent(code)).data)
+        return Response(rendered(AgentSerializer, self._agent(code)))
 
     def create(self, request: Request) -> Response:
         payload = AgentSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         agent = agent_create(**payload.validated_data)
-        return Response(AgentSerializer(agent_detail(code=agent.code)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            rendered(AgentSerializer, agent_detail(code=agent.code)), status=status.HTTP_201_CREATED
+        )
 
     def update(self, request: Request, code: str) -> Response:
         return self._update(request, code, partial=False)
@@ -118,7 +120,7 @@ class AgentViewSet(GenericViewSet):
         payload = AgentSerializer(agent, data=request.data, partial=partial)
         payload.is_valid(raise_exception=True)
         agent = agent_update(agent=agent, **payload.validated_data)
-        return Response(AgentSerializer(agent_detail(code=agent.code)).data)
+        return Response(rendered(AgentSerializer, agent_detail(code=agent.code)))
 
     def destroy(self, request: Request, code: str) -> Response:
         agent_deactivate(agent=self._agent(code))
@@ -143,7 +145,7 @@ class AgentAvailabilityApi(GenericAPIView):
         responses={200: AgentAvailabilitySerializer, **_errors(404, 409)},
     )
     def get(self, request: Request, code: str) -> Response:
-        return Response(AgentAvailabilitySerializer(agent_availability_get(code=code)).data)
+        return Response(rendered(AgentAvailabilitySerializer, agent_availability_get(code=code)))
 
     @extend_schema(
         summary="Set an agent's availability",
@@ -158,7 +160,9 @@ class AgentAvailabilityApi(GenericAPIView):
         payload = AgentAvailabilitySerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         changes = {"override_reason": "", "expected_available_at": None, **payload.validated_data}
-        return Response(AgentAvailabilitySerializer(agent_availability_update(code=code, **changes)).data)
+        return Response(
+            rendered(AgentAvailabilitySerializer, agent_availability_update(code=code, **changes))
+        )
 
     @extend_schema(
         summary="Change an agent's availability",
@@ -172,4 +176,4 @@ class AgentAvailabilityApi(GenericAPIView):
         payload = AgentAvailabilitySerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         availability = agent_availability_update(code=code, **payload.validated_data)
-        return Response(AgentAvailabilitySerializer(availability).data)
+        return Response(rendered(AgentAvailabilitySerializer, availability))

@@ -22,6 +22,7 @@ from rest_framework.fields import empty
 
 from agents.languages import LANGUAGE_CHOICES
 from agents.models import HumanAgent, Proficiency, SkillDomain
+from config.api import rendered
 from routing.models import (
     CASE_ID_MAX_LENGTH,
     CASE_ID_MESSAGE,
@@ -558,7 +559,7 @@ class SupportCaseDetailSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RoutingEventSerializer(many=True))
     def get_events(self, case: SupportCase) -> list[dict[str, Any]]:
-        return RoutingEventSerializer(self._events(case)[:CASE_EVENTS_SHOWN], many=True).data
+        return rendered(RoutingEventSerializer, self._events(case)[:CASE_EVENTS_SHOWN], many=True)
 
     @extend_schema_field(serializers.BooleanField())
     def get_events_truncated(self, case: SupportCase) -> bool:

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiErrorSerializer, StrictModelPermissions
+from config.api import ApiErrorSerializer, StrictModelPermissions, rendered
 from routing.api.serializers import (
     AssignedOutcomeSerializer,
     CaseAssignmentSerializer,
@@ -89,7 +89,7 @@ class CaseRouteApi(APIView):
         payload.is_valid(raise_exception=True)
         outcome = case_route(request=CaseRequest(**payload.validated_data))
         if outcome.assignment is not None:
-            body = AssignedOutcomeSerializer(outcome).data
+            body = rendered(AssignedOutcomeSerializer, outcome)
         else:
             now = timezone.now()
             outcome.queue_entry.position = queue_position(entry=outcome.queue_entry, now=now)
@@ -110,7 +110,7 @@ class CaseDetailApi(APIView):
         tags=["routing"],
     )
     def get(self, request: Request, case_id: str) -> Response:
-        return Response(SupportCaseDetailSerializer(case_detail(case_id=case_id)).data)
+        return Response(rendered(SupportCaseDetailSerializer, case_detail(case_id=case_id)))
 
 
 class CaseStartApi(APIView):
@@ -127,7 +127,7 @@ class CaseStartApi(APIView):
     )
     def post(self, request: Request, case_id: str) -> Response:
         assignment = case_start(case_id=case_id)
-        return Response(CaseAssignmentSerializer(assignment).data)
+        return Response(rendered(CaseAssignmentSerializer, assignment))
 
 
 class CaseCompleteApi(APIView):
@@ -148,7 +148,7 @@ class CaseCompleteApi(APIView):
         payload = CaseCompleteInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         assignment = case_complete(case_id=case_id, **payload.validated_data)
-        return Response(CaseAssignmentSerializer(assignment).data)
+        return Response(rendered(CaseAssignmentSerializer, assignment))
 
 
 class QueueListApi(generics.ListAPIView):
