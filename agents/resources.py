@@ -18,19 +18,7 @@ from import_export import fields, resources, widgets
 from agents.models import HumanAgent
 from agents.services import AGENT_EDITABLE_FIELDS, agent_create, agent_ensure_live_rows, agent_update
 
-ROSTER_COLUMNS = (
-    "code",
-    "name",
-    "email",
-    "employee_id",
-    "department",
-    "hire_date",
-    "skill_level",
-    "base_hourly_rate",
-    "max_concurrent_cases",
-    "frustration_tolerance",
-    "is_active",
-)
+ROSTER_COLUMNS = AGENT_EDITABLE_FIELDS
 
 
 class BlankIsNullWidget(widgets.CharWidget):

@@ -232,27 +232,27 @@ def agent_availability_update(
 
 # --- agents and their nested sets -------------------------------------------------------------------
 
-AGENT_EDITABLE_FIELDS = frozenset(
-    {
-        "code",
-        "name",
-        "email",
-        "employee_id",
-        "department",
-        "hire_date",
-        "skill_level",
-        "base_hourly_rate",
-        "max_concurrent_cases",
-        "frustration_tolerance",
-        "is_active",
-    }
+# The agent's own columns a supervisor or an integration edits, in the order the roster CSV and the API
+# show them (agents.resources, agents.api.serializers).
+AGENT_EDITABLE_FIELDS: tuple[str, ...] = (
+    "code",
+    "name",
+    "email",
+    "employee_id",
+    "department",
+    "hire_date",
+    "skill_level",
+    "base_hourly_rate",
+    "max_concurrent_cases",
+    "frustration_tolerance",
+    "is_active",
 )
 
 Row = Mapping[str, Any]
 
 
 def _check_editable(attributes: Mapping[str, Any]) -> None:
-    unknown = set(attributes) - AGENT_EDITABLE_FIELDS
+    unknown = set(attributes).difference(AGENT_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not an editable agent field: {', '.join(sorted(unknown))}")
 

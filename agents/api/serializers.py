@@ -28,6 +28,7 @@ from agents.models import (
     validate_language_codes,
     validate_territories,
 )
+from agents.services import AGENT_EDITABLE_FIELDS
 
 
 def _reject_duplicates(
@@ -245,17 +246,7 @@ class AgentSerializer(serializers.ModelSerializer):
     class Meta:
         model = HumanAgent
         fields = [
-            "code",
-            "name",
-            "email",
-            "employee_id",
-            "department",
-            "hire_date",
-            "skill_level",
-            "base_hourly_rate",
-            "max_concurrent_cases",
-            "frustration_tolerance",
-            "is_active",
+            *AGENT_EDITABLE_FIELDS,
             "skills",
             "languages",
             "specializations",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import time
 
@@ -36,7 +35,7 @@ from routing.services.assignment import (
     _record,
     _release_load,
 )
-from routing.services.queue import _dispatch_to_locked_agent, _estimate_assignment_at
+from routing.services.queue import _dispatch_to_locked_agent, _estimate_assignment_at, _queue_entry_for
 from routing.services.requests import CaseRequest, RoutingOutcome, _lockout, _strategy, _validate_request
 
 # --- routing a new case --------------------------------------------------------------------------
@@ -109,22 +108,8 @@ def _case_route(
         )
         return RoutingOutcome(case=case, decision=decision, assignment=assignment, queue_entry=None)
 
-    deadline = now + dt.timedelta(minutes=case.max_wait_minutes)
-    entry = EscalationQueueEntry.objects.create(
-        case=case,
-        customer_id=case.customer_id,
-        language=case.language,
-        priority=case.priority,
-        complexity=case.complexity,
-        required_skills=case.required_skills,
-        special_requirements=case.special_requirements,
-        customer_frustration=case.customer_frustration,
-        estimated_resolution_minutes=case.estimated_resolution_minutes,
-        queued_at=now,
-        max_wait_minutes=case.max_wait_minutes,
-        wait_deadline=deadline,
-        next_escalation_at=deadline,
-    )
+    entry = _queue_entry_for(case, queued_at=now)
+    entry.save(force_insert=True)
     funnel = candidate_funnel(case=profile, ring=ring, now=now, lockout=_lockout())
     entry.estimated_assignment_at = _estimate_assignment_at(entry=entry, funnel=funnel, now=now)
     if entry.estimated_assignment_at is not None:

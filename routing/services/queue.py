@@ -42,6 +42,7 @@ from routing.models import (
     QueueStatus,
     RoutingEvent,
     RoutingEventType,
+    SupportCase,
 )
 from routing.selectors import Funnel, agent_profile, candidate_funnel, queue_position, queue_scan
 from routing.services.assignment import (
@@ -245,6 +246,27 @@ def _entry_dispatch(*, entry_id, now: dt.datetime) -> CaseAssignment | None:
         reason=f"dispatched from the queue: best of {scored} candidates at ring {found.ranking.ring.level}"
         f"{_pool_note(found)}",
         prerank=found.prerank,
+    )
+
+
+def _queue_entry_for(case: SupportCase, *, queued_at: dt.datetime) -> EscalationQueueEntry:
+    """A new, unsaved waiting entry for `case`, carrying the case's routing facts (the queue is scanned
+    without joining cases) and its deadline: queued_at + the case's max wait."""
+    deadline = queued_at + dt.timedelta(minutes=case.max_wait_minutes)
+    return EscalationQueueEntry(
+        case=case,
+        customer_id=case.customer_id,
+        language=case.language,
+        priority=case.priority,
+        complexity=case.complexity,
+        required_skills=case.required_skills,
+        special_requirements=case.special_requirements,
+        customer_frustration=case.customer_frustration,
+        estimated_resolution_minutes=case.estimated_resolution_minutes,
+        queued_at=queued_at,
+        max_wait_minutes=case.max_wait_minutes,
+        wait_deadline=deadline,
+        next_escalation_at=deadline,
     )
 
 

@@ -41,7 +41,7 @@ from routing.models import (
 )
 from routing.selectors import queue_waiting
 from routing.services.assignment import _release_load
-from routing.services.queue import _entry_dispatch, queue_entry_estimate_refresh
+from routing.services.queue import _entry_dispatch, _queue_entry_for, queue_entry_estimate_refresh
 
 SWEEP_BATCH = 1000  # rows escalated or widened per transaction
 SWEEP_TAKE_BACK = 200  # timed-out assignments taken back per sweep
@@ -172,22 +172,7 @@ def _requeue_case_excluding(*, case: SupportCase, agent_id: int, now: dt.datetim
         .first()
     )
     if entry is None:
-        deadline = case.created_at + dt.timedelta(minutes=case.max_wait_minutes)
-        entry = EscalationQueueEntry(
-            case=case,
-            customer_id=case.customer_id,
-            language=case.language,
-            priority=case.priority,
-            complexity=case.complexity,
-            required_skills=case.required_skills,
-            special_requirements=case.special_requirements,
-            customer_frustration=case.customer_frustration,
-            estimated_resolution_minutes=case.estimated_resolution_minutes,
-            queued_at=case.created_at,
-            max_wait_minutes=case.max_wait_minutes,
-            wait_deadline=deadline,
-            next_escalation_at=deadline,
-        )
+        entry = _queue_entry_for(case, queued_at=case.created_at)
     entry.status = QueueStatus.QUEUED
     entry.assigned_agent = None
     entry.assigned_at = None
