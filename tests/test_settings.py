@@ -101,3 +101,41 @@ def test_postgresql_sessions_run_without_jit() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def _threshold_seen_by(code: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=_clean_env(DJANGO_SETTINGS_MODULE="config.settings.base", **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "entry_point",
+    [
+        "import config.wsgi",
+        "import config.asgi",
+        "import sys; sys.argv = ['manage.py', 'check']; import manage; manage.main()",
+    ],
+)
+def test_every_entry_point_tunes_the_garbage_collector(entry_point: str) -> None:
+    result = _threshold_seen_by(f"{entry_point}\nimport gc; print('GC', gc.get_threshold())")
+    assert result.returncode == 0, result.stderr
+    assert "GC (50000, 20, 20)" in result.stdout
+
+
+def test_gc_thresholds_come_from_the_environment() -> None:
+    result = _threshold_seen_by(
+        "import config.wsgi, gc; print('GC', gc.get_threshold())", GC_THRESHOLDS="900,5,5"
+    )
+    assert "GC (900, 5, 5)" in result.stdout, result.stderr
+
+
+def test_gc_thresholds_that_are_not_three_numbers_are_refused_by_name() -> None:
+    result = _threshold_seen_by("import config.wsgi", GC_THRESHOLDS="1000,10")
+    assert result.returncode != 0
+    assert "GC_THRESHOLDS must be three non-negative integers" in result.stderr

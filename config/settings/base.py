@@ -186,3 +186,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Python's cyclic garbage collector (applied by config.runtime.gc_tune in every entry point) -------
+# Thresholds of generations 0, 1 and 2; CPython's own are 700, 10, 10. See config.runtime for why.
+GC_THRESHOLDS = env.list("GC_THRESHOLDS", cast=int, default=[50_000, 20, 20])
