@@ -328,6 +328,7 @@ def _nested_replace(
         model._default_manager.filter(pk__in=stale).delete()
     if to_release:
         model._default_manager.filter(pk__in=to_release).update(**released_values)
+        changed_fields.update(released_values)  # write the released fields back, changed or not
     if to_update:
         bulk_update_with_history(to_update, model, fields=sorted(changed_fields))
     if to_create:

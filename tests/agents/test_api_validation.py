@@ -167,6 +167,23 @@ def test_two_specializations_can_swap_their_line_and_segment_in_one_request(supe
     assert first.history.latest("history_date").history_type == "~"
 
 
+def test_changing_only_the_segment_of_a_specialization_keeps_its_insurance_line(supervisor_client, agent):
+    # given a row whose line stays while its segment changes (the line is released before the update)
+    row = AgentSpecializationFactory(
+        agent=agent, specialization="auto_a", insurance_line="auto", customer_segment="smb"
+    )
+    rows = [{"specialization": "auto_a", "insurance_line": "auto", "customer_segment": "enterprise"}]
+
+    # when
+    response = supervisor_client.patch(detail_url(agent.code), {"specializations": rows})
+
+    # then
+    assert response.status_code == 200, response.json()
+    row.refresh_from_db()
+    assert (row.insurance_line, row.customer_segment) == ("auto", "enterprise")
+    assert response.json()["specializations"][0]["insurance_line"] == "auto"
+
+
 def test_the_service_reports_a_unique_collision_as_a_conflict_and_writes_nothing(agent):
     # given rows the serializer would refuse, handed to the service directly
     rows = [
