@@ -445,6 +445,11 @@ class AgentSchedule(models.Model):
 class AgentAvailability(models.Model):
     """Live state of one agent. Its row is the lock that serialises every change of the agent's load."""
 
+    # `takes_work` as a filter on availability rows.
+    TAKES_WORK = Q(status=AvailabilityStatus.AVAILABLE) | Q(
+        status=AvailabilityStatus.BUSY, manual_override=False
+    )
+
     agent = models.OneToOneField(
         HumanAgent, on_delete=models.CASCADE, primary_key=True, related_name="availability"
     )
@@ -486,6 +491,15 @@ class AgentAvailability(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id}: {self.status} ({self.current_load})"
+
+    @property
+    def takes_work(self) -> bool:
+        """Whether the status lets routing give the agent work: `available`, or `busy` from capacity
+        (a supervisor's `busy`, a manual override, takes none until it is lifted). Capacity, activity
+        and schedule are further rules (routing.services)."""
+        return self.status == AvailabilityStatus.AVAILABLE or (
+            self.status == AvailabilityStatus.BUSY and not self.manual_override
+        )
 
 
 class AgentPerformance(models.Model):

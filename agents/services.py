@@ -138,6 +138,7 @@ def _availability_apply_status(
         )
     now = timezone.now()
     previous = availability.status
+    took_work = availability.takes_work
     if status != previous:
         availability.status_since = now
     availability.status = status
@@ -158,7 +159,7 @@ def _availability_apply_status(
         AgentPerformance.objects.filter(agent_id=availability.agent_id).update(
             last_break_at=now, consecutive_difficult_cases=0
         )
-    if status in WORKING_STATUSES and previous not in WORKING_STATUSES:
+    if availability.takes_work and not took_work:  # e.g. back from a break, or a supervisor's busy lifted
         _notify_capacity_freed(availability.agent_id)
     return availability
 

@@ -10,8 +10,8 @@ Widening rings (bullseye): a case that keeps waiting relaxes its requirements on
   (special_requirements["min_proficiency"], default `intermediate`);
 - ring 1: every required skill, the minimum proficiency one level lower (never below `basic`);
 - ring 2: optional skills dropped, ring 1's proficiency. Optional skills are those marked in
-  special_requirements["optional_skills"]; when none are marked, every required skill but the first
-  (the first named skill is taken to be the essential one).
+  special_requirements["optional_skills"]; a skill not marked optional is never dropped, so a case
+  with none marked widens no further than ring 1 (no agent without a required skill gets it).
 A dispatch at ring N tries rings 0..N in turn, so the innermost ring that matches wins.
 
 Hard exclusions (no score can overcome them): not in a working status (busy by manual override
@@ -123,10 +123,7 @@ def ring_for(case: CaseProfile, level: int) -> Ring:
         min_proficiency = PROFICIENCY_ORDER[max(PROFICIENCY_ORDER.index(min_proficiency) - 1, 0)]
     skills = case.required_skills
     if level >= 2:
-        if case.optional_skills:
-            skills = tuple(skill for skill in skills if skill not in case.optional_skills)
-        else:
-            skills = skills[:1]
+        skills = tuple(skill for skill in skills if skill not in case.optional_skills)
     return Ring(level=level, skills=tuple(skills), min_proficiency=min_proficiency)
 
 

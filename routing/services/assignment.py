@@ -100,12 +100,9 @@ _ANY_RING = Ring(level=0, skills=(), min_proficiency="basic")
 
 
 def _routable(availability: AgentAvailability) -> bool:
-    working = availability.status == AvailabilityStatus.AVAILABLE or (
-        availability.status == AvailabilityStatus.BUSY and not availability.manual_override
-    )
     return (
         availability.agent.is_active
-        and working
+        and availability.takes_work
         and availability.current_load < availability.agent.max_concurrent_cases
     )
 
@@ -137,20 +134,25 @@ def _find_and_lock(*, case: CaseProfile, rings: list[Ring], strategy: Strategy, 
 
 
 def _take_load(availability: AgentAvailability, *, now: dt.datetime) -> None:
-    """One more case for a locked agent; at capacity an `available` agent becomes `busy`."""
+    """One more case for a locked agent; at capacity an `available` agent becomes `busy`.
+
+    That `busy` is routing's, not a supervisor's: a manual override that had made the agent available
+    ends there (flag and reason cleared), so `_release_load` makes the agent available again. Kept, the
+    flag would read as a supervisor's `busy`, which routing never lifts: the agent would stay busy."""
     capacity = availability.agent.max_concurrent_cases
     full = availability.current_load + 1 >= capacity
     becomes_busy = full and availability.status == AvailabilityStatus.AVAILABLE
-    AgentAvailability.objects.filter(pk=availability.pk).update(
-        current_load=F("current_load") + 1,
-        last_assigned_at=now,
-        status=Value(AvailabilityStatus.BUSY) if becomes_busy else F("status"),
-        status_since=Value(now) if becomes_busy else F("status_since"),
-    )
+    changes: dict = {"current_load": F("current_load") + 1, "last_assigned_at": now}
+    if becomes_busy:
+        changes.update(
+            status=AvailabilityStatus.BUSY, status_since=now, manual_override=False, override_reason=""
+        )
+    AgentAvailability.objects.filter(pk=availability.pk).update(**changes)
     availability.current_load += 1
     availability.last_assigned_at = now
     if becomes_busy:
         availability.status = AvailabilityStatus.BUSY
+        availability.manual_override, availability.override_reason = False, ""
 
 
 def _release_load(agent_id: int, *, now: dt.datetime, locked: AgentAvailability | None = None) -> None:

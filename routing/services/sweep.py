@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from agents.models import AgentAvailability, AvailabilityStatus
+from agents.models import AgentAvailability
 from routing.engine.rules import MAX_RING
 from routing.models import (
     AssignmentStatus,
@@ -242,7 +242,7 @@ def _take_back_timed_out(*, now: dt.datetime) -> tuple[int, int]:
 
 def _dispatch_waiting(*, now: dt.datetime) -> int:
     has_room = AgentAvailability.objects.filter(
-        Q(status=AvailabilityStatus.AVAILABLE) | Q(status=AvailabilityStatus.BUSY, manual_override=False),
+        AgentAvailability.TAKES_WORK,
         agent__is_active=True,
         current_load__lt=F("agent__max_concurrent_cases"),
     )

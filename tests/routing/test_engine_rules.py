@@ -126,7 +126,8 @@ def test_rings_relax_proficiency_then_drop_optional_skills():
     assert ring_for(the_case, 0).min_proficiency == "advanced"
     assert ring_for(the_case, 1).min_proficiency == "intermediate"
     assert ring_for(the_case, 1).skills == ("billing", "refunds", "technical")
-    assert ring_for(the_case, 2).skills == ("billing",)  # none marked optional: all but the first
+    assert ring_for(the_case, 2).skills == ("billing", "refunds", "technical")  # none marked optional
+    assert len(rings_up_to(the_case, 2)) == 2  # so ring 2 asks what ring 1 does and is skipped
     marked = case(required_skills=("billing", "refunds", "technical"), optional_skills=("technical",))
     assert ring_for(marked, 2).skills == ("billing", "refunds")
     assert ring_for(marked, 7).level == 2
@@ -142,12 +143,17 @@ def test_rings_up_to_skips_rings_that_ask_the_same():
 
 
 def test_innermost_ring_reports_which_ring_matched():
-    the_case = case(required_skills=("billing", "refunds"), min_proficiency="advanced")
+    the_case = case(
+        required_skills=("billing", "refunds"), min_proficiency="advanced", optional_skills=("refunds",)
+    )
     intermediate = agent(skills={"billing": "intermediate", "refunds": "intermediate"})
     billing_only = agent(skills={"billing": "advanced"})
     assert innermost_ring(agent=intermediate, case=the_case, level=0, lockout=3)[0] is None
     assert innermost_ring(agent=intermediate, case=the_case, level=2, lockout=3)[0].level == 1
     assert innermost_ring(agent=billing_only, case=the_case, level=2, lockout=3)[0].level == 2
+    # with refunds not optional, no ring gives the case to an agent without it
+    strict = case(required_skills=("billing", "refunds"), min_proficiency="advanced")
+    assert innermost_ring(agent=billing_only, case=strict, level=2, lockout=3)[0] is None
 
 
 def test_special_requirements_are_parsed():

@@ -442,6 +442,34 @@ def test_becoming_available_dispatches_in_the_same_transaction():
     assert load_of(agent) == 1
 
 
+def test_lifting_a_supervisors_busy_dispatches_the_queue_in_the_same_transaction():
+    # given an agent a supervisor set busy (a manual override) while a case waits
+    agent = routable_agent(skills={"billing": "advanced"})
+    agent_set_status(agent=agent, status=AvailabilityStatus.BUSY, override_reason="coaching")
+    case_route(request=request_for("C-1"))
+    assert EscalationQueueEntry.objects.get(case__case_id="C-1").status == QueueStatus.QUEUED
+    # when the supervisor makes the agent available again (busy -> available: both "working" statuses)
+    agent_set_status(agent=agent, status=AvailabilityStatus.AVAILABLE)
+    # then the waiting case is theirs at once
+    assert CaseAssignment.objects.get(case__case_id="C-1").agent_id == agent.pk
+    assert load_of(agent) == 1
+
+
+def test_an_agent_made_available_by_override_returns_to_available_after_filling_up():
+    # given an agent a supervisor forced available (with a reason), with room for one case
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
+    agent_set_status(agent=agent, status=AvailabilityStatus.AVAILABLE, override_reason="covering the queue")
+    # when routing fills the agent up, the busy is routing's own: the override ends there
+    case_route(request=request_for("C-1"))
+    availability = AgentAvailability.objects.get(agent=agent)
+    assert (availability.status, availability.manual_override) == (AvailabilityStatus.BUSY, False)
+    # then completing the case frees the agent, who takes the next case
+    case_complete(case_id="C-1")
+    availability.refresh_from_db()
+    assert (availability.status, availability.current_load) == (AvailabilityStatus.AVAILABLE, 0)
+    assert case_route(request=request_for("C-2")).assignment.agent_id == agent.pk
+
+
 def test_raising_capacity_dispatches_the_queue():
     agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
     case_route(request=request_for("C-1"))
@@ -627,7 +655,7 @@ def test_widening_relaxes_requirements_ring_by_ring_and_the_decision_names_the_r
         request=request_for(
             "C-1",
             required_skills=["billing", "refunds"],
-            special_requirements={"min_proficiency": "advanced"},
+            special_requirements={"min_proficiency": "advanced", "optional_skills": ["refunds"]},
         )
     )
     queued_at = outcome.queue_entry.queued_at
@@ -638,6 +666,18 @@ def test_widening_relaxes_requirements_ring_by_ring_and_the_decision_names_the_r
     decision = RoutingDecision.objects.filter(case__case_id="C-1", outcome="assigned").get()
     assert decision.widen_level == 2
     assert RoutingEvent.objects.filter(case__case_id="C-1", event_type=RoutingEventType.WIDENED).count() == 2
+
+
+def test_widening_never_drops_a_skill_not_marked_optional(settings):
+    # given an agent lacking one of two required skills, neither marked optional
+    settings.ROUTING = {**settings.ROUTING, "WIDEN_STEP_SECONDS": 60}
+    routable_agent(skills={"billing": "expert"})
+    outcome = case_route(request=request_for("C-1", required_skills=["billing", "refunds"]))
+    # when the case waits through every ring
+    queue_sweep(now=outcome.queue_entry.queued_at + dt.timedelta(hours=1))
+    # then it is still waiting: nobody holds refunds
+    assert EscalationQueueEntry.objects.get(case__case_id="C-1").status == QueueStatus.QUEUED
+    assert not CaseAssignment.objects.filter(case__case_id="C-1").exists()
 
 
 def test_escalation_and_widening_work_in_batches_over_many_entries(settings, monkeypatch):
