@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.views import ApiRootView
+
 api_v1 = [
+    path("", ApiRootView.as_view(), name="api-root"),
     path("", include("agents.api.urls")),
     path("routing/", include("routing.api.urls")),
 ]

@@ -1,0 +1,32 @@
+"""The project's own API views (the apps' views live in their api/ packages).
+
+Kept out of config.api, which DRF's settings import: a view module imported from there would import
+rest_framework.views while DRF is still reading its settings.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+
+@extend_schema(exclude=True)  # an index of links, not an operation an integration calls
+class ApiRootView(APIView):
+    """/api/v1/: where the resources are, for a person exploring the browsable API (signed in)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "agents": reverse("agent-list", request=request),
+                "routing_cases": reverse("routing-api:case-route", request=request),
+                "routing_queue": reverse("routing-api:queue-list", request=request),
+                "schema": reverse("schema", request=request),
+                "docs": reverse("api-docs", request=request),
+            }
+        )
