@@ -715,6 +715,44 @@ class AgentLanguageAdmin(SimpleHistoryAdmin):
     raw_id_fields = ("agent",)
 
 
+@admin.register(AgentSpecialization)
+class AgentSpecializationAdmin(SimpleHistoryAdmin):
+    """Also edited inline on the agent; here each row has its own history, so a change can be reverted."""
+
+    list_display = (
+        "agent",
+        "specialization",
+        "insurance_line",
+        "customer_segment",
+        "proficiency",
+        "confidence",
+        "success_rate",
+    )
+    list_select_related = ("agent",)
+    list_filter = ("insurance_line", "customer_segment", "proficiency")
+    search_fields = ("agent__code", "agent__name", "specialization")
+    raw_id_fields = ("agent",)
+
+
+@admin.register(AgentSchedule)
+class AgentScheduleAdmin(SimpleHistoryAdmin):
+    """Also edited inline on the agent; here each row has its own history, so a change can be reverted."""
+
+    list_display = (
+        "agent",
+        "day_of_week",
+        "start_time",
+        "end_time",
+        "timezone",
+        "schedule_type",
+        "effective_from",
+    )
+    list_select_related = ("agent",)
+    list_filter = ("day_of_week", "schedule_type", "timezone")
+    search_fields = ("agent__code", "agent__name")
+    raw_id_fields = ("agent",)
+
+
 @admin.register(AgentPeriodMetrics)
 class AgentPeriodMetricsAdmin(SimpleHistoryAdmin):
     list_display = (

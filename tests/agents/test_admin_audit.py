@@ -401,3 +401,37 @@ def test_restoring_a_row_leaves_specialization_keys_unique():
 
     with pytest.raises(RowNotRestorable, match="insurance line and customer segment"):
         agent_row_restore(agent=agent, model=AgentSpecialization, history_id=record.history_id)
+
+
+def test_a_changed_specialization_is_reverted_from_its_own_history(supervisor: Client):
+    # given a specialization whose confidence a supervisor changed in the agent's inline
+    agent = agent_with_everything()
+    row = agent.specializations.get()
+    original_confidence = row.confidence
+    row.confidence = "0.10"
+    row._change_reason = "mistake"
+    row.save()
+    original = row.history.filter(confidence=original_confidence).latest("history_date")
+    revert_url = reverse(
+        "admin:agents_agentspecialization_simple_history", args=[row.pk, original.history_id]
+    )
+    # when the supervisor reverts it from the row's history
+    form = supervisor.get(revert_url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data["languages"] = form["languages"].value()
+    data["territories"] = form["territories"].value()
+    response = supervisor.post(revert_url, data)
+    # then
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    row.refresh_from_db()
+    assert row.confidence == original_confidence
+    assert row.history.latest("history_date").history_user.username == "sup"
+
+
+def test_schedules_have_an_admin_with_history_for_supervisors(supervisor: Client):
+    agent = agent_with_everything()
+    schedule = agent.schedules.first()
+    assert (
+        supervisor.get(reverse("admin:agents_agentschedule_history", args=[schedule.pk])).status_code == 200
+    )
+    assert supervisor.get(reverse("admin:agents_agentschedule_changelist")).status_code == 200
