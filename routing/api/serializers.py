@@ -288,6 +288,16 @@ def candidate_as_dict(candidate: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class CandidatePoolSerializer(serializers.Serializer):
+    """RoutingDecision.prerank (routing.selectors.CandidateSearch.as_record); empty for decisions made
+    without a search (a supervisor's assignment)."""
+
+    pool_limit = serializers.IntegerField(required=False, help_text="Pool size asked for; 0 = every agent.")
+    pool_size = serializers.IntegerField(required=False, help_text="Eligible agents the pool held.")
+    pool_full = serializers.BooleanField(required=False)
+    scored = serializers.IntegerField(required=False, help_text="Candidates the engine scored.")
+
+
 class RoutingDecisionSerializer(serializers.ModelSerializer):
     winner_id = serializers.IntegerField(allow_null=True, read_only=True)
     assignment_id = serializers.UUIDField(allow_null=True, read_only=True)
@@ -299,6 +309,11 @@ class RoutingDecisionSerializer(serializers.ModelSerializer):
     candidates = CandidateSerializer(many=True, read_only=True)
     ring = serializers.IntegerField(
         source="widen_level", read_only=True, help_text="Requirement ring that matched (0 = as asked)."
+    )
+    prerank = CandidatePoolSerializer(
+        read_only=True,
+        help_text="How the candidates were found: the pool of least-loaded eligible agents the search "
+        "ranked (pool_full: eligible agents beyond it were not considered).",
     )
 
     class Meta:
@@ -312,6 +327,7 @@ class RoutingDecisionSerializer(serializers.ModelSerializer):
             "archived_assignment_id",
             "candidate_count",
             "candidates",
+            "prerank",
             "ring",
             "reason",
             "duration_ms",

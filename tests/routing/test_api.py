@@ -225,6 +225,12 @@ def test_routing_to_an_eligible_agent_answers_201_with_assignment_and_decision(
     assert decision["ring"] == 0
     assert decision["duration_ms"] >= 0
     assert decision["candidate_count"] >= 1
+    assert decision["prerank"] == {
+        "pool_limit": 50,
+        "pool_size": decision["candidate_count"],
+        "pool_full": False,
+        "scored": decision["candidate_count"],
+    }
     best = decision["candidates"][0]
     assert best["agent_id"] == strong.pk and best["agent_code"] == strong.code
     assert {"skill", "performance", "frustration_fit", "fatigue", "load_balance"} <= set(best["factors"])
