@@ -31,8 +31,14 @@ weekly
      remedy for measured bloat or corruption, run by hand, not every week (and it cannot run inside a
      transaction).
 monthly
-  1. period metrics retention: AgentPeriodMetrics older than `retention_days` (400) deleted in batches;
-  2. database size: pg_database_size on PostgreSQL, page_count x page_size on SQLite.
+  1. specialization assessments (the seed's "update agent skill assessments"): each AgentSpecialization
+     whose agent resolved cases requiring it (its name is the skill domain code, as routing matches it)
+     gets case_count, success_rate (resolved without escalation) and confidence (that rate shrunk
+     towards 0.5 by ASSESSMENT_PRIOR_CASES cases of prior) from the live assignments, in one UPDATE;
+  2. period metrics retention: AgentPeriodMetrics older than `retention_days` (400) deleted in batches.
+     They are weekly aggregates of assignments that stay queryable in the archive, so the seed's
+     "archive old performance data" is this retention: the cases behind them are kept;
+  3. database size: pg_database_size on PostgreSQL, page_count x page_size on SQLite.
 
 Every step is idempotent: a second run finds nothing left to move or delete and recomputes the same
 values. `dry_run` counts what each step would touch and writes nothing (ANALYZE is skipped).
@@ -49,7 +55,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from agents.models import AgentPeriodMetrics
+from agents.models import AgentPeriodMetrics, AgentSpecialization
 from routing.integrity import integrity_run
 from routing.metrics import (
     availability_loads_mismatched,
@@ -66,6 +72,7 @@ from routing.models import (
     QueueStatus,
     RoutingDecision,
 )
+from routing.selectors.agent_sql import Sql
 
 DEFAULT_BATCH_SIZE = 10_000
 DEFAULT_ARCHIVE_DAYS = 90
@@ -342,8 +349,63 @@ def database_size(options: MaintenanceOptions) -> StepResult:
     return _timed("database size", work)
 
 
+# Confidence in a specialization is its success rate shrunk towards 0.5 (the model's default, "no
+# evidence") by this many cases' worth of prior: 3 successes out of 4 give 0.57, 46 of 50 give 0.85.
+ASSESSMENT_PRIOR_CASES = 10
+ASSESSMENT_PRIOR_CONFIDENCE = 0.5
+
+
+def _assessment_sql() -> Sql:
+    """Per specialization (its name is the skill domain code cases require, as routing matches it): the
+    agent's resolved assignments still in the live table (the last `archive_days`) that required it,
+    and how many of those were resolved without escalation."""
+    sp, ca = _q(AgentSpecialization._meta.db_table), _q(CaseAssignment._meta.db_table)
+    statuses = list(RESOLVED_ASSIGNMENT_STATUSES)
+    marks = ", ".join(["%s"] * len(statuses))
+    if connection.vendor == "postgresql":
+        requires = "a.required_skills @> jsonb_build_array(s.specialization)"
+    else:  # SQLite keeps JSON as text
+        requires = "EXISTS (SELECT 1 FROM json_each(a.required_skills) j WHERE j.value = s.specialization)"
+    return Sql(
+        f"SELECT s.id AS id, COUNT(*) AS cases, SUM(CASE WHEN a.escalated THEN 0 ELSE 1 END) AS successes "
+        f"FROM {sp} s JOIN {ca} a ON a.agent_id = s.agent_id "
+        f"WHERE a.status IN ({marks}) AND {requires} GROUP BY s.id",
+        statuses,
+    )
+
+
+def specialization_assess(options: MaintenanceOptions) -> StepResult:
+    """The seed's "update agent skill assessments": each specialization's case count, success rate
+    and confidence from the cases the agent resolved that required it. One set-based UPDATE; a
+    specialization with no such case keeps its values (an imported or hand-set assessment stays)."""
+    evidence = _assessment_sql()
+    sp = _q(AgentSpecialization._meta.db_table)
+    prior_cases, prior = ASSESSMENT_PRIOR_CASES, ASSESSMENT_PRIOR_CONFIDENCE
+    rate = "e.successes * 1.0 / e.cases"
+    confidence = f"(e.successes + {prior * prior_cases}) / (e.cases + {prior_cases}.0)"
+
+    def work() -> tuple[int, str]:
+        with connection.cursor() as cursor:
+            if options.dry_run:
+                cursor.execute(f"SELECT COUNT(*) FROM ({evidence.text}) e", evidence.params)
+                return cursor.fetchone()[0], "would reassess (dry run)"
+            with transaction.atomic():
+                cursor.execute(
+                    f"UPDATE {sp} SET case_count = e.cases, success_rate = ROUND({rate}, 4), "
+                    f"confidence = ROUND({confidence}, 2) FROM ({evidence.text}) e WHERE {sp}.id = e.id",
+                    evidence.params,
+                )
+                return cursor.rowcount, "from resolved assignments in the live table"
+
+    return _timed("specialization assessments", work)
+
+
 def maintenance_monthly(options: MaintenanceOptions) -> list[Callable[[], StepResult]]:
-    return [lambda: period_metrics_purge(options), lambda: database_size(options)]
+    return [
+        lambda: specialization_assess(options),
+        lambda: period_metrics_purge(options),
+        lambda: database_size(options),
+    ]
 
 
 SCHEDULES: dict[str, Callable[[MaintenanceOptions], list[Callable[[], StepResult]]]] = {

@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -20,6 +21,7 @@ from routing.maintenance import (
     period_metrics_build,
     period_metrics_purge,
     queue_entries_purge,
+    specialization_assess,
 )
 from routing.models import (
     AssignmentStatus,
@@ -30,7 +32,12 @@ from routing.models import (
     QueueStatus,
     RoutingDecision,
 )
-from tests.factories.agents import AgentPeriodMetricsFactory, AgentScheduleFactory, HumanAgentFactory
+from tests.factories.agents import (
+    AgentPeriodMetricsFactory,
+    AgentScheduleFactory,
+    AgentSpecializationFactory,
+    HumanAgentFactory,
+)
 from tests.factories.routing import CaseAssignmentFactory, EscalationQueueEntryFactory, SupportCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -309,3 +316,46 @@ def test_dry_run_command_writes_nothing(agent: HumanAgent) -> None:
     output = _maintenance("daily", "--dry-run")
     assert "dry run" in output and "would archive" in output
     assert _ledger() == before and not CaseAssignmentArchive.objects.exists()
+
+
+# --- monthly: specialization assessments ---------------------------------------------------------------
+
+
+def test_monthly_reassesses_specializations_from_the_cases_that_required_them(agent: HumanAgent) -> None:
+    # given a billing specialist with four resolved billing cases (one escalated) and a technical one
+    billing = AgentSpecializationFactory(
+        agent=agent, specialization="billing", case_count=50, confidence="0.85"
+    )
+    untouched = AgentSpecializationFactory(agent=agent, specialization="vip", case_count=7, confidence="0.90")
+    finished = timezone.now() - dt.timedelta(days=3)
+    for _ in range(3):
+        _finished(agent, finished, required_skills=["billing"])
+    _finished(
+        agent,
+        finished,
+        status=AssignmentStatus.ESCALATED,
+        escalated=True,
+        required_skills=["billing", "refunds"],
+    )
+    _finished(agent, finished, required_skills=["technical"])
+    CaseAssignmentFactory(agent=agent, required_skills=["billing"])  # still open: not evidence yet
+    # when
+    result = specialization_assess(MaintenanceOptions())
+    # then
+    assert result.rows == 1
+    billing.refresh_from_db()
+    assert (billing.case_count, billing.success_rate, billing.confidence) == (
+        4,
+        Decimal("0.75"),
+        Decimal("0.57"),
+    )
+    untouched.refresh_from_db()
+    assert (untouched.case_count, untouched.confidence) == (7, Decimal("0.90"))  # no evidence: kept
+
+
+def test_specialization_assessment_dry_run_counts_and_writes_nothing(agent: HumanAgent) -> None:
+    row = AgentSpecializationFactory(agent=agent, specialization="billing", case_count=50)
+    _finished(agent, timezone.now() - dt.timedelta(days=1), required_skills=["billing"])
+    assert specialization_assess(MaintenanceOptions(dry_run=True)).rows == 1
+    row.refresh_from_db()
+    assert row.case_count == 50
