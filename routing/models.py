@@ -335,6 +335,11 @@ class EscalationQueueEntry(models.Model):
     excluded_agents = models.JSONField(
         default=list, blank=True, help_text="Agent ids never to offer it again."
     )
+    routing_strategy = models.CharField(
+        max_length=50,
+        blank=True,
+        help_text="The strategy the case was routed with, which its dispatch keeps; blank: the default.",
+    )
 
     class Meta:
         verbose_name = "escalation queue entry"

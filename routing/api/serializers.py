@@ -435,6 +435,7 @@ class QueueEntrySerializer(serializers.ModelSerializer):
             "estimated_assignment_at",
             "widen_level",
             "escalation_count",
+            "routing_strategy",
             "assigned_agent_id",
             "assigned_at",
         ]

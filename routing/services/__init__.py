@@ -15,8 +15,9 @@ Choices documented here:
 - A completion with `escalated=True` ends the assignment with status `escalated` (and escalated=True);
   otherwise `completed`. Both are terminal, free capacity and close the case (case status completed).
 - A case may be completed from `assigned` (never started): resolution time then counts from assignment.
-- Queue dispatch (sweep, timeout reroute) uses the configured default strategy: the case's original
-  strategy is on its first decision, not on the queue entry.
+- Queue dispatch (sweep, completion, timeout reroute) routes a waiting case with the strategy it was
+  routed with (EscalationQueueEntry.routing_strategy; blank, for entries older than that column: the
+  configured default).
 - An overdue entry is escalated when its next_escalation_at passes (first at queued_at + max_wait),
   one priority step per sweep, and is next escalated max_wait after that sweep (priority caps at
   critical, the count keeps rising). A sweep never raises one entry twice.

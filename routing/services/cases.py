@@ -108,7 +108,7 @@ def _case_route(
         )
         return RoutingOutcome(case=case, decision=decision, assignment=assignment, queue_entry=None)
 
-    entry = _queue_entry_for(case, queued_at=now)
+    entry = _queue_entry_for(case, queued_at=now, strategy=strategy.name)
     entry.save(force_insert=True)
     funnel = candidate_funnel(case=profile, ring=ring, now=now, lockout=_lockout())
     entry.estimated_assignment_at = _estimate_assignment_at(entry=entry, funnel=funnel, now=now)

@@ -81,7 +81,6 @@ def _dispatch_to_locked_agent(
     profile = agent_profile(agent_id=availability.agent_id, now=now)
     if profile is None or not profile.in_schedule:
         return []
-    strategy = _strategy(None)
     weights = _weights()
     lockout = _lockout()
     assignments: list[CaseAssignment] = []
@@ -91,6 +90,7 @@ def _dispatch_to_locked_agent(
         if found is None:
             break
         entry, ring = found
+        strategy = _strategy(entry.routing_strategy or None)
         case_profile = _entry_profile(entry)
         factors = score_agent(agent=profile, case=case_profile, ring=ring, now=now, lockout=lockout)
         candidate = ScoredCandidate(agent=profile, factors=factors, total=strategy.total(factors, weights))
@@ -224,7 +224,7 @@ def _entry_dispatch(*, entry_id, now: dt.datetime) -> CaseAssignment | None:
     entry = EscalationQueueEntry.objects.filter(pk=entry_id, status=QueueStatus.QUEUED).first()
     if entry is None:
         return None
-    strategy = _strategy(None)
+    strategy = _strategy(entry.routing_strategy or None)
     profile = _entry_profile(entry)
     found = _find_and_lock(
         case=profile, rings=rings_up_to(profile, entry.widen_level), strategy=strategy, now=now
@@ -249,12 +249,15 @@ def _entry_dispatch(*, entry_id, now: dt.datetime) -> CaseAssignment | None:
     )
 
 
-def _queue_entry_for(case: SupportCase, *, queued_at: dt.datetime) -> EscalationQueueEntry:
+def _queue_entry_for(
+    case: SupportCase, *, queued_at: dt.datetime, strategy: str = ""
+) -> EscalationQueueEntry:
     """A new, unsaved waiting entry for `case`, carrying the case's routing facts (the queue is scanned
-    without joining cases) and its deadline: queued_at + the case's max wait."""
+    without joining cases), the strategy it was routed with and its deadline: queued_at + max wait."""
     deadline = queued_at + dt.timedelta(minutes=case.max_wait_minutes)
     return EscalationQueueEntry(
         case=case,
+        routing_strategy=strategy,
         customer_id=case.customer_id,
         language=case.language,
         priority=case.priority,

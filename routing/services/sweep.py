@@ -159,11 +159,14 @@ def _widen_waiting(*, now: dt.datetime) -> int:
     return widened
 
 
-def _requeue_case_excluding(*, case: SupportCase, agent_id: int, now: dt.datetime) -> EscalationQueueEntry:
+def _requeue_case_excluding(
+    *, case: SupportCase, agent_id: int, now: dt.datetime, strategy: str = ""
+) -> EscalationQueueEntry:
     """Put a taken-back case in line again (its last entry, or a new one) never to see `agent_id` again.
 
     The case keeps its place: the entry's queued_at (or, for a case routed without queueing, the
-    case's creation time) and deadline are the original ones."""
+    case's creation time) and deadline are the original ones; a new entry keeps the `strategy` the
+    case was routed with."""
     entry = (
         EscalationQueueEntry.objects.select_for_update(of=("self",))
         .filter(case=case)
@@ -172,7 +175,7 @@ def _requeue_case_excluding(*, case: SupportCase, agent_id: int, now: dt.datetim
         .first()
     )
     if entry is None:
-        entry = _queue_entry_for(case, queued_at=case.created_at)
+        entry = _queue_entry_for(case, queued_at=case.created_at, strategy=strategy)
     entry.status = QueueStatus.QUEUED
     entry.assigned_agent = None
     entry.assigned_at = None
@@ -205,7 +208,9 @@ def _take_back(*, assignment_id, agent_id: int, now: dt.datetime) -> EscalationQ
     assignment.completed_at = now
     assignment.save(update_fields=["status", "completed_at"])
     _release_load(agent_id, now=now)
-    entry = _requeue_case_excluding(case=assignment.case, agent_id=agent_id, now=now)
+    entry = _requeue_case_excluding(
+        case=assignment.case, agent_id=agent_id, now=now, strategy=assignment.routing_strategy
+    )
     RoutingEvent.objects.create(
         case=assignment.case,
         event_type=RoutingEventType.ACCEPT_TIMEOUT,

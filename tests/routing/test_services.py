@@ -387,6 +387,33 @@ def test_completion_dispatches_the_highest_waiting_case_in_the_same_transaction(
     assert RoutingEvent.objects.filter(case__case_id="HIGH", event_type=RoutingEventType.DISPATCHED).exists()
 
 
+def test_a_queued_case_is_dispatched_with_the_strategy_it_was_routed_with(settings):
+    # given a case routed with a named strategy (not the default) that had to wait
+    settings.ROUTING = {**settings.ROUTING, "DEFAULT_STRATEGY": "skill_based"}
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
+    case_route(request=request_for("C-1"))
+    case_route(request=request_for("WAITS", strategy="least_busy"))
+    assert EscalationQueueEntry.objects.get(case__case_id="WAITS").routing_strategy == "least_busy"
+    # when the agent frees up and the queue is served to them
+    case_complete(case_id="C-1")
+    # then the dispatch kept the case's strategy
+    dispatched = CaseAssignment.objects.get(case__case_id="WAITS")
+    assert (dispatched.agent_id, dispatched.routing_strategy) == (agent.pk, "least_busy")
+    assert RoutingDecision.objects.filter(case__case_id="WAITS").latest("created_at").strategy == "least_busy"
+
+
+def test_the_sweep_dispatches_a_waiting_case_with_its_own_strategy():
+    # given a case that waited with a named strategy while nobody was free
+    agent = routable_agent(skills={"billing": "advanced"})
+    AgentAvailability.objects.filter(agent=agent).update(status=AvailabilityStatus.OFFLINE)
+    case_route(request=request_for("SWEPT", strategy="performance_based"))
+    # when the agent is free again without a service noticing (so only the sweep can serve the case)
+    AgentAvailability.objects.filter(agent=agent).update(status=AvailabilityStatus.AVAILABLE)
+    assert queue_sweep().dispatched == 1
+    # then
+    assert CaseAssignment.objects.get(case__case_id="SWEPT").routing_strategy == "performance_based"
+
+
 def test_a_completion_dispatches_one_entry_for_the_one_slot_it_frees():
     # given: an agent with two slots, both taken, and three cases waiting
     agent = routable_agent(skills={"billing": "advanced"}, capacity=2)
