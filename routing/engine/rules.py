@@ -36,6 +36,7 @@ from routing.engine.types import (
 
 DEFAULT_MIN_PROFICIENCY = "intermediate"
 MAX_RING = 2
+OPTIONAL_SKILLS_RING = 2  # the first ring that may drop a required skill (one marked optional)
 DIFFICULT_FRUSTRATION = frozenset({"high", "critical"})
 
 
@@ -122,7 +123,7 @@ def ring_for(case: CaseProfile, level: int) -> Ring:
     if level >= 1:
         min_proficiency = PROFICIENCY_ORDER[max(PROFICIENCY_ORDER.index(min_proficiency) - 1, 0)]
     skills = case.required_skills
-    if level >= 2:
+    if level >= OPTIONAL_SKILLS_RING:
         skills = tuple(skill for skill in skills if skill not in case.optional_skills)
     return Ring(level=level, skills=tuple(skills), min_proficiency=min_proficiency)
 

@@ -15,16 +15,47 @@ queue_position); the cost grows with the entries ahead, not with a sort of the q
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, Func, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from routing.models import EscalationQueueEntry, Priority, QueueStatus
 
 SERVING_ORDER = (F("priority_rank").desc(), "queued_at", "id")
+
+
+class SkillsWithin(Func):
+    """True when every code in a JSON array column is one of `codes`: for `required_skills`, the entry
+    asks no skill outside the set. PostgreSQL: jsonb containment (`<@`); SQLite, which keeps JSON as
+    text: no element of json_each outside the set. A queue-scan filter (a freed agent reads only the
+    entries whose skills it holds), so a long queue whose head nobody can serve is not read in vain."""
+
+    conditional = True
+    output_field = BooleanField()
+    arity = 1
+
+    def __init__(self, expression: Any, codes: Iterable[str]) -> None:
+        super().__init__(expression)
+        self.codes = sorted(set(codes))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.source_expressions[0])
+        if not self.codes:
+            return f"json_array_length({column}) = 0", [*params]
+        marks = ", ".join(["%s"] * len(self.codes))
+        return (
+            f"NOT EXISTS (SELECT 1 FROM json_each({column}) j WHERE j.value NOT IN ({marks}))",
+            [*params, *self.codes],
+        )
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"{column} <@ %s::jsonb", [*params, json.dumps(self.codes)]
 
 
 def queue_serving_order(*, now: dt.datetime | None = None) -> QuerySet[EscalationQueueEntry]:

@@ -22,7 +22,14 @@ from django.utils import timezone
 
 from agents.models import AgentAvailability
 from agents.selectors import AgentNotFound
-from routing.engine.rules import innermost_ring, is_difficult, ring_for, rings_up_to, routing_confidence
+from routing.engine.rules import (
+    OPTIONAL_SKILLS_RING,
+    innermost_ring,
+    is_difficult,
+    ring_for,
+    rings_up_to,
+    routing_confidence,
+)
 from routing.engine.scoring import score_agent
 from routing.engine.types import AgentProfile, Ranking, Ring, ScoredCandidate
 from routing.errors import (
@@ -45,6 +52,7 @@ from routing.models import (
     SupportCase,
 )
 from routing.selectors import Funnel, agent_profile, candidate_funnel, queue_position, queue_scan
+from routing.selectors.queue import SkillsWithin
 from routing.services.assignment import (
     CaseFacts,
     _create_assignment,
@@ -117,8 +125,14 @@ def _dispatch_to_locked_agent(
 
 
 def _servable_where(profile: AgentProfile, *, lockout: int) -> Q:
-    """What the entry columns can rule out for this agent (the engine still checks every rule)."""
+    """What the entry columns can rule out for this agent (the engine still checks every rule).
+
+    Skills: below ring 2 an entry needs every required skill, so one asking a skill the agent lacks is
+    skipped in SQL; from ring 2 its optional skills (in special_requirements) may be dropped, so the
+    engine decides. Without this a freed agent could spend its whole scan on a long queue's head of
+    cases it can never serve and never reach the one it can."""
     where = Q(language__in=sorted({*profile.languages, ""}))
+    where &= Q(SkillsWithin("required_skills", profile.skills)) | Q(widen_level__gte=OPTIONAL_SKILLS_RING)
     if profile.frustration_tolerance == "low":
         where &= ~Q(customer_frustration="critical")
     if profile.difficult_streak >= lockout:

@@ -12,8 +12,10 @@ waiting row, and no statement names more than SWEEP_BATCH ids (SQLite allows 32,
   escalated once per max-wait period it keeps waiting; a sweep never raises one entry twice.
 - Widening: an entry waiting k x WIDEN_STEP_SECONDS goes to ring min(k, MAX_RING) in one step (one event
   naming both rings), computed per (current ring, target ring) as a queued_at range.
-- Take-back and dispatch are bounded per sweep (SWEEP_TAKE_BACK, SWEEP_DISPATCH_LIMIT): each is one
-  short transaction per case, so a sweep never holds many locks at once.
+- Take-back and dispatch are bounded per sweep (SWEEP_TAKE_BACK, SWEEP_DISPATCH_LIMIT entries offered
+  to the best free agent, then SWEEP_AGENT_DISPATCH_LIMIT free agents, longest idle first, each offered
+  the entries it can serve): each is one short transaction per case or agent, so a sweep never holds
+  many locks at once.
 """
 
 from __future__ import annotations
@@ -41,11 +43,17 @@ from routing.models import (
 )
 from routing.selectors import queue_waiting
 from routing.services.assignment import _release_load
-from routing.services.queue import _entry_dispatch, _queue_entry_for, queue_entry_estimate_refresh
+from routing.services.queue import (
+    _dispatch_to_locked_agent,
+    _entry_dispatch,
+    _queue_entry_for,
+    queue_entry_estimate_refresh,
+)
 
 SWEEP_BATCH = 1000  # rows escalated or widened per transaction
 SWEEP_TAKE_BACK = 200  # timed-out assignments taken back per sweep
 SWEEP_DISPATCH_LIMIT = 200  # waiting entries offered to free agents per sweep
+SWEEP_AGENT_DISPATCH_LIMIT = 100  # free agents offered the queue per sweep (after the entries)
 
 
 @dataclass
@@ -257,7 +265,32 @@ def _dispatch_waiting(*, now: dt.datetime) -> int:
     for entry in queue_waiting(now=now, limit=SWEEP_DISPATCH_LIMIT):
         if _entry_dispatch(entry_id=entry.pk, now=now) is not None:
             dispatched += 1
+    # Then the other way round: agents with room, longest idle first, each offered the queue (a scan
+    # that skips entries asking skills it lacks). The pass above offers the head of the queue; an agent
+    # who could serve only entries further back, and completes nothing, would otherwise wait for them.
+    if not queue_waiting(now=now, limit=1):
+        return dispatched
+    idle = has_room.order_by(F("last_assigned_at").asc(nulls_first=True), "agent_id").values_list(
+        "agent_id", flat=True
+    )[:SWEEP_AGENT_DISPATCH_LIMIT]
+    for agent_id in idle:
+        dispatched += len(_agent_dispatch_unless_busy(agent_id=agent_id, now=now))
     return dispatched
+
+
+@transaction.atomic
+def _agent_dispatch_unless_busy(*, agent_id: int, now: dt.datetime) -> list[CaseAssignment]:
+    """Serve the queue to one agent, unless another transaction holds the agent (it is being given
+    work right now): skip_locked, so the sweep never waits on a router."""
+    availability = (
+        AgentAvailability.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("agent")
+        .filter(agent_id=agent_id)
+        .first()
+    )
+    if availability is None:
+        return []
+    return _dispatch_to_locked_agent(availability=availability, now=now)
 
 
 def queue_sweep(*, now: dt.datetime | None = None) -> SweepReport:

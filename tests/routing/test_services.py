@@ -414,6 +414,40 @@ def test_the_sweep_dispatches_a_waiting_case_with_its_own_strategy():
     assert CaseAssignment.objects.get(case__case_id="SWEPT").routing_strategy == "performance_based"
 
 
+def test_a_freed_agent_reaches_a_case_it_can_serve_behind_a_long_head_it_cannot(monkeypatch):
+    # given more waiting billing cases than a freed agent's scan reads, and a technical case behind them
+    from routing.services import queue as queue_module
+
+    monkeypatch.setattr(queue_module, "DISPATCH_SCAN_LIMIT", 3)
+    agent = routable_agent(skills={"technical": "advanced"}, capacity=1)
+    case_route(request=request_for("MINE", required_skills=["technical"]))
+    for n in range(6):
+        case_route(request=request_for(f"BILLING-{n}", priority="high"))  # nobody holds billing
+    case_route(request=request_for("BEHIND", priority="low", required_skills=["technical"]))
+    # when the agent frees up
+    case_complete(case_id="MINE")
+    # then the scan skipped the cases asking a skill the agent lacks, in SQL, and found the one it can serve
+    assert CaseAssignment.objects.get(case__case_id="BEHIND").agent_id == agent.pk
+
+
+def test_the_sweep_serves_an_idle_agent_a_case_behind_a_head_nobody_can_take(monkeypatch):
+    # given a head of waiting billing cases longer than the sweep offers, and a technical case behind
+    from routing.services import sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "SWEEP_DISPATCH_LIMIT", 2)
+    agent = routable_agent(skills={"technical": "advanced"})
+    AgentAvailability.objects.filter(agent=agent).update(status=AvailabilityStatus.OFFLINE)
+    for n in range(4):
+        case_route(request=request_for(f"BILLING-{n}", priority="high"))
+    case_route(request=request_for("BEHIND", priority="low", required_skills=["technical"]))
+    # when the agent is free again without any service noticing, and completes nothing
+    AgentAvailability.objects.filter(agent=agent).update(status=AvailabilityStatus.AVAILABLE)
+    report = queue_sweep()
+    # then the sweep offered the queue to the idle agent too
+    assert report.dispatched == 1
+    assert CaseAssignment.objects.get(case__case_id="BEHIND").agent_id == agent.pk
+
+
 def test_a_completion_dispatches_one_entry_for_the_one_slot_it_frees():
     # given: an agent with two slots, both taken, and three cases waiting
     agent = routable_agent(skills={"billing": "advanced"}, capacity=2)
