@@ -75,10 +75,10 @@ DEFAULT_RESOLUTION_MINUTES = 30  # for the wait estimate when no agent has a rec
 
 
 def _dispatch_to_locked_agent(
-    *, availability: AgentAvailability, now: dt.datetime, limit: int | None = None
+    *, availability: AgentAvailability, now: dt.datetime, limit: int | None = None, passing_over=None
 ) -> list[CaseAssignment]:
     """Give a locked agent the highest waiting entries it can serve, while it has room (at most
-    `limit` of them).
+    `limit` of them), leaving the entry `passing_over` (a primary key) alone.
 
     The agent's facts are loaded once; entries are examined in serving order (at most
     DISPATCH_SCAN_LIMIT of them) against the pure engine's rules at each entry's widen ring, and the
@@ -94,7 +94,7 @@ def _dispatch_to_locked_agent(
     assignments: list[CaseAssignment] = []
     while profile.current_load < profile.max_concurrent_cases and (limit is None or len(assignments) < limit):
         started = time.perf_counter()
-        found = _first_servable_entry(profile=profile, now=now, lockout=lockout)
+        found = _first_servable_entry(profile=profile, now=now, lockout=lockout, passing_over=passing_over)
         if found is None:
             break
         entry, ring = found
@@ -141,15 +141,12 @@ def _servable_where(profile: AgentProfile, *, lockout: int) -> Q:
 
 
 def _first_servable_entry(
-    *, profile: AgentProfile, now: dt.datetime, lockout: int
+    *, profile: AgentProfile, now: dt.datetime, lockout: int, passing_over=None
 ) -> tuple[EscalationQueueEntry, Ring] | None:
-    entries = queue_scan(
-        now=now,
-        chunk=DISPATCH_SCAN_CHUNK,
-        grow=4,
-        limit=DISPATCH_SCAN_LIMIT,
-        where=_servable_where(profile, lockout=lockout),
-    )
+    where = _servable_where(profile, lockout=lockout)
+    if passing_over is not None:
+        where &= ~Q(pk=passing_over)
+    entries = queue_scan(now=now, chunk=DISPATCH_SCAN_CHUNK, grow=4, limit=DISPATCH_SCAN_LIMIT, where=where)
     for entry in entries:
         ring, _ = innermost_ring(
             agent=profile, case=_entry_profile(entry), level=entry.widen_level, lockout=lockout
@@ -402,14 +399,21 @@ def queue_entry_requeue(*, entry_id) -> EscalationQueueEntry:
     """Put a cancelled entry, or an assigned entry whose agent has not started it, back in line.
 
     It keeps its original queued_at and deadline (it regains its place). Taking back an unstarted
-    assignment marks it `transferred` and frees the agent's capacity; the agent is not excluded (a
-    supervisor's requeue is not the agent's refusal).
+    assignment marks it `transferred` and frees the agent's capacity, which is offered to the queue at
+    once, the requeued case aside (the supervisor took it from this agent); the agent is not excluded
+    from it later (a supervisor's requeue is not the agent's refusal).
     """
     entry = _get_entry(entry_id)
     now = timezone.now()
     agent_id = entry.assigned_agent_id if entry.status == QueueStatus.ASSIGNED else None
+    availability = freed = None
     if agent_id is not None:  # lock order: the agent's availability before the entry
-        AgentAvailability.objects.select_for_update(of=("self",)).filter(agent_id=agent_id).first()
+        availability = (
+            AgentAvailability.objects.select_for_update(of=("self",))
+            .select_related("agent")
+            .filter(agent_id=agent_id)
+            .first()
+        )
     locked = (
         EscalationQueueEntry.objects.select_for_update(of=("self",)).select_related("case").get(pk=entry.pk)
     )
@@ -428,7 +432,8 @@ def queue_entry_requeue(*, entry_id) -> EscalationQueueEntry:
         assignment.status = AssignmentStatus.TRANSFERRED
         assignment.completed_at = now
         assignment.save(update_fields=["status", "completed_at"])
-        _release_load(agent_id, now=now)
+        _release_load(agent_id, now=now, locked=availability)
+        freed = availability
     elif locked.status != QueueStatus.CANCELLED:
         raise InvalidCaseTransition(case_id=locked.case_id, action="requeued", status=locked.status)
     if EscalationQueueEntry.objects.filter(case=locked.case, status=QueueStatus.QUEUED).exists():
@@ -445,6 +450,8 @@ def queue_entry_requeue(*, entry_id) -> EscalationQueueEntry:
         agent_id=agent_id,
         data={"entry": str(locked.pk)},
     )
+    if freed is not None:
+        _dispatch_to_locked_agent(availability=freed, now=now, passing_over=locked.pk)
     queue_entry_estimate_refresh(entry=locked, now=now)
     return locked
 

@@ -825,6 +825,24 @@ def test_requeue_takes_back_an_unstarted_assignment_but_not_a_started_one():
     assert load_of(agent) == 1
 
 
+def test_a_requeue_offers_the_freed_slot_to_the_next_case_not_the_requeued_one():
+    # given an agent (one slot) a supervisor gave C-1 while C-2 waits behind it
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
+    AgentAvailability.objects.filter(agent=agent).update(status=AvailabilityStatus.OFFLINE)
+    first = case_route(request=request_for("C-1", priority="high"))
+    case_route(request=request_for("C-2", priority="low"))
+    AgentAvailability.objects.filter(agent=agent).update(status=AvailabilityStatus.AVAILABLE)
+    queue_entry_assign(entry_id=first.queue_entry.pk, agent_id=agent.pk)
+    # when the supervisor takes C-1 back before the agent starts it
+    requeued = queue_entry_requeue(entry_id=first.queue_entry.pk)
+    # then C-1 waits again and the freed slot went to C-2 in the same transaction
+    assert requeued.status == QueueStatus.QUEUED
+    assert (
+        CaseAssignment.objects.get(case__case_id="C-2", status=AssignmentStatus.ASSIGNED).agent_id == agent.pk
+    )
+    assert load_of(agent) == 1
+
+
 # --- queries -------------------------------------------------------------------------------------
 
 
