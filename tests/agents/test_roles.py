@@ -106,6 +106,17 @@ def test_supervisors_work_the_routing_queue_they_are_granted() -> None:
             assert supervisor.has_perm(_perm(model, action)), _perm(model, action)
 
 
+def test_the_routing_grants_are_exactly_the_ones_a_supervisor_needs() -> None:
+    # Stated here, not read from agents.roles: a wrong entry in the live table must fail this test.
+    supervisor = _member_of(SUPERVISORS)
+    for name in ("supportcase", "caseassignment", "escalationqueueentry"):  # route, assign, requeue
+        assert supervisor.has_perm(f"routing.change_{name}"), name
+    for name in ("routingdecision", "routingevent", "caseassignmentarchive"):  # the audit trail
+        assert supervisor.has_perm(f"routing.view_{name}"), name
+        for action in EDIT_ACTIONS:
+            assert not supervisor.has_perm(f"routing.{action}_{name}"), f"{action} {name}"
+
+
 def test_analysts_only_view() -> None:
     analyst = _member_of(ANALYSTS)
     for model in _project_models():
