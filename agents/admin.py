@@ -227,6 +227,11 @@ class SetStatusForm(forms.Form):
         help_text="With a reason the status is a manual override; leave it empty to set the status "
         "without overriding.",
     )
+    expected_available_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="When the agents are expected back (e.g. the end of a break); empty for unknown.",
+    )
 
 
 # --- history of the inline rows ----------------------------------------------------------------------
@@ -526,6 +531,7 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
                                 agent=agent,
                                 status=form.cleaned_data["status"],
                                 override_reason=form.cleaned_data["override_reason"],
+                                expected_available_at=form.cleaned_data["expected_available_at"],
                             )
                 except DomainError as error:
                     self.message_user(request, str(error.detail), messages.ERROR)

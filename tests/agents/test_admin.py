@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from agents.models import (
     AgentAvailability,
@@ -276,6 +277,27 @@ def test_set_status_action_applies_the_status_with_override_reason(supervisor: C
         assert availability.manual_override is True
         assert availability.override_reason == "Product training"
     assert AgentAvailability.objects.get(agent=untouched).status == AvailabilityStatus.AVAILABLE
+
+
+def test_set_status_action_records_when_the_agents_are_expected_back(supervisor: Client):
+    agent = HumanAgentFactory()
+    supervisor.post(
+        CHANGELIST,
+        {
+            "action": "set_status",
+            "index": 0,
+            "apply": "Set status",
+            ACTION_CHECKBOX_NAME: [agent.pk],
+            "status": AvailabilityStatus.BREAK,
+            "expected_available_at": "2026-12-01T14:30",
+        },
+    )
+    availability = AgentAvailability.objects.get(agent=agent)
+    assert availability.status == AvailabilityStatus.BREAK
+    assert (
+        timezone.localtime(availability.expected_available_at).strftime("%Y-%m-%d %H:%M")
+        == "2026-12-01 14:30"
+    )
 
 
 def test_set_status_action_rejects_an_unknown_status(supervisor: Client):
