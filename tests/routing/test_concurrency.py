@@ -6,6 +6,9 @@ and available) while completing cases at random. Capacity is checked inside ever
 raises a load, under the agent's row lock: the test wraps routing.services.assignment._take_load to count the
 agent's open assignments right after the new one was written, so a moment with more open assignments
 than capacity cannot slip between two snapshots.
+
+A second test races the fatigue lockout the same way: 8 routers, mostly difficult cases, a lockout of
+2; no agent ever holds a third open difficult case (the streak is re-checked under the agent's lock).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from django.db.models import Count, F
 
 from agents.models import AgentAvailability
 from routing.models import (
+    DIFFICULT_ASSIGNMENT_Q,
     OPEN_ASSIGNMENT_STATUSES,
     AssignmentStatus,
     CaseAssignment,
@@ -185,3 +189,70 @@ def test_concurrent_routing_never_exceeds_capacity_nor_assigns_a_case_twice(monk
         RoutingDecision.objects.filter(case__case_id__startswith="CC-").values("case_id").distinct().count()
         == CASES
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("seed_rows_back_after_flush")
+def test_concurrent_routers_never_push_an_agent_past_the_fatigue_lockout(monkeypatch, settings):
+    # given: 10 agents with room for 5 cases each and a lockout of 2 difficult cases; 8 routers send
+    # 200 cases, most of them difficult, so the lock-time fatigue re-check is raced on every agent
+    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2}
+    retire_seed_roster()
+    SkillDomainFactory(code="billing")
+    agents = [routable_agent(skills={"billing": "advanced"}, capacity=5).pk for _ in range(10)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+    violations: list[str] = []
+    original_take_load = services._take_load
+
+    def checked_take_load(availability, *, now):
+        original_take_load(availability, now=now)
+        difficult = CaseAssignment.objects.filter(
+            DIFFICULT_ASSIGNMENT_Q, agent_id=availability.agent_id, status__in=OPEN_ASSIGNMENT_STATUSES
+        ).count()
+        if difficult > 2:
+            violations.append(f"agent {availability.agent_id}: {difficult} open difficult cases > 2")
+
+    monkeypatch.setattr(services, "_take_load", checked_take_load)
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        local_rng = random.Random(100 + index)
+        try:
+            for n in range(index, 200, 8):
+                case_route(
+                    request=CaseRequest(
+                        case_id=f"FT-{n:04d}",
+                        priority="medium",
+                        complexity=local_rng.choice(["high", "high", "high", "low"]),
+                        required_skills=["billing"],
+                        language="en",
+                    )
+                )
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then every agent took difficult work up to the lockout and never beyond it
+    assert not errors, errors[:3]
+    assert not violations, violations[:5]
+    open_difficult = Counter(
+        CaseAssignment.objects.filter(
+            DIFFICULT_ASSIGNMENT_Q, status__in=OPEN_ASSIGNMENT_STATUSES
+        ).values_list("agent_id", flat=True)
+    )
+    assert set(open_difficult) <= set(agents) and max(open_difficult.values()) == 2
+    queued_difficult = EscalationQueueEntry.objects.filter(DIFFICULT_ASSIGNMENT_Q, status=QueueStatus.QUEUED)
+    assert queued_difficult.count() == SupportCase.objects.filter(
+        case_id__startswith="FT-", complexity="high"
+    ).count() - sum(open_difficult.values())
