@@ -215,17 +215,24 @@ def _assign_entry(
 
 
 @transaction.atomic
-def queue_dispatch_for_agent(*, agent_id: int) -> list[CaseAssignment]:
-    """An agent may take more work (became available, capacity rose): serve the queue to it."""
+def queue_dispatch_for_agent(
+    *, agent_id: int, now: dt.datetime | None = None, skip_locked: bool = False
+) -> list[CaseAssignment]:
+    """An agent may take more work (became available, capacity rose): serve the queue to it.
+
+    With `skip_locked` (the sweep) an agent another transaction holds, being given work right now, is
+    left alone instead of waited for: nothing is dispatched."""
     availability = (
-        AgentAvailability.objects.select_for_update(of=("self",))
+        AgentAvailability.objects.select_for_update(skip_locked=skip_locked, of=("self",))
         .select_related("agent")
         .filter(agent_id=agent_id)
         .first()
     )
     if availability is None:
+        if skip_locked:
+            return []
         raise AgentNotFound(code=str(agent_id))
-    return _dispatch_to_locked_agent(availability=availability, now=timezone.now())
+    return _dispatch_to_locked_agent(availability=availability, now=now or timezone.now())
 
 
 @transaction.atomic

@@ -44,9 +44,9 @@ from routing.models import (
 from routing.selectors import queue_waiting
 from routing.services.assignment import _release_load
 from routing.services.queue import (
-    _dispatch_to_locked_agent,
     _entry_dispatch,
     _queue_entry_for,
+    queue_dispatch_for_agent,
     queue_entry_estimate_refresh,
 )
 
@@ -274,23 +274,8 @@ def _dispatch_waiting(*, now: dt.datetime) -> int:
         "agent_id", flat=True
     )[:SWEEP_AGENT_DISPATCH_LIMIT]
     for agent_id in idle:
-        dispatched += len(_agent_dispatch_unless_busy(agent_id=agent_id, now=now))
+        dispatched += len(queue_dispatch_for_agent(agent_id=agent_id, now=now, skip_locked=True))
     return dispatched
-
-
-@transaction.atomic
-def _agent_dispatch_unless_busy(*, agent_id: int, now: dt.datetime) -> list[CaseAssignment]:
-    """Serve the queue to one agent, unless another transaction holds the agent (it is being given
-    work right now): skip_locked, so the sweep never waits on a router."""
-    availability = (
-        AgentAvailability.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("agent")
-        .filter(agent_id=agent_id)
-        .first()
-    )
-    if availability is None:
-        return []
-    return _dispatch_to_locked_agent(availability=availability, now=now)
 
 
 def queue_sweep(*, now: dt.datetime | None = None) -> SweepReport:
