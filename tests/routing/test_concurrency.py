@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 from django.db import connection
@@ -45,6 +46,49 @@ CASES = 2000
 AGENTS = 50
 
 
+def _analyze() -> None:
+    with connection.cursor() as cursor:
+        # Fresh test tables have no planner statistics; without them PostgreSQL overestimates the
+        # candidate query and spends its time JIT-compiling it. Production tables are analysed.
+        cursor.execute("ANALYZE")
+
+
+def _watch_take_load(monkeypatch, check: Callable[[int], str | None]) -> list[str]:
+    """Run `check(agent_id)` inside every transaction that raises a load, right after it did, under the
+    agent's row lock; the messages it returns are the violations seen."""
+    violations: list[str] = []
+    original_take_load = services._take_load
+
+    def checked_take_load(availability, *, now):
+        original_take_load(availability, now=now)
+        message = check(availability.agent_id)
+        if message:
+            violations.append(message)
+
+    monkeypatch.setattr(services, "_take_load", checked_take_load)
+    return violations
+
+
+def _run_concurrently(work: Callable[[int], None], threads: int) -> list[BaseException]:
+    """`work(index)` in `threads` threads, each on its own connection; the errors they raised."""
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            work(index)
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    running = [threading.Thread(target=worker, args=(index,)) for index in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    return errors
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("seed_rows_back_after_flush")
@@ -59,63 +103,44 @@ def test_concurrent_routing_never_exceeds_capacity_nor_assigns_a_case_twice(monk
         agent = routable_agent(skills={"billing": "advanced"}, capacity=capacity)
         capacities[agent.pk] = capacity
 
-    with connection.cursor() as cursor:
-        # Fresh test tables have no planner statistics; without them PostgreSQL overestimates the
-        # candidate query and spends its time JIT-compiling it. Production tables are analysed.
-        cursor.execute("ANALYZE")
+    _analyze()
 
-    violations: list[str] = []
-    original_take_load = services._take_load
-
-    def checked_take_load(availability, *, now):
-        original_take_load(availability, now=now)
+    def over_capacity(agent_id: int) -> str | None:
         open_count = CaseAssignment.objects.filter(
-            agent_id=availability.agent_id, status__in=OPEN_ASSIGNMENT_STATUSES
+            agent_id=agent_id, status__in=OPEN_ASSIGNMENT_STATUSES
         ).count()
-        if open_count > capacities[availability.agent_id]:
-            violations.append(
-                f"agent {availability.agent_id}: {open_count} open > {capacities[availability.agent_id]}"
-            )
+        if open_count > capacities[agent_id]:
+            return f"agent {agent_id}: {open_count} open > {capacities[agent_id]}"
+        return None
 
-    monkeypatch.setattr(services, "_take_load", checked_take_load)
-
-    errors: list[BaseException] = []
+    violations = _watch_take_load(monkeypatch, over_capacity)
     outcomes: Counter[str] = Counter()
     outcomes_lock = threading.Lock()
 
-    def worker(index: int) -> None:
+    def route_and_complete(index: int) -> None:
         local_rng = random.Random(index)
         mine: list[str] = []
-        try:
-            for n in range(index, CASES, THREADS):
-                case_id = f"CC-{n:05d}"
-                outcome = case_route(
-                    request=CaseRequest(
-                        case_id=case_id,
-                        priority=local_rng.choice(["low", "medium", "high", "critical"]),
-                        complexity=local_rng.choice(["low", "medium"]),
-                        required_skills=["billing"],
-                        language="en",
-                    )
+        for n in range(index, CASES, THREADS):
+            case_id = f"CC-{n:05d}"
+            outcome = case_route(
+                request=CaseRequest(
+                    case_id=case_id,
+                    priority=local_rng.choice(["low", "medium", "high", "critical"]),
+                    complexity=local_rng.choice(["low", "medium"]),
+                    required_skills=["billing"],
+                    language="en",
                 )
-                with outcomes_lock:
-                    outcomes[str(outcome.http_status)] += 1
-                if outcome.assignment is not None:
-                    mine.append(case_id)
-                if mine and local_rng.random() < 0.45:
-                    done = mine.pop(local_rng.randrange(len(mine)))
-                    case_complete(case_id=done, csat_rating=local_rng.randint(1, 5))
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
-            errors.append(error)
-        finally:
-            connection.close()
+            )
+            with outcomes_lock:
+                outcomes[str(outcome.http_status)] += 1
+            if outcome.assignment is not None:
+                mine.append(case_id)
+            if mine and local_rng.random() < 0.45:
+                done = mine.pop(local_rng.randrange(len(mine)))
+                case_complete(case_id=done, csat_rating=local_rng.randint(1, 5))
 
     # when
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = _run_concurrently(route_and_complete, THREADS)
 
     # then
     assert not errors, errors[:3]
@@ -201,47 +226,31 @@ def test_concurrent_routers_never_push_an_agent_past_the_fatigue_lockout(monkeyp
     retire_seed_roster()
     SkillDomainFactory(code="billing")
     agents = [routable_agent(skills={"billing": "advanced"}, capacity=5).pk for _ in range(10)]
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    _analyze()
 
-    violations: list[str] = []
-    original_take_load = services._take_load
-
-    def checked_take_load(availability, *, now):
-        original_take_load(availability, now=now)
+    def past_lockout(agent_id: int) -> str | None:
         difficult = CaseAssignment.objects.filter(
-            DIFFICULT_ASSIGNMENT_Q, agent_id=availability.agent_id, status__in=OPEN_ASSIGNMENT_STATUSES
+            DIFFICULT_ASSIGNMENT_Q, agent_id=agent_id, status__in=OPEN_ASSIGNMENT_STATUSES
         ).count()
-        if difficult > 2:
-            violations.append(f"agent {availability.agent_id}: {difficult} open difficult cases > 2")
+        return f"agent {agent_id}: {difficult} open difficult cases > 2" if difficult > 2 else None
 
-    monkeypatch.setattr(services, "_take_load", checked_take_load)
-    errors: list[BaseException] = []
+    violations = _watch_take_load(monkeypatch, past_lockout)
 
-    def worker(index: int) -> None:
+    def route_mostly_difficult(index: int) -> None:
         local_rng = random.Random(100 + index)
-        try:
-            for n in range(index, 200, 8):
-                case_route(
-                    request=CaseRequest(
-                        case_id=f"FT-{n:04d}",
-                        priority="medium",
-                        complexity=local_rng.choice(["high", "high", "high", "low"]),
-                        required_skills=["billing"],
-                        language="en",
-                    )
+        for n in range(index, 200, 8):
+            case_route(
+                request=CaseRequest(
+                    case_id=f"FT-{n:04d}",
+                    priority="medium",
+                    complexity=local_rng.choice(["high", "high", "high", "low"]),
+                    required_skills=["billing"],
+                    language="en",
                 )
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
-            errors.append(error)
-        finally:
-            connection.close()
+            )
 
     # when
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = _run_concurrently(route_mostly_difficult, 8)
 
     # then every agent took difficult work up to the lockout and never beyond it
     assert not errors, errors[:3]
