@@ -19,9 +19,38 @@ from django.core.validators import MaxValueValidator, MinValueValidator, validat
 from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Coalesce
+from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
 from agents.languages import ISO_639_1, LANGUAGE_CHOICES
+
+__all__ = [
+    "MAX_CONCURRENT_CASES_LIMIT",
+    "TERRITORY_MAX_LENGTH",
+    "validate_timezone",
+    "validate_language_codes",
+    "validate_territories",
+    "IsJSONArray",
+    "UNIT_INTERVAL",
+    "CSAT_RANGE",
+    "SkillLevel",
+    "FrustrationTolerance",
+    "Proficiency",
+    "LanguageProficiency",
+    "Weekday",
+    "ScheduleType",
+    "AvailabilityStatus",
+    "LeadTier",
+    "SkillDomain",
+    "HumanAgent",
+    "AgentSkill",
+    "AgentSpecialization",
+    "AgentLanguage",
+    "AgentSchedule",
+    "AgentAvailability",
+    "AgentPerformance",
+    "AgentPeriodMetrics",
+]
 
 # An agent holds at most this many cases at once; the CHECK constraint and the validator share it.
 MAX_CONCURRENT_CASES_LIMIT = 50
@@ -78,6 +107,7 @@ def validate_territories(value: Any) -> None:
             )
 
 
+@deconstructible(path="agents.models.IsJSONArray")
 class IsJSONArray(Func):
     """True when a JSON column holds an array, for CHECK constraints on both supported databases.
 
