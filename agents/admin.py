@@ -401,7 +401,7 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
                     "department",
                     "hire_date",
                     "skill_level",
-                    "max_concurrent_cases",
+                    "max_concurrent_work",
                     "frustration_tolerance",
                     "base_hourly_rate",
                 )
@@ -429,7 +429,7 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
     def load(self, agent: HumanAgent) -> str:
         availability = _one_to_one(agent, "availability")
         current = availability.current_load if availability else 0
-        return f"{current} / {agent.max_concurrent_cases}"
+        return f"{current} / {agent.max_concurrent_work}"
 
     @admin.display(description="CSAT", ordering="performance__csat_score")
     def csat(self, agent: HumanAgent) -> Any:

@@ -1,12 +1,18 @@
 """Every write to agents goes through here: the admin, the API, commands and tests call these.
 
-Lock order (shared with routing): an agent's AgentAvailability row is locked before any case or queue
-row of that agent, and several agents are locked in ascending agent_id order. `agent_update` locks the
-HumanAgent row only (never availability), so concurrent edits of one agent's nested sets serialise
-without joining that order.
+Lock order (one order for agents and routing, routing.services states it): an agent's AgentAvailability
+row first, then its HumanAgent row, then work rows (cases, assignments, queue entries); several agents in
+ascending agent_id order. Every lock is FOR NO KEY UPDATE (`select_for_update(no_key=True)`): these rows
+are never deleted here, and FOR UPDATE would block the FOR KEY SHARE lock that another transaction's
+foreign-key check takes on the agent (a router inserting an assignment), which deadlocked agent edits
+against routing.
+
+Statuses: a status a person or an integration sets through these services is their decision
+(manual_override), whatever the reason field holds; only `available` hands the status back to routing,
+which sets `busy` at capacity and `available` again when the load drops.
 
 Nested sets (skills, languages, specializations, schedules) are replaced as a whole when given: rows
-are matched by their natural key (skill domain, language code, specialization name) and updated in
+are matched by their natural key (skill domain, language code, specialization name, line and segment) and updated in
 place, new keys are created and missing ones deleted. Schedules have no natural key in the model, so a
 schedule row is kept only when an identical row is given again; anything else is deleted or created.
 Bulk writes go through simple_history's bulk helpers so the audit trail stays complete.
@@ -34,15 +40,10 @@ from agents.models import (
     HumanAgent,
 )
 from agents.selectors import AgentNotFound
-from agents.signals import agent_capacity_freed
-from config.errors import ConflictError, DomainError, NotFoundError
+from agents.signals import agent_capacity_freed, agent_status_changed
+from config.errors import ConflictError, NotFoundError
 
 WORKING_STATUSES = {AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY}
-
-
-class OverrideReasonRequired(DomainError):
-    code = "override_reason_required"
-    default_detail = "A manual status override needs a reason."
 
 
 class AgentInactive(ConflictError):
@@ -71,21 +72,17 @@ def agent_set_status(
     agent: HumanAgent | int,
     status: str,
     override_reason: str = "",
-    manual_override: bool | None = None,
     expected_available_at: dt.datetime | None = None,
 ) -> AgentAvailability:
-    """Set an agent's live status (the hot path: one locked row, one update).
-
-    A supervisor's change with a reason is a manual override; going on break resets the fatigue streak.
-    """
+    """Set an agent's live status as a person or an integration decides it (the hot path: one locked
+    row, one update). Any status but `available` is a manual override that routing leaves alone."""
     agent_id = agent if isinstance(agent, int) else agent.pk
-    manual_override = _manual_override(override_reason, manual_override)
     availability = _availability_locked(agent_id=agent_id)
     return _availability_apply_status(
         availability,
         status=status,
         override_reason=override_reason,
-        manual_override=manual_override,
+        manual_override=status_is_manual(status),
         expected_available_at=expected_available_at,
     )
 
@@ -96,7 +93,7 @@ def _availability_locked(*, agent_id: int | None = None, code: str | None = None
     One query on the hot path. Every agent should have the row (agent_create makes it), but an agent
     created some other way may not: that agent is known, so it gets the row rather than a "no such agent".
     """
-    rows = AgentAvailability.objects.select_for_update(of=("self",)).select_related("agent")
+    rows = AgentAvailability.objects.select_for_update(no_key=True, of=("self",)).select_related("agent")
     lookup = {"agent_id": agent_id} if code is None else {"agent__code": code}
     try:
         return rows.get(**lookup)
@@ -108,11 +105,9 @@ def _availability_locked(*, agent_id: int | None = None, code: str | None = None
         return rows.get(agent_id=agent.pk)
 
 
-def _manual_override(override_reason: str, manual_override: bool | None) -> bool:
-    manual_override = bool(override_reason) if manual_override is None else manual_override
-    if manual_override and not override_reason:
-        raise OverrideReasonRequired(fields={"override_reason": ["Required when manual_override is set."]})
-    return manual_override
+def status_is_manual(status: str) -> bool:
+    """Whether a status set by a person or an integration is a manual override (see the module docstring)."""
+    return status != AvailabilityStatus.AVAILABLE
 
 
 def _availability_apply_status(
@@ -137,7 +132,7 @@ def _availability_apply_status(
             fields={"status": ["An inactive agent can only take a non-working status (e.g. offline)."]},
         )
     now = timezone.now()
-    previous = availability.status
+    previous, previous_since = availability.status, availability.status_since
     took_work = availability.takes_work
     if status != previous:
         availability.status_since = now
@@ -156,8 +151,15 @@ def _availability_apply_status(
         ]
     )
     if status == AvailabilityStatus.BREAK and previous != AvailabilityStatus.BREAK:
-        AgentPerformance.objects.filter(agent_id=availability.agent_id).update(
-            last_break_at=now, consecutive_difficult_cases=0
+        AgentPerformance.objects.filter(agent_id=availability.agent_id).update(last_break_at=now)
+    if status != previous:  # routing ends a difficult streak when the agent comes back rested
+        agent_status_changed.send(
+            sender=HumanAgent,
+            agent_id=availability.agent_id,
+            previous_status=previous,
+            previous_since=previous_since,
+            status=status,
+            now=now,
         )
     if availability.takes_work and not took_work:  # e.g. back from a break, or a supervisor's busy lifted
         _notify_capacity_freed(availability.agent_id)
@@ -166,20 +168,30 @@ def _availability_apply_status(
 
 @transaction.atomic
 def agents_set_active(*, agent_ids: list[int], active: bool) -> int:
-    """Activate or deactivate agents; a deactivated agent goes offline and receives no new work."""
+    """Activate or deactivate agents; a deactivated agent goes offline and receives no new work.
+
+    Lock order: the agents' availability rows (agent_id order), then their agent rows."""
+    availabilities = list(
+        AgentAvailability.objects.select_for_update(no_key=True, of=("self",))
+        .filter(agent_id__in=agent_ids)
+        .order_by("agent_id")
+    )
     changed = 0
-    for agent in HumanAgent.objects.filter(pk__in=agent_ids).exclude(is_active=active).order_by("pk"):
+    agents = HumanAgent.objects.select_for_update(no_key=True).filter(pk__in=agent_ids).order_by("pk")
+    for agent in agents.exclude(is_active=active):
         agent.is_active = active
         agent.save(update_fields=["is_active", "updated_at"])  # save(), not update(): history records it
         changed += 1
     if not active:
-        for availability in (
-            AgentAvailability.objects.select_for_update().filter(agent_id__in=agent_ids).order_by("agent_id")
-        ):
+        now = timezone.now()
+        for availability in availabilities:
             if availability.status != AvailabilityStatus.OFFLINE:
                 availability.status = AvailabilityStatus.OFFLINE
-                availability.status_since = timezone.now()
-                availability.save(update_fields=["status", "status_since", "last_status_change"])
+                availability.manual_override = True
+                availability.status_since = now
+                availability.save(
+                    update_fields=["status", "manual_override", "status_since", "last_status_change"]
+                )
     return changed
 
 
@@ -207,24 +219,23 @@ def agent_availability_update(
     code: str,
     status: str | None = None,
     override_reason: str | None = None,
-    manual_override: bool | None = None,
     expected_available_at: dt.datetime | None | _Unset = UNSET,
 ) -> AgentAvailability:
-    """Change the live status of the agent with `code`; omitted values keep their current value.
+    """Change the live status of the agent with `code` as a person or an integration decides it;
+    omitted values keep their current value.
 
     The API's hot path: one query finds the availability row by agent code (joined to the agent, for
-    its capacity) and locks it, then the body of `agent_set_status` updates it. Giving an `override_reason` without
-    `manual_override` makes the change a manual override, as in `agent_set_status`.
+    its capacity) and locks it, then the body of `agent_set_status` updates it. The status given (or
+    kept) is the caller's decision: any but `available` is a manual override (agent_set_status).
     """
     availability = _availability_locked(code=code)
     reason = override_reason if override_reason is not None else availability.override_reason
-    if manual_override is None and override_reason is None:
-        manual_override = availability.manual_override  # neither given: the override stays as it is
     return _availability_apply_status(
         availability,
         status=status if status is not None else availability.status,
         override_reason=reason,
-        manual_override=_manual_override(reason, manual_override),
+        # A status given is the caller's decision; without one, who set the status does not change.
+        manual_override=status_is_manual(status) if status is not None else availability.manual_override,
         expected_available_at=(
             availability.expected_available_at if expected_available_at is UNSET else expected_available_at
         ),
@@ -244,7 +255,7 @@ AGENT_EDITABLE_FIELDS: tuple[str, ...] = (
     "hire_date",
     "skill_level",
     "base_hourly_rate",
-    "max_concurrent_cases",
+    "max_concurrent_work",
     "frustration_tolerance",
     "is_active",
 )
@@ -267,14 +278,6 @@ def _by_attname(model: type[models.Model], row: Row) -> dict[str, Any]:
             value = value.pk
         values[field.attname] = value
     return values
-
-
-# Rows whose change touches these fields first get the given values (one UPDATE), which takes them out of
-# a unique constraint, so that two rows may swap their values in one request (the constraint is checked
-# per statement and cannot be deferred: Django cannot defer a conditional or expression constraint).
-RELEASE_BEFORE_UPDATE: dict[type[models.Model], tuple[frozenset[str], dict[str, Any]]] = {
-    AgentSpecialization: (frozenset({"insurance_line", "customer_segment"}), {"insurance_line": None}),
-}
 
 
 def _nested_replace(
@@ -304,8 +307,6 @@ def _nested_replace(
     to_update: list[models.Model] = []
     changed_fields: set[str] = set()
     kept: set[int] = set()
-    release_on, released_values = RELEASE_BEFORE_UPDATE.get(model, (frozenset(), {}))
-    to_release: list[int] = []
     for row in rows:
         values = _by_attname(model, row)
         candidate = model(agent=agent, **values)  # unsaved; fills model defaults for the key
@@ -321,15 +322,10 @@ def _nested_replace(
         if changed:
             to_update.append(obj)
             changed_fields.update(changed)
-            if release_on.intersection(changed):
-                to_release.append(obj.pk)
 
     stale = [obj.pk for obj in existing if obj.pk not in kept]
     if stale:  # first, so a new row cannot collide with the unique values of one it replaces
         model._default_manager.filter(pk__in=stale).delete()
-    if to_release:
-        model._default_manager.filter(pk__in=to_release).update(**released_values)
-        changed_fields.update(released_values)  # write the released fields back, changed or not
     if to_update:
         bulk_update_with_history(to_update, model, fields=sorted(changed_fields))
     if to_create:
@@ -337,11 +333,14 @@ def _nested_replace(
     return bool(stale or to_update or to_create)
 
 
-# Natural keys of the nested sets; schedules have none in the model (see the module docstring).
+# Natural keys of the nested sets; schedules have none in the model (see the module docstring). A
+# specialization is keyed by name, line and segment together (seed 000 makes names unique among rows
+# without a line, seed 001 the line and segment among rows with one): changing a row's line or segment
+# replaces the row.
 NESTED_SETS: dict[str, tuple[type[models.Model], tuple[str, ...]]] = {
     "skills": (AgentSkill, ("domain_id",)),
     "languages": (AgentLanguage, ("language_code",)),
-    "specializations": (AgentSpecialization, ("specialization",)),
+    "specializations": (AgentSpecialization, ("specialization", "insurance_line", "customer_segment")),
     "schedules": (AgentSchedule, ()),
 }
 
@@ -425,14 +424,14 @@ def agent_update(
     All or nothing: an error in any nested row rolls back the agent's own changes too.
     """
     _check_editable(attributes)
-    agent = HumanAgent.objects.select_for_update(of=("self",)).get(pk=agent.pk)
-    capacity_before = agent.max_concurrent_cases
+    agent = agent_lock(agent_id=agent.pk)
+    capacity_before = agent.max_concurrent_work
     changed = [name for name, value in attributes.items() if getattr(agent, name) != value]
     for name in changed:
         setattr(agent, name, attributes[name])
     if changed:
         agent.save(update_fields=[*changed, "updated_at"])
-    _nested_sets_replace(
+    sets_changed = _nested_sets_replace(
         agent=agent,
         nested={
             "skills": skills,
@@ -443,8 +442,20 @@ def agent_update(
     )
     if "is_active" in changed and not agent.is_active:
         agents_set_active(agent_ids=[agent.pk], active=False)  # takes the agent offline as well
-    elif agent.is_active and agent.max_concurrent_cases > capacity_before:
-        _notify_capacity_freed(agent.pk)  # more room: routing serves the queue to the agent now
+    elif agent.is_active and (agent.max_concurrent_work > capacity_before or sets_changed):
+        # More room, or skills, languages or schedules that may let the agent serve waiting work:
+        # routing serves the queue to the agent now (serving order: the queue before new work).
+        _notify_capacity_freed(agent.pk)
+    return agent
+
+
+def agent_lock(*, agent_id: int) -> HumanAgent:
+    """Lock an agent for an edit in the lock order: its availability row (created if missing), then the
+    agent row, both FOR NO KEY UPDATE. Returns the agent as stored now."""
+    AgentAvailability.objects.select_for_update(no_key=True, of=("self",)).filter(agent_id=agent_id).first()
+    agent = HumanAgent.objects.select_for_update(no_key=True, of=("self",)).get(pk=agent_id)
+    if not AgentAvailability.objects.filter(agent_id=agent_id).exists():
+        agent_ensure_live_rows(agent=agent)
     return agent
 
 
@@ -475,7 +486,7 @@ def agent_row_restore(*, agent: HumanAgent, model: type[models.Model], history_i
     """
     if model not in RESTORABLE_ROWS:
         raise RowNotRestorable(f"{model._meta.verbose_name} rows are not restored from history.")
-    agent = HumanAgent.objects.select_for_update(of=("self",)).get(pk=agent.pk)
+    agent = agent_lock(agent_id=agent.pk)
     record = model.history.filter(history_id=history_id, agent_id=agent.pk).first()
     if record is None:
         raise NotFoundError(f"No {model._meta.verbose_name} history record {history_id} for this agent.")
@@ -494,4 +505,6 @@ def agent_row_restore(*, agent: HumanAgent, model: type[models.Model], history_i
         ) from None
     row._change_reason = f"Restored from history record {history_id}"
     row.save(force_insert=True)
+    if agent.is_active:
+        _notify_capacity_freed(agent.pk)  # a skill or schedule back may let the agent serve waiting work
     return row

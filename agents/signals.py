@@ -1,14 +1,19 @@
 """Signals other apps listen to, so agents never imports routing.
 
-`agent_capacity_freed` is sent when an agent may take more work (became available, finished a break,
-capacity rose). It is sent inside the agents service's transaction, not after commit, while that service
-holds the agent's row lock (agents.services `_notify_capacity_freed`): routing's receiver serves the
-queue to the agent in the same transaction, under that lock, so the dispatch commits or rolls back with
-the change that freed the capacity, and routing's lock order (agent, then case, then queue) holds because
-the agent's row is already locked. The receiver works in a savepoint and never fails the sender; a
-dispatch that fails is logged and left to the next queue sweep.
+Both are sent inside the agents service's transaction, not after commit, while that service holds the
+agent's availability row lock (the first lock of routing's lock order, routing.services): routing's
+receivers act in the same transaction, under that lock, so what they do commits or rolls back with the
+change that caused it.
+
+- `agent_status_changed` (kwargs agent_id, previous_status, previous_since, status, now): the live
+  status changed. Routing ends a difficult streak when the agent comes back rested.
+- `agent_capacity_freed` (kwargs agent_id): the agent may take more work (became available, finished a
+  break, capacity rose, schedule, skills or languages changed). Routing serves the queue to the agent;
+  its receiver works in a savepoint and never fails the sender, and a dispatch that fails is logged and
+  left to the next queue sweep.
 """
 
 from django.dispatch import Signal
 
-agent_capacity_freed = Signal()  # kwargs: agent_id: int
+agent_status_changed = Signal()
+agent_capacity_freed = Signal()

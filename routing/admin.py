@@ -37,7 +37,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -48,7 +48,6 @@ from django.utils.safestring import SafeString, mark_safe
 
 from agents.models import HumanAgent
 from config.errors import DomainError
-from routing.engine.types import WORKING_STATUSES
 from routing.models import (
     CaseAssignment,
     CaseAssignmentArchive,
@@ -58,7 +57,7 @@ from routing.models import (
     RoutingEvent,
     SupportCase,
 )
-from routing.selectors import queue_serving_order
+from routing.selectors import assignable_agents, queue_serving_order
 from routing.services import queue_entry_assign, queue_entry_cancel, queue_entry_requeue
 
 # --- shared ------------------------------------------------------------------------------------------
@@ -208,23 +207,10 @@ def _showing_waiting(request: HttpRequest) -> bool:
     )
 
 
-def assignable_agents() -> QuerySet[HumanAgent]:
-    """Agents a supervisor may hand a waiting case to now: active, at work, with spare capacity."""
-    return (
-        HumanAgent.objects.filter(
-            is_active=True,
-            availability__status__in=sorted(WORKING_STATUSES),
-            availability__current_load__lt=F("max_concurrent_cases"),
-        )
-        .select_related("availability")
-        .order_by("code")
-    )
-
-
 def assignable_agent_label(agent: HumanAgent) -> str:
     return (
         f"{agent.name} ({agent.code}) · {agent.availability.get_status_display()} · "
-        f"{agent.availability.current_load}/{agent.max_concurrent_cases}"
+        f"{agent.availability.current_load}/{agent.max_concurrent_work}"
     )
 
 

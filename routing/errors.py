@@ -51,3 +51,29 @@ class AgentAtCapacity(ConflictError):
 class QueueEntryNotWaiting(ConflictError):
     code = "queue_entry_not_waiting"
     default_detail = "Queue entry {entry_id} is not waiting (status {status})."
+
+
+class AssignmentRefused(ConflictError):
+    code = "assignment_refused"
+    default_detail = (
+        "Case {case_id} cannot be given to {agent_code}: {reasons}. Give an override_reason to assign anyway."
+    )
+
+
+class StaleAssignment(ConflictError):
+    """A start or completion names an assignment that is no longer the case's open one (a late action
+    after the case was taken back and given to someone else)."""
+
+    code = "stale_assignment"
+    default_detail = "That assignment of case {case_id} is no longer open."
+
+
+class AssignmentNotIdentified(DomainError):
+    code = "assignment_not_identified"
+    http_status = 400
+    default_detail = "Say which assignment this is: give assignment_id or the acting agent's code (agent)."
+
+
+class AssignmentNotFound(NotFoundError):
+    code = "assignment_not_found"
+    default_detail = "No assignment {assignment_id} of case {case_id}."

@@ -397,7 +397,7 @@ def bench_agents_ensure(*, count: int, batch_size: int = 5_000) -> int:
                             email=f"{code}@bench.invalid",
                             department="Customer Support",
                             skill_level=SkillLevel.INTERMEDIATE,
-                            max_concurrent_cases=5,
+                            max_concurrent_work=5,
                         )
                         for code in chunk
                     ]

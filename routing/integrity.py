@@ -29,11 +29,10 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from agents.models import (
@@ -54,6 +53,7 @@ from routing.models import (
     QueueStatus,
     SupportCase,
 )
+from routing.work import open_work_count
 
 SAMPLE_SIZE = 5
 
@@ -109,17 +109,6 @@ def integrity_run(names: Iterable[str] | None = None) -> list[CheckResult]:
         count = len(sample) if len(sample) < SAMPLE_SIZE else offenders.count()
         results.append(CheckResult(name=name, description=check.description, count=count, sample=sample))
     return results
-
-
-def _open_assignments_of_agent(agent_field: str) -> Subquery:
-    counts = (
-        CaseAssignment.objects.filter(agent_id=OuterRef(agent_field), status__in=OPEN_ASSIGNMENT_STATUSES)
-        .order_by()
-        .values("agent_id")
-        .annotate(open=Count("pk"))
-        .values("open")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
 # --- every agent has its live rows ---------------------------------------------------------------------
@@ -381,11 +370,11 @@ def queue_waiting_case_not_queued() -> QuerySet:
 
 @integrity_check(
     "availability_load_mismatch",
-    "Agents whose current_load differs from their open (assigned/in progress) assignments",
+    "Agents whose current_load differs from their open work of every kind (assigned or in progress)",
 )
 def availability_load_mismatch() -> QuerySet:
     return (
-        AgentAvailability.objects.annotate(open_assignments=_open_assignments_of_agent("agent_id"))
+        AgentAvailability.objects.annotate(open_assignments=open_work_count("agent_id"))
         .exclude(current_load=F("open_assignments"))
         .order_by("agent__code")
         .values_list("agent__code", flat=True)
@@ -398,18 +387,18 @@ def availability_load_mismatch() -> QuerySet:
 def available_at_capacity() -> QuerySet:
     return (
         AgentAvailability.objects.filter(
-            status=AvailabilityStatus.AVAILABLE, current_load__gte=F("agent__max_concurrent_cases")
+            status=AvailabilityStatus.AVAILABLE, current_load__gte=F("agent__max_concurrent_work")
         )
         .order_by("agent__code")
         .values_list("agent__code", flat=True)
     )
 
 
-@integrity_check("agents_over_capacity", "Agents holding more open assignments than max_concurrent_cases")
+@integrity_check("agents_over_capacity", "Agents holding more open work than max_concurrent_work")
 def agents_over_capacity() -> QuerySet:
     return (
-        HumanAgent.objects.annotate(open_assignments=_open_assignments_of_agent("pk"))
-        .filter(open_assignments__gt=F("max_concurrent_cases"))
+        HumanAgent.objects.annotate(open_assignments=open_work_count("pk"))
+        .filter(open_assignments__gt=F("max_concurrent_work"))
         .order_by("code")
         .values_list("code", flat=True)
     )

@@ -33,11 +33,10 @@ belongs to the assignment services. The recompute reads consecutive_difficult_ca
 score and never writes it.
 
 Loads are repaired separately, by `availability_loads_reconcile` (recompute_metrics and the daily
-maintenance run it): an agent's current_load is by definition its number of open (assigned or in
-progress) assignments, and for an agent whose status follows its load (available or busy, no manual
-override) busy means "at capacity". Rows that disagree (the agents data migration seeds the legacy
-roster with the seed's workload of 2 and no open assignments; a raw import; a crash outside a
-transaction) are corrected in SQL. Routers change a load under the agent's AgentAvailability row lock,
+maintenance run it): an agent's current_load is by definition its open work of every kind (assigned
+or in progress; routing.work), and for an agent whose status follows its load (available or busy set
+by routing, no manual override) busy means "at capacity". A status a person set is never changed.
+Rows that disagree (a raw import; a crash outside a transaction) are corrected in SQL. Routers change a load under the agent's AgentAvailability row lock,
 so the repair locks the disagreeing rows (agent_id order, as routing.services does) and re-checks them in
 a fresh statement before writing: a case routed meanwhile is counted, never overwritten.
 
@@ -50,11 +49,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
@@ -69,11 +68,11 @@ from routing.engine.stress import (
 )
 from routing.models import (
     FINISHED_ASSIGNMENT_STATUSES,
-    OPEN_ASSIGNMENT_STATUSES,
     RESOLVED_ASSIGNMENT_STATUSES,
     AssignmentStatus,
     CaseAssignment,
 )
+from routing.work import open_work_count
 
 QUALITY_WINDOW_DAYS = 90
 DEFAULT_AGENT_BATCH = 10_000
@@ -156,7 +155,7 @@ def _aggregate_sql() -> str:
     in_quality = "a.assigned_at >= %(quality_start)s"
     return f"""
         SELECT h.id AS agent_id,
-               h.max_concurrent_cases AS capacity,
+               h.max_concurrent_work AS capacity,
                SUM(CASE WHEN a.assigned_at >= %(today_start)s THEN 1 ELSE 0 END) AS cases_today,
                SUM(CASE WHEN a.assigned_at >= %(week_start)s THEN 1 ELSE 0 END) AS cases_this_week,
                SUM(CASE WHEN a.assigned_at >= %(month_start)s THEN 1 ELSE 0 END) AS cases_this_month,
@@ -172,7 +171,7 @@ def _aggregate_sql() -> str:
           FROM {agent} h
           LEFT JOIN {assignment} a ON a.agent_id = h.id AND a.assigned_at >= %(earliest)s
          WHERE h.id BETWEEN %(lo)s AND %(hi)s
-         GROUP BY h.id, h.max_concurrent_cases
+         GROUP BY h.id, h.max_concurrent_work
     """
 
 
@@ -289,31 +288,25 @@ def performance_recompute_preview(*, now: dt.datetime | None = None) -> Recomput
 # --- loads ------------------------------------------------------------------------------------------------
 
 
-def _open_assignments() -> Coalesce:
-    """For a queryset over AgentAvailability: the agent's open (assigned / in progress) assignments."""
-    counts = (
-        CaseAssignment.objects.filter(agent_id=OuterRef("agent_id"), status__in=OPEN_ASSIGNMENT_STATUSES)
-        .order_by()
-        .values("agent_id")
-        .annotate(open=Count("pk"))
-        .values("open")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+def _open_work() -> Any:
+    """For a queryset over AgentAvailability: the agent's open work of every kind (routing.work)."""
+    return open_work_count("agent_id")
 
 
 def _capacity() -> Subquery:
-    agent = HumanAgent.objects.filter(pk=OuterRef("agent_id")).values("max_concurrent_cases")[:1]
+    agent = HumanAgent.objects.filter(pk=OuterRef("agent_id")).values("max_concurrent_work")[:1]
     return Subquery(agent, output_field=IntegerField())
 
 
 def _status_follows_load() -> Q:
-    """available/busy set by routing, not by a supervisor: busy exactly when at capacity."""
+    """available/busy set by routing, not by a person (manual_override): busy exactly when at capacity.
+    A person's status is theirs; the reconcile never changes it."""
     return Q(manual_override=False, status__in=[AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY])
 
 
 def _status_for_load() -> Case:
     return Case(
-        When(GreaterThanOrEqual(_open_assignments(), _capacity()), then=Value(AvailabilityStatus.BUSY)),
+        When(GreaterThanOrEqual(_open_work(), _capacity()), then=Value(AvailabilityStatus.BUSY)),
         default=Value(AvailabilityStatus.AVAILABLE),
     )
 
@@ -324,7 +317,7 @@ def _status_disagrees() -> Q:
 
 def availability_loads_mismatched() -> QuerySet[AgentAvailability]:
     """Availability rows whose load or (load-driven) status disagrees with the open assignments."""
-    return AgentAvailability.objects.filter(~Q(current_load=_open_assignments()) | _status_disagrees())
+    return AgentAvailability.objects.filter(~Q(current_load=_open_work()) | _status_disagrees())
 
 
 @dataclass(frozen=True)
@@ -349,7 +342,7 @@ def availability_loads_reconcile(
     for offset in range(0, len(ids), batch_size):
         with transaction.atomic():
             locked = list(
-                AgentAvailability.objects.select_for_update(of=("self",))
+                AgentAvailability.objects.select_for_update(no_key=True, of=("self",))
                 .filter(agent_id__in=ids[offset : offset + batch_size])
                 .order_by("agent_id")
                 .values_list("agent_id", flat=True)
@@ -362,7 +355,7 @@ def availability_loads_reconcile(
             )
             corrected += (
                 AgentAvailability.objects.filter(agent_id__in=locked)
-                .exclude(current_load=_open_assignments())
-                .update(current_load=_open_assignments())
+                .exclude(current_load=_open_work())
+                .update(current_load=_open_work())
             )
     return LoadReconcileResult(corrected=corrected, statuses=statuses, seconds=time.perf_counter() - started)

@@ -8,7 +8,7 @@ Invariants held by the database:
 - a case has at most one open assignment (assigned or in progress): partial unique constraint;
 - a case waits in the queue at most once: partial unique constraint;
 - ratings and scores stay in range: CHECK constraints.
-Capacity (an agent's open assignments never exceed max_concurrent_cases) spans two tables, so it is held
+Capacity (an agent's open assignments never exceed max_concurrent_work) spans two tables, so it is held
 by the routing services under the agent's AgentAvailability row lock (see routing/services/__init__.py).
 
 The queue position is derived from the serving order (overdue first, then priority, then age) using
@@ -227,6 +227,9 @@ def _assignment_checks(prefix: str) -> list[models.CheckConstraint]:
         models.CheckConstraint(
             condition=Q(complexity__in=Complexity.values), name=f"{prefix}_complexity_valid"
         ),
+        models.CheckConstraint(
+            condition=Q(customer_frustration__in=Frustration.values), name=f"{prefix}_frustration_valid"
+        ),
     ]
 
 
@@ -340,6 +343,9 @@ class EscalationQueueEntry(models.Model):
         blank=True,
         help_text="The strategy the case was routed with, which its dispatch keeps; blank: the default.",
     )
+    strategy_parameters = models.JSONField(
+        default=dict, blank=True, help_text="The parameters of that strategy (empty: its defaults)."
+    )
 
     class Meta:
         verbose_name = "escalation queue entry"
@@ -348,6 +354,12 @@ class EscalationQueueEntry(models.Model):
             models.CheckConstraint(condition=Q(max_wait_minutes__gt=0), name="queue_max_wait_positive"),
             models.CheckConstraint(condition=Q(status__in=QueueStatus.values), name="queue_status_valid"),
             models.CheckConstraint(condition=Q(priority__in=Priority.values), name="queue_priority_valid"),
+            models.CheckConstraint(
+                condition=Q(complexity__in=Complexity.values), name="queue_complexity_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(customer_frustration__in=Frustration.values), name="queue_frustration_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(status="assigned", assigned_agent__isnull=False) | ~Q(status="assigned"),
                 name="queue_assigned_has_agent",
@@ -404,17 +416,44 @@ class EscalationQueueEntry(models.Model):
         super().save(*args, **kwargs)
 
 
+# --- the audit trail of every kind of work ------------------------------------------------------------
+#
+# A decision or an event belongs to one work item of any kind (routing.work): one foreign key per kind,
+# exactly one of them set. Cases are the first kind; a new kind adds its column to WORK_ITEM_FIELDS.
+
+WORK_ITEM_FIELDS: tuple[str, ...] = ("case",)
+
+
+def exactly_one_work_item(fields: tuple[str, ...] = WORK_ITEM_FIELDS) -> Q:
+    """Exactly one of the work item foreign keys is set."""
+    condition = Q()
+    for chosen in fields:
+        condition |= Q(
+            **{f"{chosen}__isnull": False},
+            **{f"{other}__isnull": True for other in fields if other != chosen},
+        )
+    return condition
+
+
 class DecisionOutcome(models.TextChoices):
     ASSIGNED = "assigned", "Assigned"
     QUEUED = "queued", "Queued"
 
 
 class RoutingDecision(models.Model):
-    """Why a case went where it went: every candidate with its per-factor scores, the winner or the reason
-    it was queued, the requirement ring that matched and the time the decision took."""
+    """Why work went where it went: every candidate with its per-factor scores, the winner or the reason
+    it was queued, the requirement ring that matched and the time the decision took. It belongs to one
+    work item of any kind (see WORK_ITEM_FIELDS)."""
 
-    case = models.ForeignKey(SupportCase, on_delete=models.CASCADE, related_name="decisions")
+    case = models.ForeignKey(
+        SupportCase, on_delete=models.CASCADE, null=True, blank=True, related_name="decisions"
+    )
     strategy = models.CharField(max_length=50)
+    strategy_parameters = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The parameters the strategy was built with (empty: its defaults).",
+    )
     outcome = models.CharField(max_length=10, choices=DecisionOutcome.choices)
     winner = models.ForeignKey(
         HumanAgent, on_delete=models.SET_NULL, null=True, blank=True, related_name="routing_wins"
@@ -447,6 +486,9 @@ class RoutingDecision(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=exactly_one_work_item(), name="decision_one_work_item")
+        ]
         indexes = [models.Index(fields=["case", "-created_at"], name="decision_case_created_idx")]
 
     def __str__(self) -> str:
@@ -468,7 +510,12 @@ class RoutingEventType(models.TextChoices):
 
 
 class RoutingEvent(models.Model):
-    case = models.ForeignKey(SupportCase, on_delete=models.CASCADE, related_name="events")
+    """One step in the life of a work item of any kind (see WORK_ITEM_FIELDS): routed, queued, started,
+    escalated, ..."""
+
+    case = models.ForeignKey(
+        SupportCase, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
     event_type = models.CharField(max_length=20, choices=RoutingEventType.choices)
     agent = models.ForeignKey(HumanAgent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     data = models.JSONField(default=dict, blank=True)
@@ -476,6 +523,7 @@ class RoutingEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=exactly_one_work_item(), name="event_one_work_item")]
         indexes = [
             models.Index(fields=["case", "-created_at"], name="event_case_created_idx"),
             models.Index(fields=["event_type", "-created_at"], name="event_type_created_idx"),

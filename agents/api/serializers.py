@@ -166,7 +166,7 @@ class AgentAvailabilitySerializer(serializers.ModelSerializer):
     """An agent's live status. Load and capacity are maintained by routing and are read-only here."""
 
     capacity = serializers.IntegerField(
-        source="agent.max_concurrent_cases", read_only=True, help_text="The agent's max_concurrent_cases."
+        source="agent.max_concurrent_work", read_only=True, help_text="The agent's max_concurrent_work."
     )
 
     class Meta:

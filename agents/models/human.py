@@ -19,18 +19,21 @@ from django.core.validators import MaxValueValidator, MinValueValidator, validat
 from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
 from agents.languages import ISO_639_1, LANGUAGE_CHOICES
 
 __all__ = [
-    "MAX_CONCURRENT_CASES_LIMIT",
+    "MAX_CONCURRENT_WORK_LIMIT",
     "TERRITORY_MAX_LENGTH",
     "validate_timezone",
+    "validate_printable_name",
     "validate_language_codes",
     "validate_territories",
     "IsJSONArray",
+    "SqliteSafeIndex",
     "UNIT_INTERVAL",
     "CSAT_RANGE",
     "SkillLevel",
@@ -40,7 +43,6 @@ __all__ = [
     "Weekday",
     "ScheduleType",
     "AvailabilityStatus",
-    "LeadTier",
     "SkillDomain",
     "HumanAgent",
     "AgentSkill",
@@ -50,10 +52,11 @@ __all__ = [
     "AgentAvailability",
     "AgentPerformance",
     "AgentPeriodMetrics",
+    "AgentPeriodMetricsArchive",
 ]
 
 # An agent holds at most this many cases at once; the CHECK constraint and the validator share it.
-MAX_CONCURRENT_CASES_LIMIT = 50
+MAX_CONCURRENT_WORK_LIMIT = 50
 # ISO 3166-2 subdivision codes (e.g. US-CA) are at most 6 characters; 10 leaves room for local codes.
 TERRITORY_MAX_LENGTH = 10
 
@@ -75,6 +78,23 @@ def _timezones() -> frozenset[str]:
     if _TIMEZONES is None:
         _TIMEZONES = frozenset(available_timezones())
     return _TIMEZONES
+
+
+def validate_printable_name(value: Any) -> None:
+    """A name routing matches on (a specialization, an insurance line, a segment, a territory): printable
+    characters only, no surrounding spaces. A control character in a name once broke every routing
+    search whose candidates included the agent; every door (API, admin, import) runs this validator."""
+    if not isinstance(value, str):
+        return
+    bad = sorted({f"U+{ord(char):04X}" for char in value if not char.isprintable()})
+    if bad:
+        raise ValidationError(
+            "Use printable characters only (found %(chars)s).",
+            code="unprintable",
+            params={"chars": ", ".join(bad)},
+        )
+    if value != value.strip():
+        raise ValidationError("Remove the spaces around the name.", code="surrounding_space")
 
 
 def validate_language_codes(value: Any) -> None:
@@ -99,6 +119,7 @@ def validate_territories(value: Any) -> None:
     for item in value:
         if not isinstance(item, str) or not item.strip():
             raise ValidationError("Territory codes must be non-empty strings.", code="invalid_territory")
+        validate_printable_name(item)
         if len(item) > TERRITORY_MAX_LENGTH:
             raise ValidationError(
                 "Territory code %(code)s is longer than %(limit)s characters.",
@@ -122,6 +143,18 @@ class IsJSONArray(Func):
         return self.as_sql(
             compiler, connection, template="JSONB_TYPEOF(%(expressions)s) = 'array'", **extra_context
         )
+
+
+class SqliteSafeIndex(models.Index):
+    """An index whose columns may say NULLS FIRST. SQLite refuses the clause in CREATE INDEX (so a table
+    rebuild of a model with such an index failed there) but puts NULLs first when ascending anyway, so
+    on SQLite the index is created without it; PostgreSQL gets the clause as written."""
+
+    def create_sql(self, model: Any, schema_editor: Any, using: str = "", **kwargs: Any) -> Any:
+        statement = super().create_sql(model, schema_editor, using=using, **kwargs)
+        if schema_editor.connection.vendor == "sqlite" and "columns" in statement.parts:
+            statement.parts["columns"] = str(statement.parts["columns"]).replace(" NULLS FIRST", "")
+        return statement
 
 
 def _between(field: str, low: float, high: float) -> Q:
@@ -199,12 +232,6 @@ class AvailabilityStatus(models.TextChoices):
     OFFLINE = "offline", "Offline"
 
 
-class LeadTier(models.TextChoices):
-    HOT = "hot", "Hot"
-    WARM = "warm", "Warm"
-    COLD = "cold", "Cold"
-
-
 class SkillDomain(models.Model):
     """The vocabulary of skills. Cases name required skills by `code`; an unknown code is an error."""
 
@@ -241,8 +268,8 @@ class HumanAgent(models.Model):
     base_hourly_rate = models.DecimalField(
         max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
-    max_concurrent_cases = models.PositiveSmallIntegerField(
-        default=5, validators=[MinValueValidator(1), MaxValueValidator(MAX_CONCURRENT_CASES_LIMIT)]
+    max_concurrent_work = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(MAX_CONCURRENT_WORK_LIMIT)]
     )
     frustration_tolerance = models.CharField(
         max_length=10, choices=FrustrationTolerance.choices, default=FrustrationTolerance.MEDIUM
@@ -256,9 +283,9 @@ class HumanAgent(models.Model):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(max_concurrent_cases__gt=0), name="agent_capacity_positive"),
+            models.CheckConstraint(condition=Q(max_concurrent_work__gt=0), name="agent_capacity_positive"),
             models.CheckConstraint(
-                condition=Q(max_concurrent_cases__lte=MAX_CONCURRENT_CASES_LIMIT),
+                condition=Q(max_concurrent_work__lte=MAX_CONCURRENT_WORK_LIMIT),
                 name="agent_capacity_within_limit",
             ),
             models.CheckConstraint(
@@ -315,26 +342,33 @@ class AgentSpecialization(models.Model):
     a seed-001 row also names an insurance line and customer segment with a 1-5 proficiency, the languages
     and territories it covers.
 
-    Seed 001's uniqueness, one row per (agent, insurance line, customer segment), applies where an insurance
-    line is given. A NULL segment means "every segment" and is one value, not many: a second (auto, NULL)
-    row for the agent is a duplicate. `UniqueConstraint(nulls_distinct=False)` would say that, but SQLite
-    does not support it (Django ignores it there), so the unique index is on COALESCE(segment, '') instead,
-    which both databases enforce. That makes '' and NULL the same key, so '' is never stored: the CHECKs
-    below reject empty strings and `clean()` (admin, import) and the API turn a blank into NULL.
+    Uniqueness follows the seeds. Seed 001: one row per (agent, insurance line, customer segment), so an
+    agent may hold auto/smb and auto/enterprise under one name ("auto"). Seed 000 (rows without a line):
+    one row per (agent, specialization). A NULL segment means "every segment" and is one value, not many:
+    a second (auto, NULL) row for the agent is a duplicate. `UniqueConstraint(nulls_distinct=False)`
+    would say that, but SQLite does not support it (Django ignores it there), so the unique index is on
+    COALESCE(segment, '') instead, which both databases enforce. That makes '' and NULL the same key, so
+    '' is never stored: the CHECKs below reject empty strings and `clean()` (admin, import) and the API
+    turn a blank into NULL.
 
-    `languages` and `territories` are JSON lists, validated element by element in `clean_fields` (the API
-    runs the same validators). The database checks that each holds an array; checking every element
-    (language codes in the ISO list) would need a subquery over json_each/jsonb_array_elements, which
-    neither database allows in a CHECK constraint.
+    Names routing matches on are printable (validate_printable_name, at every door). `languages` and
+    `territories` are JSON lists, validated element by element in `clean_fields` (the API runs the same
+    validators). The database checks that each holds an array; checking every element (language codes in
+    the ISO list) would need a subquery over json_each/jsonb_array_elements, which neither database
+    allows in a CHECK constraint.
     """
 
     agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="specializations")
-    specialization = models.CharField(max_length=100)
+    specialization = models.CharField(max_length=100, validators=[validate_printable_name])
     confidence = models.DecimalField(max_digits=3, decimal_places=2, default=0.5, validators=UNIT_INTERVAL)
     case_count = models.PositiveIntegerField(default=0)
     success_rate = models.DecimalField(max_digits=5, decimal_places=4, default=0, validators=UNIT_INTERVAL)
-    insurance_line = models.CharField(max_length=50, null=True, blank=True)
-    customer_segment = models.CharField(max_length=50, null=True, blank=True)
+    insurance_line = models.CharField(
+        max_length=50, null=True, blank=True, validators=[validate_printable_name]
+    )
+    customer_segment = models.CharField(
+        max_length=50, null=True, blank=True, validators=[validate_printable_name]
+    )
     proficiency = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
@@ -356,7 +390,12 @@ class AgentSpecialization(models.Model):
     class Meta:
         ordering = ["agent_id", "specialization"]
         constraints = [
-            models.UniqueConstraint(fields=["agent", "specialization"], name="unique_agent_specialization"),
+            models.UniqueConstraint(
+                fields=["agent", "specialization"],
+                condition=Q(insurance_line__isnull=True),
+                name="unique_agent_specialization",
+                violation_error_message="This agent already has a specialization of that name.",
+            ),
             models.UniqueConstraint(
                 F("agent"),
                 F("insurance_line"),
@@ -436,7 +475,12 @@ class AgentLanguage(models.Model):
 
 
 class AgentSchedule(models.Model):
-    """A weekly working window in the agent's own IANA time zone (same-day: end after start)."""
+    """A weekly window in the agent's own IANA time zone, on the local wall clock.
+
+    An end at or before the start crosses midnight (22:00-06:00 is a night shift; 09:00-00:00 runs until
+    midnight). `temporary` rows replace the regular rows on the dates they apply to; `exception` rows are
+    time off inside their window. routing.engine.schedule states the rules.
+    """
 
     agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="schedules")
     day_of_week = models.CharField(max_length=10, choices=Weekday.choices)
@@ -455,9 +499,6 @@ class AgentSchedule(models.Model):
         ordering = ["agent_id", "day_of_week", "start_time"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(end_time__gt=F("start_time")), name="schedule_end_after_start"
-            ),
-            models.CheckConstraint(
                 condition=Q(effective_until__isnull=True) | Q(effective_until__gte=F("effective_from")),
                 name="schedule_effective_range",
             ),
@@ -469,13 +510,27 @@ class AgentSchedule(models.Model):
         indexes = [models.Index(fields=["day_of_week", "timezone"], name="schedule_day_tz_idx")]
 
     def __str__(self) -> str:
-        return f"{self.day_of_week} {self.start_time:%H:%M}-{self.end_time:%H:%M} {self.timezone}"
+        return (
+            f"{self.get_day_of_week_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M} {self.timezone}"
+            f"{'' if self.schedule_type == ScheduleType.REGULAR else f' ({self.get_schedule_type_display()})'}"
+        )
 
 
 class AgentAvailability(models.Model):
-    """Live state of one agent. Its row is the lock that serialises every change of the agent's load."""
+    """Live state of one agent. Its row is the lock that serialises every change of the agent's load.
 
-    # `takes_work` as a filter on availability rows.
+    `current_load` is the agent's open work of every kind (routing.work), derived from that work: the
+    routing services change it with the work, and the reconcile resets it from the open work.
+
+    `manual_override` says who set the status. Routing sets `busy` itself when the load reaches capacity
+    and `available` again when it drops (manual_override false). Any other status a person or an
+    integration sets (busy, break, meeting, in call, ...) is their decision (manual_override true, with
+    or without a reason): routing never gives such an agent work and never changes the status back.
+    `available` set by a person is not an override: it hands the status back to routing.
+    """
+
+    # `takes_work` as a filter on availability rows (routing.engine.rules.takes_work, kept equal by
+    # tests/routing/test_rules_agree.py).
     TAKES_WORK = Q(status=AvailabilityStatus.AVAILABLE) | Q(
         status=AvailabilityStatus.BUSY, manual_override=False
     )
@@ -488,8 +543,10 @@ class AgentAvailability(models.Model):
     )
     status_since = models.DateTimeField()
     expected_available_at = models.DateTimeField(null=True, blank=True)
-    manual_override = models.BooleanField(default=False)
-    override_reason = models.CharField(max_length=200, blank=True)
+    manual_override = models.BooleanField(
+        default=False, help_text="The status was set by a person or an integration (routing leaves it alone)."
+    )
+    override_reason = models.CharField(max_length=200, blank=True, help_text="Why, when given (optional).")
     current_load = models.PositiveSmallIntegerField(default=0)
     last_assigned_at = models.DateTimeField(null=True, blank=True, help_text="For longest-idle tie breaks.")
     last_status_change = models.DateTimeField(auto_now=True)
@@ -503,15 +560,11 @@ class AgentAvailability(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=AvailabilityStatus.values), name="availability_status_valid"
             ),
-            models.CheckConstraint(
-                condition=Q(manual_override=False) | ~Q(override_reason=""),
-                name="availability_override_has_reason",
-            ),
         ]
         indexes = [
             # The routing pool walk (routing.selectors.candidates): per status, least loaded first, then
             # longest idle (never assigned first), read in index order so the walk stops once it is full.
-            models.Index(
+            SqliteSafeIndex(
                 "status",
                 "current_load",
                 F("last_assigned_at").asc(nulls_first=True),
@@ -525,8 +578,8 @@ class AgentAvailability(models.Model):
     @property
     def takes_work(self) -> bool:
         """Whether the status lets routing give the agent work: `available`, or `busy` from capacity
-        (a supervisor's `busy`, a manual override, takes none until it is lifted). Capacity, activity
-        and schedule are further rules (routing.services)."""
+        (a person's `busy` takes none until it is lifted). Capacity, activity and schedule are further
+        rules (routing.engine.rules)."""
         return self.status == AvailabilityStatus.AVAILABLE or (
             self.status == AvailabilityStatus.BUSY and not self.manual_override
         )
@@ -555,6 +608,12 @@ class AgentPerformance(models.Model):
     last_difficult_case_at = models.DateTimeField(null=True, blank=True)
     last_break_at = models.DateTimeField(null=True, blank=True)
     stress_score = models.DecimalField(max_digits=3, decimal_places=2, default=0, validators=UNIT_INTERVAL)
+    legacy_workload = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="The workload the legacy system reported when the agent was imported (seed 000's "
+        "current_workload): history only; the live load is counted from open work.",
+    )
     last_updated = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -580,10 +639,9 @@ class AgentPerformance(models.Model):
         return availability.current_load if availability else 0
 
 
-class AgentPeriodMetrics(models.Model):
-    """Seed 001's materialized per-period performance (one row per agent and period date)."""
+class AgentPeriodMetricsBase(models.Model):
+    """Every column of seed 001's AgentPerformanceMetrics; shared by the live table and its archive."""
 
-    agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="period_metrics")
     period_date = models.DateField()
     conversion_rate_hot = models.DecimalField(
         max_digits=5, decimal_places=4, null=True, blank=True, validators=UNIT_INTERVAL
@@ -607,25 +665,52 @@ class AgentPeriodMetrics(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.period_date}"
+
+
+def _period_checks(prefix: str) -> list[models.BaseConstraint]:
+    return [
+        models.UniqueConstraint(fields=["agent", "period_date"], name=f"unique_agent_{prefix}"),
+        *[
+            models.CheckConstraint(condition=_between(field, 0, 1), name=f"{prefix}_{field}_range")
+            for field in (
+                "conversion_rate_hot",
+                "conversion_rate_warm",
+                "conversion_rate_cold",
+                "cross_sell_rate",
+                "upsell_rate",
+            )
+        ],
+        models.CheckConstraint(condition=_between("csat_score", 1, 5), name=f"{prefix}_csat_range"),
+    ]
+
+
+class AgentPeriodMetrics(AgentPeriodMetricsBase):
+    """Seed 001's materialized per-period performance (one row per agent and period date)."""
+
+    agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="period_metrics")
+
     history = HistoricalRecords()  # supervisors may correct a period's figures
 
     class Meta:
         verbose_name_plural = "agent period metrics"
         ordering = ["agent_id", "-period_date"]
-        constraints = [
-            models.UniqueConstraint(fields=["agent", "period_date"], name="unique_agent_period"),
-            *[
-                models.CheckConstraint(condition=_between(field, 0, 1), name=f"period_{field}_range")
-                for field in (
-                    "conversion_rate_hot",
-                    "conversion_rate_warm",
-                    "conversion_rate_cold",
-                    "cross_sell_rate",
-                    "upsell_rate",
-                )
-            ],
-            models.CheckConstraint(condition=_between("csat_score", 1, 5), name="period_csat_range"),
-        ]
+        constraints = _period_checks("period")
 
-    def __str__(self) -> str:
-        return f"{self.agent_id} {self.period_date}"
+
+class AgentPeriodMetricsArchive(AgentPeriodMetricsBase):
+    """Period metrics older than the retention window, moved here by the monthly maintenance (the
+    seed's "archive old performance data"): out of the live table, still queryable."""
+
+    agent = models.ForeignKey(HumanAgent, on_delete=models.CASCADE, related_name="archived_period_metrics")
+    archived_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "archived period metrics"
+        verbose_name_plural = "archived period metrics"
+        ordering = ["agent_id", "-period_date"]
+        constraints = _period_checks("period_archive")

@@ -173,13 +173,13 @@ ROUTING = {
         "load_balance": env.float("ROUTING_WEIGHT_LOAD_BALANCE", default=0.15),
     },
     "DIFFICULT_CASE_LOCKOUT": env.int("ROUTING_DIFFICULT_CASE_LOCKOUT", default=3),
+    # Rest (on break, offline or off shift) that ends a difficult streak, lockout included.
+    "FATIGUE_REST_MINUTES": env.float("ROUTING_FATIGUE_REST_MINUTES", default=15),
     "ACCEPT_TIMEOUT_SECONDS": env.int("ROUTING_ACCEPT_TIMEOUT_SECONDS", default=120),
     "WIDEN_STEP_SECONDS": env.int("ROUTING_WIDEN_STEP_SECONDS", default=300),
-    # The pool: eligible agents a routing search ranks, least loaded (then longest idle) first; 0 ranks
-    # every eligible agent (exact, ~35 ms at 10,000). The trade-off: routing.selectors.candidates.
+    # The pool: eligible agents a routing search scores, least loaded (then longest idle) first; 0 scores
+    # every eligible agent (exact, slow at thousands). The trade-off: routing.selectors.candidates.
     "CANDIDATE_POOL": env.int("ROUTING_CANDIDATE_POOL", default=50),
-    # Agents pre-ranked in SQL and scored by the engine per routing decision.
-    "CANDIDATE_LIMIT": env.int("ROUTING_CANDIDATE_LIMIT", default=50),
 }
 
 LOGGING = {

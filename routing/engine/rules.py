@@ -1,9 +1,16 @@
 """The seed rules, each stated once.
 
-Difficult case: complexity `high`, or customer frustration `high`/`critical`. The fatigue lockout
-counts the agent's difficult streak: difficult cases completed since the last break (an easy case in
-between does not reset it; agents.services.agent_set_status(BREAK) does) plus difficult cases assigned
-and still open. At `lockout` or more the agent gets no difficult case until a break.
+Difficult work: complexity `high`, or customer frustration `high`/`critical`.
+
+Fatigue (seed 000's consecutive_difficult_cases). The streak counts consecutive difficult cases an agent
+completed: a difficult completion adds one; an easy completion resets it to 0 while no lockout is in
+force. Once the streak reaches `lockout` the agent is locked out: no difficult work until rested, and
+easy completions no longer reset it, because only rest does. Rest is a stretch of at least
+`ROUTING_FATIGUE_REST_MINUTES` (default 15) on break, offline, or off shift (outside every schedule
+window): `streak_after_completion` and `streak_after_rest` below are the rule; agents.services applies
+rest when an agent comes back from break or offline, and the queue sweep applies it to agents off shift
+or still away. For eligibility the difficult work the agent holds open counts too (`difficult_streak`),
+so a tired agent is not handed several at once.
 
 Widening rings (bullseye): a case that keeps waiting relaxes its requirements one ring at a time.
 - ring 0: every required skill at the requested minimum proficiency
@@ -14,24 +21,27 @@ Widening rings (bullseye): a case that keeps waiting relaxes its requirements on
   with none marked widens no further than ring 1 (no agent without a required skill gets it).
 A dispatch at ring N tries rings 0..N in turn, so the innermost ring that matches wins.
 
-Hard exclusions (no score can overcome them): not in a working status (busy by manual override
-counts as not working), at capacity, outside a schedule window, not speaking the case's language,
-missing a required skill at the ring's proficiency, low tolerance for critical frustration, fatigue
-lockout for a difficult case, and agents the case must never be offered to again.
+Eligibility (hard rules: no score can overcome them) is the list ELIGIBILITY_RULES, in the order the
+queue funnel reports them. Each rule is stated here once, as a predicate over the pure profiles; the
+candidate search states the same rules in SQL (routing.selectors.agent_sql.RULE_SQL, keyed by these
+names, which must cover every rule) and the queue scan narrows waiting entries by them
+(routing.services.queue). tests/routing/test_rules_agree.py proves the SQL and this list agree over
+random agents and work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from routing.engine.types import (
     PROFICIENCY_ORDER,
     TOLERANCE_ORDER,
-    WORKING_STATUSES,
     AgentProfile,
-    CaseProfile,
     Ring,
+    WorkProfile,
 )
 
 DEFAULT_MIN_PROFICIENCY = "intermediate"
@@ -44,12 +54,49 @@ def is_difficult(*, complexity: str, frustration: str) -> bool:
     return complexity == "high" or frustration in DIFFICULT_FRUSTRATION
 
 
+def work_is_difficult(work: WorkProfile) -> bool:
+    return is_difficult(complexity=work.complexity, frustration=work.frustration)
+
+
 def proficiency_rank(value: str) -> int:
     return PROFICIENCY_ORDER.index(value) + 1
 
 
 def proficiencies_at_least(value: str) -> tuple[str, ...]:
     return PROFICIENCY_ORDER[PROFICIENCY_ORDER.index(value) :]
+
+
+# --- fatigue ---------------------------------------------------------------------------------------
+
+
+def locked_out(*, streak: int, lockout: int) -> bool:
+    """A completed streak at the lockout: no difficult work until rested."""
+    return lockout > 0 and streak >= lockout
+
+
+def streak_after_completion(*, streak: int, difficult: bool, lockout: int) -> int:
+    """The consecutive difficult cases after one more completion."""
+    if difficult:
+        return streak + 1
+    return streak if locked_out(streak=streak, lockout=lockout) else 0
+
+
+def streak_after_rest(*, streak: int, rested: dt.timedelta, min_rest: dt.timedelta) -> int:
+    """Rest of at least `min_rest` (break, offline or off shift) ends the streak, lockout included."""
+    return 0 if rested >= min_rest else streak
+
+
+# --- working status --------------------------------------------------------------------------------
+
+
+def takes_work(*, status: str, manual_override: bool) -> bool:
+    """Whether the status lets routing give the agent work: `available`, or `busy` that routing set
+    itself at capacity. A status a person or an integration set (manual_override) is their decision:
+    their `busy` takes no work until they lift it."""
+    return status == "available" or (status == "busy" and not manual_override)
+
+
+# --- special requirements ----------------------------------------------------------------------------
 
 
 def parse_special_requirements(
@@ -94,9 +141,9 @@ def parse_special_requirements(
             return []
         if len(value) > list_limit:
             report(f"{key}: Ensure this field has no more than {list_limit} elements.")
-        good = [item for item in value if isinstance(item, str) and 0 < len(item) <= max_length]
+        good = [item for item in value if is_printable_name(item, max_length=max_length)]
         if len(good) != len(value):
-            report(f"{key}: every item must be a string of 1 to {max_length} characters.")
+            report(f"{key}: every item must be a string of 1 to {max_length} printable characters.")
         return good
 
     optional = names("optional_skills", max_length=50)
@@ -105,8 +152,8 @@ def parse_special_requirements(
         report(f"optional_skills: {', '.join(stray)} not among required_skills.")
     wanted = names("specializations", max_length=name_limit)
     single = special.get("specialization")
-    if single is not None and not (isinstance(single, str) and 0 < len(single) <= name_limit):
-        report(f"specialization: a string of 1 to {name_limit} characters.")
+    if single is not None and not is_printable_name(single, max_length=name_limit):
+        report(f"specialization: a string of 1 to {name_limit} printable characters.")
         single = None
     if not wanted and single:
         wanted = [single]
@@ -117,26 +164,80 @@ def parse_special_requirements(
     }
 
 
-def ring_for(case: CaseProfile, level: int) -> Ring:
+def is_printable_name(value: object, *, max_length: int) -> bool:
+    """A name routing may match on: a string of 1..max_length characters, none of them a control
+    character (a NUL or a separator in a name broke every search that met it)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= max_length
+        and value.isprintable()
+        and value.strip() == value
+    )
+
+
+# --- rings ---------------------------------------------------------------------------------------------
+
+
+def ring_for(work: WorkProfile, level: int) -> Ring:
     level = max(0, min(level, MAX_RING))
-    min_proficiency = case.min_proficiency
+    min_proficiency = work.min_proficiency
     if level >= 1:
         min_proficiency = PROFICIENCY_ORDER[max(PROFICIENCY_ORDER.index(min_proficiency) - 1, 0)]
-    skills = case.required_skills
+    skills = work.required_skills
     if level >= OPTIONAL_SKILLS_RING:
-        skills = tuple(skill for skill in skills if skill not in case.optional_skills)
+        skills = tuple(skill for skill in skills if skill not in work.optional_skills)
     return Ring(level=level, skills=tuple(skills), min_proficiency=min_proficiency)
 
 
-def rings_up_to(case: CaseProfile, level: int) -> list[Ring]:
+def rings_up_to(work: WorkProfile, level: int) -> list[Ring]:
     """Rings 0..level, innermost first, skipping a ring that asks exactly what the previous one did."""
     rings: list[Ring] = []
     for current in range(0, max(0, min(level, MAX_RING)) + 1):
-        ring = ring_for(case, current)
+        ring = ring_for(work, current)
         if rings and (ring.skills, ring.min_proficiency) == (rings[-1].skills, rings[-1].min_proficiency):
             continue
         rings.append(ring)
     return rings
+
+
+# --- eligibility ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """What a rule is judged with besides the agent, the work and the ring."""
+
+    lockout: int
+
+
+@dataclass(frozen=True)
+class EligibilityRule:
+    """One hard rule. `in_force` says whether the rule applies to this work at this ring (the language
+    rule only when the work names a language); `refusal` names the first failing part (a skill rule
+    says which skill) or None when the agent passes. `nobody` explains, for a queued case's reason,
+    that no agent passed the rule."""
+
+    name: str
+    in_force: Callable[[WorkProfile, Ring], bool]
+    refusal: Callable[[AgentProfile, WorkProfile, Ring, Eligibility], str | None]
+    nobody: str
+
+
+def _always(work: WorkProfile, ring: Ring) -> bool:
+    return True
+
+
+def _check(name: str, passes: Callable[[AgentProfile, WorkProfile, Ring, Eligibility], bool]):
+    return lambda agent, work, ring, ctx: None if passes(agent, work, ring, ctx) else name
+
+
+def _missing_skill(agent: AgentProfile, work: WorkProfile, ring: Ring, ctx: Eligibility) -> str | None:
+    floor = proficiency_rank(ring.min_proficiency)
+    for skill in ring.skills:
+        held = agent.skills.get(skill)
+        if held is None or held not in PROFICIENCY_ORDER or proficiency_rank(held) < floor:
+            return f"skill:{skill}"
+    return None
 
 
 def tolerance_excluded(*, frustration: str, tolerance: str) -> bool:
@@ -144,11 +245,108 @@ def tolerance_excluded(*, frustration: str, tolerance: str) -> bool:
     return frustration == "critical" and tolerance == "low"
 
 
-def fatigue_locked_out(*, agent: AgentProfile, case: CaseProfile, lockout: int) -> bool:
-    return (
-        is_difficult(complexity=case.complexity, frustration=case.frustration)
-        and agent.difficult_streak >= lockout
-    )
+ELIGIBILITY_RULES: tuple[EligibilityRule, ...] = (
+    EligibilityRule("active", _always, _check("active", lambda a, w, r, c: a.is_active), "no active agent"),
+    EligibilityRule(
+        "working_status",
+        _always,
+        _check(
+            "working_status",
+            lambda a, w, r, c: takes_work(status=a.status, manual_override=a.manual_override),
+        ),
+        "no active agent is available (all on break, offline, busy by a supervisor or otherwise away)",
+    ),
+    EligibilityRule(
+        "in_schedule",
+        _always,
+        _check("in_schedule", lambda a, w, r, c: a.in_schedule),
+        "no available agent is inside a schedule window now",
+    ),
+    EligibilityRule(
+        "language",
+        lambda w, r: bool(w.language),
+        _check("language", lambda a, w, r, c: w.language in a.languages),
+        "no agent in schedule speaks the customer's language",
+    ),
+    EligibilityRule(
+        "skills",
+        lambda w, r: bool(r.skills),
+        _missing_skill,
+        "no agent in schedule holds every required skill at the ring's proficiency",
+    ),
+    EligibilityRule(
+        "frustration_tolerance",
+        lambda w, r: w.frustration == "critical",
+        _check(
+            "frustration_tolerance",
+            lambda a, w, r, c: (
+                not tolerance_excluded(frustration=w.frustration, tolerance=a.frustration_tolerance)
+            ),
+        ),
+        "only low-tolerance agents remain and the customer's frustration is critical",
+    ),
+    EligibilityRule(
+        "fatigue_lockout",
+        lambda w, r: work_is_difficult(w),
+        _check(
+            "fatigue_lockout", lambda a, w, r, c: not locked_out(streak=a.difficult_streak, lockout=c.lockout)
+        ),
+        "every remaining agent is locked out after consecutive difficult cases",
+    ),
+    EligibilityRule(
+        "excluded",
+        lambda w, r: bool(w.excluded_agent_ids),
+        _check("excluded", lambda a, w, r, c: a.agent_id not in w.excluded_agent_ids),
+        "the remaining agents already timed out on this case",
+    ),
+    # Last: the agents who pass everything else could serve the work once they free up.
+    EligibilityRule(
+        "spare_capacity",
+        _always,
+        _check("spare_capacity", lambda a, w, r, c: a.current_load < a.max_concurrent_work),
+        "every agent who could take it is at capacity",
+    ),
+)
+RULES_BY_NAME: dict[str, EligibilityRule] = {rule.name: rule for rule in ELIGIBILITY_RULES}
+
+
+def rules_in_force(work: WorkProfile, ring: Ring) -> list[EligibilityRule]:
+    return [rule for rule in ELIGIBILITY_RULES if rule.in_force(work, ring)]
+
+
+def exclusion_reason(*, agent: AgentProfile, work: WorkProfile, ring: Ring, lockout: int) -> str | None:
+    """The first rule (in ELIGIBILITY_RULES order) the agent fails for the work at this ring, or None."""
+    context = Eligibility(lockout=lockout)
+    for rule in rules_in_force(work, ring):
+        reason = rule.refusal(agent, work, ring, context)
+        if reason is not None:
+            return reason
+    return None
+
+
+def never_rules_broken(*, agent: AgentProfile, work: WorkProfile, lockout: int) -> list[str]:
+    """The seed's "never" rules a supervisor's hand assignment would break: a critically frustrated
+    customer to a low-tolerance agent, difficult work to a locked-out agent. Skills, schedule and the
+    soft rules are the supervisor's judgement; these two need an explicit override reason."""
+    broken = []
+    if tolerance_excluded(frustration=work.frustration, tolerance=agent.frustration_tolerance):
+        broken.append("frustration_tolerance")
+    if work_is_difficult(work) and locked_out(streak=agent.difficult_streak, lockout=lockout):
+        broken.append("fatigue_lockout")
+    return broken
+
+
+def innermost_ring(
+    *, agent: AgentProfile, work: WorkProfile, level: int, lockout: int
+) -> tuple[Ring | None, str | None]:
+    """The innermost ring (up to `level`) at which the agent may take the work, else the reason of
+    the outermost ring's refusal."""
+    reason: str | None = None
+    for ring in rings_up_to(work, level):
+        reason = exclusion_reason(agent=agent, work=work, ring=ring, lockout=lockout)
+        if reason is None:
+            return ring, None
+    return None, reason
 
 
 def tolerance_tier(*, frustration: str, tolerance: str) -> int:
@@ -157,43 +355,6 @@ def tolerance_tier(*, frustration: str, tolerance: str) -> int:
     if frustration not in DIFFICULT_FRUSTRATION:
         return 0
     return len(TOLERANCE_ORDER) - 1 - TOLERANCE_ORDER.index(tolerance)
-
-
-def exclusion_reason(*, agent: AgentProfile, case: CaseProfile, ring: Ring, lockout: int) -> str | None:
-    """Why the agent may not take the case at this ring, or None if it may."""
-    if agent.agent_id in case.excluded_agent_ids:
-        return "excluded"
-    if agent.status not in WORKING_STATUSES or (agent.status == "busy" and agent.manual_override):
-        return "not_working"
-    if agent.current_load >= agent.max_concurrent_cases:
-        return "at_capacity"
-    if not agent.in_schedule:
-        return "outside_schedule"
-    if case.language and case.language not in agent.languages:
-        return "language"
-    floor = proficiency_rank(ring.min_proficiency)
-    for skill in ring.skills:
-        held = agent.skills.get(skill)
-        if held is None or proficiency_rank(held) < floor:
-            return f"skill:{skill}"
-    if tolerance_excluded(frustration=case.frustration, tolerance=agent.frustration_tolerance):
-        return "frustration_tolerance"
-    if fatigue_locked_out(agent=agent, case=case, lockout=lockout):
-        return "fatigue_lockout"
-    return None
-
-
-def innermost_ring(
-    *, agent: AgentProfile, case: CaseProfile, level: int, lockout: int
-) -> tuple[Ring | None, str | None]:
-    """The innermost ring (up to `level`) at which the agent may take the case, else the reason of
-    the outermost ring's refusal."""
-    reason: str | None = None
-    for ring in rings_up_to(case, level):
-        reason = exclusion_reason(agent=agent, case=case, ring=ring, lockout=lockout)
-        if reason is None:
-            return ring, None
-    return None, reason
 
 
 def routing_confidence(*, total: float, ring_level: int) -> float:

@@ -1,4 +1,4 @@
-"""Score and rank candidates for one case at one ring.
+"""Score and rank candidates for one piece of work at one ring.
 
 Order: hard exclusions first (rules.exclusion_reason), then the seed's frustration tier (high/critical
 frustration to high-tolerance agents first), then the strategy's own order.
@@ -9,41 +9,45 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from routing.engine import factors
+from routing.engine.factors import FactorInput, factor_scores
 from routing.engine.rules import exclusion_reason, tolerance_tier
 from routing.engine.strategies.base import Strategy
 from routing.engine.types import (
     AgentProfile,
-    CaseProfile,
     FactorScores,
     Ranking,
     Ring,
     ScoredCandidate,
     Weights,
+    WorkProfile,
 )
 
 
 def score_agent(
-    *, agent: AgentProfile, case: CaseProfile, ring: Ring, now: dt.datetime, lockout: int
+    *, agent: AgentProfile, work: WorkProfile, ring: Ring, now: dt.datetime, lockout: int, weights: Weights
 ) -> FactorScores:
-    skill, skill_details = factors.skill_factor(agent=agent, case=case, ring=ring)
-    performance, performance_details = factors.performance_factor(agent=agent)
-    fit, _ = factors.frustration_fit_factor(agent=agent, case=case)
-    fatigue, fatigue_details = factors.fatigue_factor(agent=agent, lockout=lockout)
-    balance, balance_details = factors.load_balance_factor(agent=agent, now=now)
-    return FactorScores(
-        skill=skill,
-        performance=performance,
-        frustration_fit=fit,
-        fatigue=fatigue,
-        load_balance=balance,
-        details={**skill_details, **performance_details, **fatigue_details, **balance_details},
-    )
+    """The factors `weights` names (a strategy's weights) for one agent."""
+    return factor_scores(weights, FactorInput(agent=agent, work=work, ring=ring, now=now, lockout=lockout))
+
+
+def score_candidate(
+    *,
+    agent: AgentProfile,
+    work: WorkProfile,
+    ring: Ring,
+    strategy: Strategy,
+    configured: Weights,
+    now: dt.datetime,
+    lockout: int,
+) -> ScoredCandidate:
+    weights = strategy.weights(configured)
+    scores = score_agent(agent=agent, work=work, ring=ring, now=now, lockout=lockout, weights=weights)
+    return ScoredCandidate(agent=agent, factors=scores, total=strategy.total(scores, weights))
 
 
 def rank_candidates(
     *,
-    case: CaseProfile,
+    work: WorkProfile,
     ring: Ring,
     agents: Iterable[AgentProfile],
     strategy: Strategy,
@@ -51,20 +55,24 @@ def rank_candidates(
     now: dt.datetime,
     lockout: int,
 ) -> Ranking:
+    """Rank `agents` for the work; `weights` are the configured ones (the strategy adjusts them)."""
+    strategy_weights = strategy.weights(weights)
     scored: list[ScoredCandidate] = []
     excluded: dict[int, str] = {}
     for agent in agents:
-        reason = exclusion_reason(agent=agent, case=case, ring=ring, lockout=lockout)
+        reason = exclusion_reason(agent=agent, work=work, ring=ring, lockout=lockout)
         if reason is not None:
             excluded[agent.agent_id] = reason
             continue
-        factor_scores = score_agent(agent=agent, case=case, ring=ring, now=now, lockout=lockout)
+        scores = score_agent(
+            agent=agent, work=work, ring=ring, now=now, lockout=lockout, weights=strategy_weights
+        )
         scored.append(
-            ScoredCandidate(agent=agent, factors=factor_scores, total=strategy.total(factor_scores, weights))
+            ScoredCandidate(agent=agent, factors=scores, total=strategy.total(scores, strategy_weights))
         )
     scored.sort(
         key=lambda candidate: (
-            tolerance_tier(frustration=case.frustration, tolerance=candidate.agent.frustration_tolerance),
+            tolerance_tier(frustration=work.frustration, tolerance=candidate.agent.frustration_tolerance),
             strategy.sort_key(candidate),
         )
     )

@@ -3,7 +3,7 @@
 Three recent signals, each capped, worth a fixed number of points out of 100:
 
 - load (50 points): cases assigned today against a day's capacity, where a day's capacity is
-  `max_concurrent_cases * CASES_PER_SLOT_PER_DAY` (each concurrent slot turns over about four cases in a
+  `max_concurrent_work * CASES_PER_SLOT_PER_DAY` (each concurrent slot turns over about four cases in a
   shift); 50 points at or above capacity;
 - difficult-case streak (30 points): the live `consecutive_difficult_cases` against the routing fatigue
   lockout (settings.ROUTING["DIFFICULT_CASE_LOCKOUT"]); 30 points once the agent is locked out;
@@ -33,7 +33,7 @@ ESCALATION_WINDOW_DAYS = 7
 @dataclass(frozen=True)
 class StressInputs:
     cases_today: int
-    max_concurrent_cases: int
+    max_concurrent_work: int
     consecutive_difficult_cases: int
     recent_escalations: int
 
@@ -44,7 +44,7 @@ def _capped(value: int, cap: int) -> int:
 
 def stress_points(inputs: StressInputs, *, lockout: int) -> int:
     """Whole points 0..100: round_half_up(50*load/T + 30*streak/L + 20*escalations/E)."""
-    day_capacity = max(inputs.max_concurrent_cases, 1) * CASES_PER_SLOT_PER_DAY
+    day_capacity = max(inputs.max_concurrent_work, 1) * CASES_PER_SLOT_PER_DAY
     streak_cap = max(lockout, 1)
     load = _capped(inputs.cases_today, day_capacity)
     streak = _capped(inputs.consecutive_difficult_cases, streak_cap)

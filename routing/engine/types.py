@@ -1,4 +1,11 @@
-"""The engine's inputs and outputs. Plain frozen dataclasses so tests build them by hand."""
+"""The engine's inputs and outputs. Plain frozen dataclasses so tests build them by hand.
+
+Work of any kind (a support case today; a sales lead, an outbound call next) reaches the engine as a
+`WorkProfile`: what it asks of an agent. A kind with facts of its own subclasses it (e.g. a lead's
+insurance line and territory); rules and factors that need those facts read them, the others ignore
+them. Factors are named and weighted by a mapping, so a strategy for a kind adds factors without
+touching the fixed ones.
+"""
 
 from __future__ import annotations
 
@@ -12,41 +19,35 @@ PROFICIENCY_ORDER: tuple[str, ...] = ("basic", "intermediate", "advanced", "expe
 PRIORITY_ORDER: tuple[str, ...] = ("low", "medium", "high", "critical")
 FRUSTRATION_ORDER: tuple[str, ...] = ("low", "moderate", "high", "critical")
 TOLERANCE_ORDER: tuple[str, ...] = ("low", "medium", "high")
-WORKING_STATUSES: frozenset[str] = frozenset({"available", "busy"})
+
+# Factor name -> weight. A strategy totals the factors it is given weights for (a weighted mean).
+Weights = Mapping[str, float]
+
+# The configured weights' defaults (settings.ROUTING["WEIGHTS"] reads its values from the environment).
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "skill": 0.35,
+    "performance": 0.20,
+    "frustration_fit": 0.15,
+    "fatigue": 0.15,
+    "load_balance": 0.15,
+}
 
 
 @dataclass(frozen=True)
-class Weights:
-    skill: float = 0.35
-    performance: float = 0.20
-    frustration_fit: float = 0.15
-    fatigue: float = 0.15
-    load_balance: float = 0.15
+class WorkProfile:
+    """What a piece of work asks for. `special_requirements` of a case are already parsed into fields."""
 
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, float]) -> Weights:
-        return cls(
-            **{name: float(value) for name, value in values.items() if name in cls.__dataclass_fields__}
-        )
-
-    def as_dict(self) -> dict[str, float]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-
-@dataclass(frozen=True)
-class CaseProfile:
-    """What a case asks for. `special_requirements` of the request are already parsed into fields."""
-
-    case_id: str
+    work_id: str  # the business id: a case's case_id
     priority: str
-    complexity: str
-    frustration: str
-    required_skills: tuple[str, ...]
+    complexity: str = "low"
+    frustration: str = "low"
+    required_skills: tuple[str, ...] = ()
     language: str = ""
     min_proficiency: str = "intermediate"
     optional_skills: tuple[str, ...] = ()
     specializations: tuple[str, ...] = ()
     excluded_agent_ids: frozenset[int] = frozenset()
+    kind: str = "case"
 
 
 @dataclass(frozen=True)
@@ -59,54 +60,72 @@ class Ring:
 
 
 @dataclass(frozen=True)
+class SpecializationFact:
+    """One specialization row of an agent: seed 000's name and confidence, seed 001's insurance line,
+    customer segment, proficiency 1-5, languages and territories."""
+
+    name: str
+    confidence: float
+    insurance_line: str | None = None
+    customer_segment: str | None = None
+    proficiency: int | None = None
+    languages: tuple[str, ...] = ()
+    territories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AgentProfile:
     agent_id: int
     code: str
     status: str
     manual_override: bool
-    max_concurrent_cases: int
+    max_concurrent_work: int
     current_load: int
     frustration_tolerance: str
+    is_active: bool = True
     skills: Mapping[str, str] = field(default_factory=dict)  # domain code -> proficiency
-    specializations: Mapping[str, float] = field(default_factory=dict)  # name -> confidence 0..1
+    specialization_rows: tuple[SpecializationFact, ...] = ()
     languages: frozenset[str] = frozenset()
     in_schedule: bool = True
     csat: float | None = None
     escalation_rate: float | None = None
     first_contact_resolution: float | None = None
     stress: float = 0.0
-    consecutive_difficult: int = 0  # difficult cases completed since the last break
+    consecutive_difficult: int = 0  # consecutive difficult cases completed (see rules: fatigue)
     open_difficult: int = 0  # difficult cases assigned to the agent and not finished yet
     last_assigned_at: dt.datetime | None = None
 
     @property
+    def specializations(self) -> dict[str, float]:
+        """Specialization name -> the best confidence among the rows of that name."""
+        best: dict[str, float] = {}
+        for row in self.specialization_rows:
+            best[row.name] = max(best.get(row.name, 0.0), row.confidence)
+        return best
+
+    @property
     def spare_capacity(self) -> int:
-        return max(self.max_concurrent_cases - self.current_load, 0)
+        return max(self.max_concurrent_work - self.current_load, 0)
 
     @property
     def difficult_streak(self) -> int:
-        """What the fatigue lockout counts: difficult cases completed since the last break plus the
-        difficult cases still open, so a tired agent is not handed several at once."""
+        """What the fatigue lockout counts: consecutive difficult cases completed plus the difficult
+        cases still open, so a tired agent is not handed several at once."""
         return self.consecutive_difficult + self.open_difficult
 
 
 @dataclass(frozen=True)
 class FactorScores:
-    skill: float
-    performance: float
-    frustration_fit: float
-    fatigue: float
-    load_balance: float
+    """Each factor's value (0..1) by name, and the inputs behind them."""
+
+    values: Mapping[str, float]
     details: Mapping[str, float] = field(default_factory=dict)
 
+    def __getitem__(self, name: str) -> float:
+        return self.values[name]
+
     def as_dict(self) -> dict[str, float]:
-        return {
-            "skill": round(self.skill, 4),
-            "performance": round(self.performance, 4),
-            "frustration_fit": round(self.frustration_fit, 4),
-            "fatigue": round(self.fatigue, 4),
-            "load_balance": round(self.load_balance, 4),
-        }
+        return {name: round(value, 4) for name, value in self.values.items()}
 
 
 @dataclass(frozen=True)
@@ -127,7 +146,7 @@ class ScoredCandidate:
 
 @dataclass(frozen=True)
 class Ranking:
-    """Candidates best first, and why the others were excluded (agent id -> reason)."""
+    """Candidates best first, and why the others were excluded (agent id -> the rule they failed)."""
 
     ring: Ring
     strategy: str

@@ -13,33 +13,32 @@ from routing.selectors.candidates import (
     Funnel,
     agent_candidates,
     agent_profile,
-    agent_still_fits,
     candidate_funnel,
-    candidate_limit,
     candidate_pool,
 )
 from routing.selectors.cases import case_detail
 from routing.selectors.queue import (
     QueueCursor,
+    ahead_of,
+    assignable_agents,
     queue_position,
     queue_scan,
     queue_serving_order,
     queue_waiting,
 )
-from routing.selectors.schedules import in_schedule_q, schedule_zones_in_use
+from routing.selectors.schedules import schedule_zones_in_use
 
 __all__ = [
     "CandidateSearch",
     "Funnel",
     "QueueCursor",
+    "ahead_of",
+    "assignable_agents",
     "agent_candidates",
     "agent_profile",
-    "agent_still_fits",
     "candidate_funnel",
-    "candidate_limit",
     "candidate_pool",
     "case_detail",
-    "in_schedule_q",
     "queue_position",
     "queue_scan",
     "queue_serving_order",

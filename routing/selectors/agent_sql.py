@@ -1,11 +1,15 @@
-"""The SQL the candidate search runs: the hard rules, the pre-rank score and the profile columns, as text.
+"""The SQL the candidate search runs: the eligibility rules and the profile columns, as text.
 
 Why hand-written SQL rather than the ORM: the candidate search runs on every route and every dispatch,
-and building its queryset (a dozen Exists, the zone windows, the five-factor score) cost 10-15 ms of
-Python per call, as much as the whole route may take. The text below is built by string joins with every
-value passed as a parameter, from table and column names read from the models' _meta, and is the same
-on PostgreSQL and SQLite except where marked (seconds between two datetimes). One builder holds the
-rules, so the search, the funnel and the lock-time re-check cannot disagree about them.
+and building its queryset (a dozen Exists, the zone windows) cost 10-15 ms of Python per call, as much as
+the whole route may take. The text below is built by string joins with every value passed as a
+parameter, from table and column names read from the models' _meta, and is the same on PostgreSQL and
+SQLite except where marked.
+
+The rules are stated once, in routing.engine.rules.ELIGIBILITY_RULES (order, when each is in force);
+RULE_SQL below translates each of them, by name, and must cover every rule (checked on import).
+tests/routing/test_rules_agree.py holds the translation equal to the engine over random agents and
+work; tests/routing/test_schedule_rules.py holds the schedule rule equal to routing.engine.schedule.
 
 Aliases: `a` availability (one row per agent, its primary key is agent_id), `h` the agent, `p` the
 performance snapshot (LEFT JOIN: an agent may have none yet).
@@ -14,8 +18,11 @@ performance snapshot (LEFT JOIN: an agent may have none yet).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 from django.db import connection
 from django.db.models import Model
@@ -32,12 +39,13 @@ from agents.models import (
     HumanAgent,
     ScheduleType,
     SkillDomain,
-    Weekday,
 )
-from routing.engine.factors import FRUSTRATION_FIT, IDLE_SATURATION_SECONDS, NEUTRAL
-from routing.engine.rules import is_difficult, proficiencies_at_least
-from routing.engine.types import PROFICIENCY_ORDER, CaseProfile, Ring, Weights
-from routing.models import OPEN_ASSIGNMENT_STATUSES, CaseAssignment
+from routing.engine.rules import ELIGIBILITY_RULES, proficiencies_at_least, rules_in_force
+from routing.engine.schedule import local_clock, weekday_name
+from routing.engine.types import PROFICIENCY_ORDER, Ring, SpecializationFact, WorkProfile
+from routing.models import DIFFICULT_ASSIGNMENT_Q, OPEN_ASSIGNMENT_STATUSES, CaseAssignment
+
+logger = logging.getLogger(__name__)
 
 
 def table(model: type[Model]) -> str:
@@ -82,32 +90,21 @@ PROFILE_COLUMNS = (
     ("manual_override", "a.manual_override"),
     ("current_load", "a.current_load"),
     ("last_assigned_at", "a.last_assigned_at"),
-    ("agent__code", "h.code"),
-    ("agent__is_active", "h.is_active"),
-    ("agent__max_concurrent_cases", "h.max_concurrent_cases"),
-    ("agent__frustration_tolerance", "h.frustration_tolerance"),
-    ("agent__performance__csat_score", "p.csat_score"),
-    ("agent__performance__escalation_rate", "p.escalation_rate"),
-    ("agent__performance__first_contact_resolution_rate", "p.first_contact_resolution_rate"),
-    ("agent__performance__stress_score", "p.stress_score"),
-    ("agent__performance__consecutive_difficult_cases", "p.consecutive_difficult_cases"),
+    ("code", "h.code"),
+    ("is_active", "h.is_active"),
+    ("max_concurrent_work", "h.max_concurrent_work"),
+    ("frustration_tolerance", "h.frustration_tolerance"),
+    ("csat_score", "p.csat_score"),
+    ("escalation_rate", "p.escalation_rate"),
+    ("first_contact_resolution_rate", "p.first_contact_resolution_rate"),
+    ("stress_score", "p.stress_score"),
+    ("consecutive_difficult_cases", "p.consecutive_difficult_cases"),
 )
+PROFILE_NAMES = [name for name, _ in PROFILE_COLUMNS]
 
 
 def _placeholders(values) -> str:
     return ", ".join(["%s"] * len(values))
-
-
-def _float(sql: str) -> str:
-    return f"CAST({sql} AS DOUBLE PRECISION)"
-
-
-def _at_most_one(sql: str) -> str:
-    return f"(CASE WHEN {sql} > 1.0 THEN 1.0 ELSE {sql} END)"
-
-
-def _at_least_zero(sql: str) -> str:
-    return f"(CASE WHEN {sql} < 0.0 THEN 0.0 ELSE {sql} END)"
 
 
 def probe(subquery: str, *, per_row: bool, present: bool = True) -> str:
@@ -120,7 +117,9 @@ def probe(subquery: str, *, per_row: bool, present: bool = True) -> str:
 
 
 def open_difficult_sql() -> tuple[str, list]:
-    """The agent's open difficult assignments (assignment_open_difficult_idx)."""
+    """The agent's open difficult assignments (assignment_open_difficult_idx; routing.models
+    DIFFICULT_ASSIGNMENT_Q states the same condition for the ORM)."""
+    assert DIFFICULT_ASSIGNMENT_Q  # the condition below is that Q: complexity high or frustration high+
     sql = (
         f"(SELECT COUNT(*) FROM {table(CaseAssignment)} c WHERE c.agent_id = a.agent_id "
         f"AND c.status IN ({_placeholders(OPEN_ASSIGNMENT_STATUSES)}) "
@@ -129,54 +128,82 @@ def open_difficult_sql() -> tuple[str, list]:
     return sql, [*OPEN_ASSIGNMENT_STATUSES, "high", "high", "critical"]
 
 
-def seconds_since_sql(column: str, now: dt.datetime) -> tuple[str, list]:
-    if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM (%s - {column}))", [now]
-    return f"((julianday(%s) - julianday({column})) * 86400.0)", [
-        connection.ops.adapt_datetimefield_value(now)
-    ]
-
-
 @dataclass
 class Sql:
     text: str
     params: list = field(default_factory=list)
 
 
+def _and(parts: list[Sql]) -> Sql:
+    return Sql(" AND ".join(f"({part.text})" for part in parts), [p for part in parts for p in part.params])
+
+
 @dataclass(frozen=True)
 class AgentRules:
-    """The hard rules and the score of one case at one ring, now, as SQL over `a`, `h` (and `p`)."""
+    """The eligibility rules of one piece of work at one ring, now, as SQL over `a`, `h` (and `p`)."""
 
-    case: CaseProfile
+    work: WorkProfile
     ring: Ring
     now: dt.datetime
     zones: list[str]
     lockout: int
     per_row: bool = False  # probes for a walk over few agents (see `probe`)
 
-    # --- hard rules ------------------------------------------------------------------------------
+    # --- the schedule rule (routing.engine.schedule) ---------------------------------------------------
+
+    def _temporary_on(self, weekday: str, day: dt.date) -> Sql:
+        """A temporary row of the agent applies on `day` (it replaces the regular rows of that date)."""
+        adapt = connection.ops.adapt_datefield_value
+        return Sql(
+            f"EXISTS (SELECT 1 FROM {table(AgentSchedule)} t WHERE t.agent_id = s.agent_id "
+            "AND t.schedule_type = %s AND t.day_of_week = %s AND t.effective_from <= %s "
+            "AND (t.effective_until IS NULL OR t.effective_until >= %s))",
+            [ScheduleType.TEMPORARY, weekday, adapt(day), adapt(day)],
+        )
 
     def windows(self) -> Sql:
-        """Schedule rows `s` whose window contains now in their own zone (nothing if no zone)."""
+        """Schedule rows `s` whose window contains now in their own zone and counts (a regular row on a
+        date a temporary row replaces does not); nothing if no zone."""
         parts, params = [], []
         adapt_time, adapt_date = connection.ops.adapt_timefield_value, connection.ops.adapt_datefield_value
         for zone in self.zones:
-            try:
-                local = self.now.astimezone(ZoneInfo(zone))
-            except (ZoneInfoNotFoundError, ValueError):
-                continue  # an invalid zone in the data puts nobody in schedule; the admin validates zones
-            day, time = local.date(), local.time().replace(tzinfo=None)
-            parts.append(
-                "(s.timezone = %s AND s.day_of_week = %s AND s.start_time <= %s AND s.end_time > %s "
-                "AND s.effective_from <= %s AND (s.effective_until IS NULL OR s.effective_until >= %s))"
-            )
-            weekday = Weekday.from_iso(local.isoweekday()).value
-            params += [zone, weekday, adapt_time(time), adapt_time(time), adapt_date(day), adapt_date(day)]
+            clock = local_clock(self.now, zone)
+            if clock is None:
+                continue  # an invalid zone in the data puts nobody in schedule; the doors validate zones
+            today, time = clock
+            yesterday = today - dt.timedelta(days=1)
+            branches = []
+            for day, started_today in ((today, True), (yesterday, False)):
+                replaced = self._temporary_on(weekday_name(day), day)
+                if started_today:
+                    clock_sql = "s.start_time <= %s AND (s.end_time > %s OR s.end_time <= s.start_time)"
+                    clock_params = [adapt_time(time), adapt_time(time)]
+                else:
+                    clock_sql = "s.end_time <= s.start_time AND s.end_time > %s"
+                    clock_params = [adapt_time(time)]
+                branches.append(
+                    Sql(
+                        f"(s.day_of_week = %s AND {clock_sql} AND s.effective_from <= %s "
+                        f"AND (s.effective_until IS NULL OR s.effective_until >= %s) "
+                        f"AND (s.schedule_type <> %s OR NOT {replaced.text}))",
+                        [
+                            weekday_name(day),
+                            *clock_params,
+                            adapt_date(day),
+                            adapt_date(day),
+                            ScheduleType.REGULAR,
+                            *replaced.params,
+                        ],
+                    )
+                )
+            parts.append(f"(s.timezone = %s AND ({branches[0].text} OR {branches[1].text}))")
+            params += [zone, *branches[0].params, *branches[1].params]
         return Sql("(" + " OR ".join(parts) + ")" if parts else "(1 = 0)", params)
 
     def in_schedule(self) -> Sql:
-        """Inside a working window and in no exception window: one probe of the agent's schedule rows
-        whose window contains now (2 if any is an exception, 1 if only working windows, 0 if none)."""
+        """Inside a working window that counts and in no exception window: one probe of the agent's
+        schedule rows whose window contains now (2 if any is an exception, 1 if only working windows,
+        0 if none)."""
         windows = self.windows()
         return Sql(
             f"(COALESCE((SELECT MAX(CASE WHEN s.schedule_type = %s THEN 2 ELSE 1 END) "
@@ -192,68 +219,33 @@ class AgentRules:
         )
         return Sql(f"({completed} + {open_sql})", open_params)
 
+    # --- the rules --------------------------------------------------------------------------------
+
     def stages(self) -> list[tuple[str, Sql]]:
-        """The hard rules in the order the funnel reports them. Spare capacity comes last: the agents
-        who pass everything else could serve the case once they free up (the wait estimate counts
-        them)."""
-        case, ring = self.case, self.ring
-        stages: list[tuple[str, Sql]] = [
-            ("active", Sql("h.is_active")),
+        """The rules in force, in the engine's order, as (funnel label, SQL); the skills rule is one
+        stage per skill, so the funnel says which skill nobody holds."""
+        return [stage for rule in rules_in_force(self.work, self.ring) for stage in RULE_SQL[rule.name](self)]
+
+    def skill_stages(self) -> list[tuple[str, Sql]]:
+        levels = list(proficiencies_at_least(self.ring.min_proficiency))
+        return [
             (
-                "working_status",
+                f"skill:{skill}",
                 Sql(
-                    "(a.status IN (%s, %s) AND NOT (a.status = %s AND a.manual_override))",
-                    [AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY, AvailabilityStatus.BUSY],
+                    probe(
+                        f"SELECT 1 FROM {table(AgentSkill)} k WHERE k.agent_id = a.agent_id "
+                        f"AND k.domain_id = (SELECT d.id FROM {table(SkillDomain)} d WHERE d.code = %s) "
+                        f"AND k.proficiency IN ({_placeholders(levels)})",
+                        per_row=self.per_row,
+                    ),
+                    [skill, *levels],
                 ),
-            ),
-            ("in_schedule", self.in_schedule()),
+            )
+            for skill in self.ring.skills
         ]
-        if case.language:
-            stages.append(
-                (
-                    f"language:{case.language}",
-                    Sql(
-                        probe(
-                            f"SELECT 1 FROM {table(AgentLanguage)} l "
-                            "WHERE l.agent_id = a.agent_id AND l.language_code = %s",
-                            per_row=self.per_row,
-                        ),
-                        [case.language],
-                    ),
-                )
-            )
-        levels = list(proficiencies_at_least(ring.min_proficiency))
-        for skill in ring.skills:
-            stages.append(
-                (
-                    f"skill:{skill}",
-                    Sql(
-                        probe(
-                            f"SELECT 1 FROM {table(AgentSkill)} k WHERE k.agent_id = a.agent_id "
-                            f"AND k.domain_id = (SELECT d.id FROM {table(SkillDomain)} d WHERE d.code = %s) "
-                            f"AND k.proficiency IN ({_placeholders(levels)})",
-                            per_row=self.per_row,
-                        ),
-                        [skill, *levels],
-                    ),
-                )
-            )
-        if case.frustration == "critical":
-            stages.append(
-                ("frustration_tolerance", Sql("h.frustration_tolerance <> %s", [FrustrationTolerance.LOW]))
-            )
-        if is_difficult(complexity=case.complexity, frustration=case.frustration):
-            streak = self.difficult_streak()
-            stages.append(("fatigue_lockout", Sql(f"{streak.text} < %s", [*streak.params, self.lockout])))
-        if case.excluded_agent_ids:
-            excluded = sorted(case.excluded_agent_ids)
-            stages.append(("excluded", Sql(f"a.agent_id NOT IN ({_placeholders(excluded)})", excluded)))
-        stages.append(("spare_capacity", Sql("a.current_load < h.max_concurrent_cases")))
-        return stages
 
     def all_skills(self) -> Sql:
-        """Every skill of the ring at its minimum proficiency, as one probe of the agent's skill rows
-        (the funnel keeps one rule per skill, to say which one nobody holds)."""
+        """Every skill of the ring at its minimum proficiency, as one probe of the agent's skill rows."""
         skills = sorted(set(self.ring.skills))
         levels = list(proficiencies_at_least(self.ring.min_proficiency))
         return Sql(
@@ -267,132 +259,153 @@ class AgentRules:
         """Every rule, cheapest and most selective first (a walk stops checking an agent at the first
         rule it fails): columns of the agent's own rows, then skills (one probe), language, fatigue,
         schedule."""
-        rank = {"skill": 1, "language": 2, "fatigue_lockout": 3, "in_schedule": 4}
-        stages = [stage for stage in self.stages() if not stage[0].startswith("skill:")]
-        if self.ring.skills:
-            stages.append(("skill", self.all_skills()))
-        stages.sort(key=lambda stage: rank.get(stage[0].split(":")[0], 0))
-        return Sql(
-            " AND ".join(f"({sql.text})" for _, sql in stages),
-            [param for _, sql in stages for param in sql.params],
-        )
-
-    # --- the score ---------------------------------------------------------------------------------
-
-    def factor_columns(self) -> Sql:
-        """Per-agent inputs of the score that need a subquery: skill points, best specialization
-        confidence, open difficult cases. Columns of a derived table, so each runs once per agent."""
-        skills = list(self.case.required_skills or self.ring.skills)
-        ranks = " ".join(f"WHEN %s THEN {rank}" for rank in range(1, len(PROFICIENCY_ORDER) + 1))
-        params: list = []
-        if skills:
-            points = (
-                f"(SELECT COALESCE(SUM(CASE k.proficiency {ranks} ELSE 0 END), 0) FROM {table(AgentSkill)} k "
-                f"WHERE k.agent_id = a.agent_id AND k.domain_id IN "
-                f"(SELECT d.id FROM {table(SkillDomain)} d WHERE d.code IN ({_placeholders(skills)})))"
-            )
-            params += [*PROFICIENCY_ORDER, *skills]
-        else:
-            points = "0"
-        wanted = sorted(set(self.case.required_skills) | set(self.case.specializations))
-        if wanted:
-            best = (
-                f"(SELECT COALESCE(MAX(sp.confidence), 0) FROM {table(AgentSpecialization)} sp "
-                f"WHERE sp.agent_id = a.agent_id AND sp.specialization IN ({_placeholders(wanted)}))"
-            )
-            params += wanted
-        else:
-            best = "0"
-        open_sql, open_params = open_difficult_sql()
-        params += open_params
-        seconds, seconds_params = seconds_since_sql("a.last_assigned_at", self.now)
-        params += seconds_params
-        return Sql(
-            f"{points} AS skill_points, {best} AS specialization, {open_sql} AS open_difficult, "
-            f"{_float(seconds)} AS idle_seconds",
-            params,
-        )
-
-    def score(self, weights: Weights) -> Sql:
-        """routing.engine.factors and Strategy.total in SQL, over the derived table's columns (the
-        profile columns plus factor_columns). tests/routing/test_selectors.py holds the two equal."""
-        skills = list(self.case.required_skills or self.ring.skills)
-        if skills:
-            proficiency = f"({_float('skill_points')} / {float(len(PROFICIENCY_ORDER) * len(skills))})"
-        else:
-            proficiency = str(NEUTRAL)
-        skill = f"(0.8 * {proficiency} + 0.2 * {_float('specialization')})"
-        performance = (
-            f"((COALESCE(({_float('csat_score')} - 1.0) / 4.0, {NEUTRAL}) "
-            f"+ COALESCE(1.0 - {_float('escalation_rate')}, {NEUTRAL}) "
-            f"+ COALESCE({_float('first_contact_resolution_rate')}, {NEUTRAL})) / 3.0)"
-        )
-        fit_table = FRUSTRATION_FIT.get(self.case.frustration, FRUSTRATION_FIT["low"])
-        fit = (
-            "(CASE frustration_tolerance " + " ".join("WHEN %s THEN %s" for _ in fit_table) + " ELSE 0.5 END)"
-        )
-        fit_params = [value for pair in fit_table.items() for value in pair]
-        stress = f"COALESCE({_float('stress_score')}, 0.0)"
-        if self.lockout > 0:
-            streak = _float("(COALESCE(consecutive_difficult_cases, 0) + open_difficult)")
-            share = _at_most_one(f"({streak} / {float(self.lockout)})")
-        else:
-            share = "0.0"
-        fatigue = _at_least_zero(f"(1.0 - 0.6 * {stress} - 0.4 * {share})")
-        idle = (
-            "(CASE WHEN last_assigned_at IS NULL THEN 1.0 "
-            f"ELSE {_at_least_zero(_at_most_one(f'(idle_seconds / {IDLE_SATURATION_SECONDS})'))} END)"
-        )
-        spare = f"({_float('(max_concurrent_cases - current_load)')} / {_float('max_concurrent_cases')})"
-        balance = f"(0.7 * {spare} + 0.3 * {idle})"
-        total = sum(weights.as_dict().values()) or 1.0
-        text = (
-            f"(({weights.skill} * {skill} + {weights.performance} * {performance} "
-            f"+ {weights.frustration_fit} * {fit} + {weights.fatigue} * {fatigue} "
-            f"+ {weights.load_balance} * {balance}) / {total})"
-        )
-        return Sql(text, fit_params)  # each parameter appears once: the clamps repeat their text
+        rank = {"skills": 1, "language": 2, "fatigue_lockout": 3, "in_schedule": 4}
+        rules = sorted(rules_in_force(self.work, self.ring), key=lambda rule: rank.get(rule.name, 0))
+        parts = []
+        for rule in rules:
+            if rule.name == "skills":
+                parts.append(self.all_skills())
+            else:
+                parts += [sql for _, sql in RULE_SQL[rule.name](self)]
+        return _and(parts)
 
 
-FIELD, RECORD = "\x1f", "\x1e"  # ASCII unit and record separators: never in codes or names
+def _one(label: str, build: Callable[[AgentRules], Sql]) -> Callable[[AgentRules], list[tuple[str, Sql]]]:
+    return lambda rules: [(label, build(rules))]
+
+
+def _language(rules: AgentRules) -> Sql:
+    return Sql(
+        probe(
+            f"SELECT 1 FROM {table(AgentLanguage)} l WHERE l.agent_id = a.agent_id AND l.language_code = %s",
+            per_row=rules.per_row,
+        ),
+        [rules.work.language],
+    )
+
+
+def _fatigue(rules: AgentRules) -> Sql:
+    streak = rules.difficult_streak()
+    return Sql(f"{streak.text} < %s", [*streak.params, rules.lockout])
+
+
+def _excluded(rules: AgentRules) -> Sql:
+    excluded = sorted(rules.work.excluded_agent_ids)
+    return Sql(f"a.agent_id NOT IN ({_placeholders(excluded)})", excluded)
+
+
+# Each rule of routing.engine.rules.ELIGIBILITY_RULES in SQL, by name.
+RULE_SQL: dict[str, Callable[[AgentRules], list[tuple[str, Sql]]]] = {
+    "active": _one("active", lambda rules: Sql("h.is_active")),
+    "working_status": _one(
+        "working_status",
+        lambda rules: Sql(
+            "(a.status = %s OR (a.status = %s AND NOT a.manual_override))",
+            [AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY],
+        ),
+    ),
+    "in_schedule": _one("in_schedule", AgentRules.in_schedule),
+    "language": lambda rules: [(f"language:{rules.work.language}", _language(rules))],
+    "skills": AgentRules.skill_stages,
+    "frustration_tolerance": _one(
+        "frustration_tolerance",
+        lambda rules: Sql("h.frustration_tolerance <> %s", [FrustrationTolerance.LOW]),
+    ),
+    "fatigue_lockout": _one("fatigue_lockout", _fatigue),
+    "excluded": _one("excluded", _excluded),
+    "spare_capacity": _one("spare_capacity", lambda rules: Sql("a.current_load < h.max_concurrent_work")),
+}
+_missing = {rule.name for rule in ELIGIBILITY_RULES} ^ set(RULE_SQL)
+if _missing:  # a rule without its SQL (or SQL without a rule) would make the search and the engine disagree
+    raise ImportError(f"eligibility rules and their SQL differ: {sorted(_missing)}")
+
+
+# --- facts: the agent's skills, specializations and languages in one column -----------------------------
 
 
 def facts_sql(agent_ref: str) -> Sql:
-    """One text column with the agent's skills, specializations and languages (`kind FIELD key FIELD
-    value`, RECORD between items), so a profile needs no query of its own; read by parse_facts."""
-    aggregate = "string_agg" if connection.vendor == "postgresql" else "group_concat"
-    items = (
-        f"SELECT 's' || %s || d.code || %s || k.proficiency AS item FROM {table(AgentSkill)} k "
-        f"JOIN {table(SkillDomain)} d ON d.id = k.domain_id WHERE k.agent_id = {agent_ref} "
-        f"UNION ALL SELECT 'p' || %s || sp.specialization || %s || CAST(sp.confidence AS TEXT) "
-        f"FROM {table(AgentSpecialization)} sp WHERE sp.agent_id = {agent_ref} "
-        f"UNION ALL SELECT 'l' || %s || l.language_code || %s FROM {table(AgentLanguage)} l "
-        f"WHERE l.agent_id = {agent_ref}"
+    """One JSON column with the agent's skills, specializations and languages, so a profile needs no
+    query of its own: {"s": {code: proficiency}, "p": [[name, confidence, line, segment, proficiency,
+    languages, territories]], "l": [code]}. JSON escapes whatever a name holds, so no name can break
+    the column apart; parse_facts reads it."""
+    skills, specs, langs = table(AgentSkill), table(AgentSpecialization), table(AgentLanguage)
+    if connection.vendor == "postgresql":
+        return Sql(
+            "json_build_object("
+            f"'s', (SELECT json_object_agg(d.code, k.proficiency) FROM {skills} k "
+            f"JOIN {table(SkillDomain)} d ON d.id = k.domain_id WHERE k.agent_id = {agent_ref}), "
+            f"'p', (SELECT json_agg(json_build_array(sp.specialization, sp.confidence, sp.insurance_line, "
+            f"sp.customer_segment, sp.proficiency, sp.languages, sp.territories)) FROM {specs} sp "
+            f"WHERE sp.agent_id = {agent_ref}), "
+            f"'l', (SELECT json_agg(l.language_code) FROM {langs} l WHERE l.agent_id = {agent_ref}))"
+        )
+    return Sql(
+        "json_object("
+        f"'s', (SELECT json_group_object(d.code, k.proficiency) FROM {skills} k "
+        f"JOIN {table(SkillDomain)} d ON d.id = k.domain_id WHERE k.agent_id = {agent_ref}), "
+        f"'p', (SELECT json_group_array(json_array(sp.specialization, CAST(sp.confidence AS REAL), "
+        f"sp.insurance_line, sp.customer_segment, sp.proficiency, json(sp.languages), json(sp.territories))) "
+        f"FROM {specs} sp WHERE sp.agent_id = {agent_ref}), "
+        f"'l', (SELECT json_group_array(l.language_code) FROM {langs} l WHERE l.agent_id = {agent_ref}))"
     )
-    return Sql(f"(SELECT {aggregate}(item, %s) FROM ({items}) facts)", [RECORD, *[FIELD] * 6])
 
 
-def parse_facts(text: str | None) -> tuple[dict[str, str], dict[str, float], frozenset[str]]:
+@dataclass(frozen=True)
+class Facts:
+    skills: dict[str, str]
+    specializations: tuple[SpecializationFact, ...]
+    languages: frozenset[str]
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
+
+
+def parse_facts(raw: Any, *, problems: list[str]) -> Facts:
+    """Total: whatever the column holds, the facts that read well are kept and each one that does not
+    is skipped with a message in `problems` (the caller reports it), so one bad row never breaks a
+    search for the other agents."""
+    if isinstance(raw, str | bytes):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            problems.append("facts are not valid JSON")
+            raw = {}
+    if not isinstance(raw, dict):
+        problems.append("facts are not an object")
+        raw = {}
     skills: dict[str, str] = {}
-    specializations: dict[str, float] = {}
-    languages: set[str] = set()
-    for item in (text or "").split(RECORD):
-        if not item:
-            continue
-        kind, key, value = item.split(FIELD)
-        if kind == "s":
-            skills[key] = value
-        elif kind == "p":
-            specializations[key] = float(value)
+    for code, proficiency in (raw.get("s") or {}).items() if isinstance(raw.get("s"), dict) else ():
+        if proficiency in PROFICIENCY_ORDER:
+            skills[code] = proficiency
         else:
-            languages.add(key)
-    return skills, specializations, frozenset(languages)
+            problems.append(f"skill {code!r}: unknown proficiency {proficiency!r}")
+    specializations = []
+    for item in raw.get("p") or ():
+        try:
+            name, confidence, line, segment, proficiency, languages, territories = item
+            if isinstance(languages, str):  # SQLite may hand back nested JSON as text
+                languages, territories = json.loads(languages), json.loads(territories)
+            specializations.append(
+                SpecializationFact(
+                    name=str(name),
+                    confidence=float(confidence),
+                    insurance_line=line,
+                    customer_segment=segment,
+                    proficiency=None if proficiency is None else int(proficiency),
+                    languages=_strings(languages),
+                    territories=_strings(territories),
+                )
+            )
+        except (TypeError, ValueError) as error:
+            problems.append(f"specialization {item!r:.80}: {error}")
+    languages = frozenset(_strings(raw.get("l") or []))
+    return Facts(skills=skills, specializations=tuple(specializations), languages=languages)
 
 
 def profile_select(extra: Sql | None = None) -> Sql:
-    """The profile columns under their short names (for an outer query over a derived table)."""
-    columns = [f"{sql} AS {name.rsplit('__', 1)[-1]}" for name, sql in PROFILE_COLUMNS]
-    text = ", ".join(columns)
+    """The profile columns under their short names."""
+    text = ", ".join(f"{sql} AS {name}" for name, sql in PROFILE_COLUMNS)
     if extra is not None:
         return Sql(f"{text}, {extra.text}", list(extra.params))
     return Sql(text)

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Case, F, Func, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from agents.models import AvailabilityStatus, HumanAgent
 from routing.models import EscalationQueueEntry, Priority, QueueStatus
 
 SERVING_ORDER = (F("priority_rank").desc(), "queued_at", "id")
@@ -102,6 +103,23 @@ def _after(cursor: QueueCursor) -> Q:
         | Q(priority_rank=rank, queued_at__gt=queued_at)
         | Q(priority_rank=rank, queued_at=queued_at, id__gt=cursor.entry_id)
     )
+
+
+def ahead_of(cursor: QueueCursor, *, now: dt.datetime) -> Q:
+    """Waiting entries that come before the position `cursor` in serving order (new work not yet in
+    the queue has no entry id: every entry of its band and priority queued by then is ahead of it)."""
+    rank, queued_at = cursor.priority_rank, cursor.queued_at
+    if cursor.entry_id is None:
+        same_rank = Q(priority_rank=rank, queued_at__lte=queued_at)
+    else:
+        same_rank = Q(priority_rank=rank, queued_at__lt=queued_at) | Q(
+            priority_rank=rank, queued_at=queued_at, id__lt=cursor.entry_id
+        )
+    before_in_band = Q(priority_rank__gt=rank) | same_rank
+    overdue = Q(wait_deadline__lte=now)
+    if cursor.overdue:
+        return overdue & before_in_band
+    return overdue | (Q(wait_deadline__gt=now) & before_in_band)
 
 
 def queue_waiting(
@@ -205,3 +223,18 @@ _INDEX_ONLY = (
     "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), "
     "set_config('max_parallel_workers_per_gather', '0', true)"
 )
+
+
+def assignable_agents() -> QuerySet[HumanAgent]:
+    """Agents a supervisor may hand a waiting case to now: active, at work (available or busy), with
+    spare capacity. (Skills and schedule are the supervisor's judgement; the "never" rules are checked
+    when the assignment is made.)"""
+    return (
+        HumanAgent.objects.filter(
+            is_active=True,
+            availability__status__in=[AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY],
+            availability__current_load__lt=F("max_concurrent_work"),
+        )
+        .select_related("availability")
+        .order_by("code")
+    )

@@ -1,9 +1,9 @@
 """Who is inside a working window now, in their own time zone.
 
-Schedules are stored in local time per IANA zone. For each distinct zone in use we compute that zone's
-current weekday, time and date in Python (zoneinfo knows DST; SQLite knows no zones) and OR one
-condition per zone inside an Exists over the agent's schedules. Windows of type `exception` take an
-agent off the queue (time off, meetings); `regular` and `temporary` windows put them on it.
+Schedules are stored in local time per IANA zone (the rules: routing.engine.schedule). For each
+distinct zone in use the candidate search computes that zone's current weekday, time and date in
+Python (zoneinfo knows DST; SQLite knows no zones) and ORs one condition per zone over the agent's
+schedule rows (routing.selectors.agent_sql.AgentRules.in_schedule). This module finds the zones.
 
 The zones in use are read exactly and cheaply: a loose index scan (a recursive CTE that
 jumps from one zone to the next through the (day_of_week, timezone) index) costs a few index probes per
@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import defaultdict
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
 from django.db.models.signals import post_delete, post_save
 
-from agents.models import AgentSchedule, ScheduleType, Weekday
+from agents.models import AgentSchedule, Weekday
+from routing.engine.schedule import ScheduleRow
 
 ZONES_MEMO_SECONDS = 5.0
 _zones_memo: dict[tuple[str, tuple[str, ...]], tuple[float, list[str]]] = {}
@@ -53,15 +53,17 @@ def schedule_zones_in_use(*, now: dt.datetime | None = None) -> list[str]:
 def _weekdays(now: dt.datetime | None) -> tuple[str, ...]:
     if now is None:
         return tuple(Weekday.values)
+    # Local dates run from UTC yesterday to UTC tomorrow; a window that crosses midnight started the
+    # local day before, so one more day back.
     utc_day = now.astimezone(dt.UTC).date()
     return tuple(
-        Weekday.from_iso((utc_day + dt.timedelta(days=shift)).isoweekday()).value for shift in (-1, 0, 1)
+        Weekday.from_iso((utc_day + dt.timedelta(days=shift)).isoweekday()).value for shift in (-2, -1, 0, 1)
     )
 
 
 def schedule_zones_read(*, now: dt.datetime | None = None) -> list[str]:
     """The time zones schedule rows name (sorted). With `now`, only zones with a row on a weekday that
-    is today somewhere on Earth (UTC yesterday, today or tomorrow): no other row can contain `now`."""
+    is today or yesterday somewhere on Earth: no other row can contain `now`."""
     days = list(_weekdays(now))
     table = connection.ops.quote_name(AgentSchedule._meta.db_table)
     day = connection.ops.quote_name(AgentSchedule._meta.get_field("day_of_week").column)
@@ -83,32 +85,22 @@ def schedule_zones_read(*, now: dt.datetime | None = None) -> list[str]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def _window_now_q(*, now: dt.datetime, zones: Iterable[str]) -> Q:
-    """Schedule rows whose window contains `now` in their own zone; matches nothing if no zone."""
-    condition = Q(pk__in=[])
-    for zone in zones:
-        try:
-            local = now.astimezone(ZoneInfo(zone))
-        except (ZoneInfoNotFoundError, ValueError):
-            continue  # an invalid zone in the data puts nobody in schedule; the admin validates zones
-        day, time = local.date(), local.time().replace(tzinfo=None)
-        condition |= Q(
-            timezone=zone,
-            day_of_week=Weekday.from_iso(local.isoweekday()).value,
-            start_time__lte=time,
-            end_time__gt=time,
-            effective_from__lte=day,
-        ) & (Q(effective_until__isnull=True) | Q(effective_until__gte=day))
-    return condition
-
-
-def in_schedule_q(*, now: dt.datetime, zones: Iterable[str], agent_ref: str = "agent_id") -> Q:
-    """For a queryset with an agent id column `agent_ref`: inside a working window and no exception."""
-    window = _window_now_q(now=now, zones=zones)
-    schedules = AgentSchedule.objects.filter(agent_id=OuterRef(agent_ref)).filter(window)
-    return Q(Exists(schedules.exclude(schedule_type=ScheduleType.EXCEPTION))) & ~Q(
-        Exists(schedules.filter(schedule_type=ScheduleType.EXCEPTION))
-    )
+def schedule_rows_of(agent_ids: Iterable[int]) -> dict[int, list[ScheduleRow]]:
+    """The agents' schedule rows as the pure schedule rule reads them, by agent id (one query)."""
+    rows: dict[int, list[ScheduleRow]] = defaultdict(list)
+    for schedule in AgentSchedule.objects.filter(agent_id__in=list(agent_ids)).order_by("agent_id", "pk"):
+        rows[schedule.agent_id].append(
+            ScheduleRow(
+                day_of_week=schedule.day_of_week,
+                start=schedule.start_time,
+                end=schedule.end_time,
+                timezone=schedule.timezone,
+                effective_from=schedule.effective_from,
+                effective_until=schedule.effective_until,
+                schedule_type=schedule.schedule_type,
+            )
+        )
+    return rows
 
 
 # Connected here rather than in routing.apps: this module is imported when routing's app is ready

@@ -1,20 +1,22 @@
-"""The shared steps of every assignment: find and lock a free agent, raise or release its load, write
-the assignment and the decision record. Lock order: see routing.services."""
+"""The shared steps of every assignment: lock an agent, find and lock a free eligible agent, raise or
+release its load, write the assignment and the decision record. Lock order: see routing.services."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F
 
 from agents.models import AgentAvailability, AvailabilityStatus, HumanAgent
-from routing.engine.rules import is_difficult
+from routing.engine.rules import exclusion_reason
 from routing.engine.scoring import rank_candidates
 from routing.engine.strategies import Strategy
-from routing.engine.types import CaseProfile, Ranking, Ring, ScoredCandidate
+from routing.engine.types import AgentProfile, Ranking, Ring, ScoredCandidate, WorkProfile
 from routing.models import (
     AssignmentStatus,
     CaseAssignment,
@@ -24,14 +26,111 @@ from routing.models import (
     RoutingEvent,
     SupportCase,
 )
-from routing.selectors import (
-    CandidateSearch,
-    agent_candidates,
-    agent_still_fits,
-    schedule_zones_in_use,
-)
-from routing.selectors.agent_sql import AgentRules, table
-from routing.services.requests import _lockout, _weights
+from routing.selectors import CandidateSearch, agent_candidates, agent_profile, schedule_zones_in_use
+from routing.selectors.agent_sql import table
+from routing.services.requests import configured_weights, lockout
+from routing.work import WorkKind
+
+# --- the agent lock --------------------------------------------------------------------------------
+
+
+@dataclass
+class LockedAgent:
+    """An agent whose availability row this transaction holds: what load accounting needs, kept in
+    step with the row as the transaction changes it."""
+
+    agent_id: int
+    code: str
+    status: str
+    manual_override: bool
+    current_load: int
+    capacity: int
+    is_active: bool
+
+    @property
+    def takes_work(self) -> bool:
+        return self.status == AvailabilityStatus.AVAILABLE or (
+            self.status == AvailabilityStatus.BUSY and not self.manual_override
+        )
+
+    @property
+    def has_room(self) -> bool:
+        return self.is_active and self.takes_work and self.current_load < self.capacity
+
+    @classmethod
+    def of(cls, availability: AgentAvailability) -> LockedAgent:
+        """From an availability row locked by the caller (select_related agent)."""
+        return cls(
+            agent_id=availability.agent_id,
+            code=availability.agent.code,
+            status=availability.status,
+            manual_override=availability.manual_override,
+            current_load=availability.current_load,
+            capacity=availability.agent.max_concurrent_work,
+            is_active=availability.agent.is_active,
+        )
+
+
+_LOCK_SQL: dict[bool, str] = {}
+
+
+def lock_agent(agent_id: int, *, skip_locked: bool = False) -> LockedAgent | None:
+    """Lock the agent's availability row (FOR NO KEY UPDATE: other transactions' foreign-key checks on
+    the agent, FOR KEY SHARE, go on) and read what load accounting needs. None if there is no such row
+    or, with `skip_locked`, another transaction holds it.
+
+    Raw SQL: this runs for every candidate a router tries."""
+    sql = _LOCK_SQL.get(skip_locked)
+    if sql is None:
+        lock = ""
+        if connection.features.has_select_for_update:
+            lock = " FOR NO KEY UPDATE OF a" if connection.vendor == "postgresql" else " FOR UPDATE OF a"
+            if skip_locked and connection.features.has_select_for_update_skip_locked:
+                lock += " SKIP LOCKED"
+        sql = _LOCK_SQL[skip_locked] = (
+            "SELECT a.agent_id, h.code, a.status, a.manual_override, a.current_load, h.max_concurrent_work, "
+            f"h.is_active FROM {table(AgentAvailability)} a JOIN {table(HumanAgent)} h ON h.id = a.agent_id "
+            f"WHERE a.agent_id = %s{lock}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [agent_id])
+        row = cursor.fetchone()
+    return None if row is None else LockedAgent(*row[:3], bool(row[3]), row[4], row[5], bool(row[6]))
+
+
+# --- load ------------------------------------------------------------------------------------------
+
+
+def take_load(agent: LockedAgent, *, now: dt.datetime) -> None:
+    """One more piece of work for a locked agent; at capacity an `available` agent becomes `busy`.
+
+    That `busy` is routing's, not a person's (manual_override false), so `release_load` makes the agent
+    available again when the load drops."""
+    full = agent.current_load + 1 >= agent.capacity
+    becomes_busy = full and agent.status == AvailabilityStatus.AVAILABLE
+    changes: dict[str, Any] = {"current_load": F("current_load") + 1, "last_assigned_at": now}
+    if becomes_busy:
+        changes.update(
+            status=AvailabilityStatus.BUSY, status_since=now, manual_override=False, override_reason=""
+        )
+    AgentAvailability.objects.filter(pk=agent.agent_id).update(**changes)
+    agent.current_load += 1
+    if becomes_busy:
+        agent.status, agent.manual_override = AvailabilityStatus.BUSY, False
+
+
+def release_load(agent: LockedAgent, *, now: dt.datetime) -> None:
+    """One piece of work fewer for a locked agent; routing's own `busy` becomes `available` (a person's
+    busy stays: it is their decision)."""
+    changes: dict[str, Any] = {"current_load": F("current_load") - 1}
+    if agent.status == AvailabilityStatus.BUSY and not agent.manual_override:
+        changes.update(status=AvailabilityStatus.AVAILABLE, status_since=now)
+        agent.status = AvailabilityStatus.AVAILABLE
+    AgentAvailability.objects.filter(pk=agent.agent_id).update(**changes)
+    agent.current_load -= 1
+
+
+# --- finding an agent --------------------------------------------------------------------------------
 
 
 @dataclass
@@ -41,138 +140,76 @@ class Found:
     ranking: Ranking | None = None
     search: CandidateSearch | None = None
     winner: ScoredCandidate | None = None
-    availability: AgentAvailability | None = None
+    agent: LockedAgent | None = None
+    problems: list[dict] = field(default_factory=list)
 
     @property
     def prerank(self) -> dict:
-        return self.search.as_record() if self.search else {}
+        record = self.search.as_record() if self.search else {}
+        if self.problems:
+            record["skipped"] = self.problems
+        return record
 
 
-def _lock_if_free(
-    agent_id: int, *, now: dt.datetime, zones: list[str], case: CaseProfile | None = None
-) -> AgentAvailability | None:
-    """Lock the agent's availability row unless another transaction holds it, and re-check under
-    the lock what may have changed since the candidate search: status, activity, capacity and the
-    schedule window (read with the lock, one statement) and, for a difficult case, the fatigue streak
-    counting open difficult cases (one more statement, run after the lock was taken, so it sees every
-    assignment committed before it). None if the row is held or the agent no longer fits.
-
-    Raw SQL for the hot path (routing.selectors.agent_sql says why); the rows come back as the
-    AgentAvailability and HumanAgent instances the rest of the service uses."""
-    schedule = AgentRules(
-        case=case or _ANY_CASE, ring=_ANY_RING, now=now, zones=zones, lockout=0, per_row=True
-    )
-    in_schedule = schedule.in_schedule()
-    lock = " FOR UPDATE OF a SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT a.agent_id, a.status, a.manual_override, a.current_load, h.code, h.is_active, "
-            f"h.max_concurrent_cases, CASE WHEN {in_schedule.text} THEN 1 ELSE 0 END "
-            f"FROM {table(AgentAvailability)} a JOIN {table(HumanAgent)} h ON h.id = a.agent_id "
-            f"WHERE a.agent_id = %s{lock}",
-            [*in_schedule.params, agent_id],
-        )
-        row = cursor.fetchone()
-    if row is None or not row[7]:
+def lock_if_eligible(
+    agent_id: int, *, work: WorkProfile, ring: Ring, now: dt.datetime, zones: list[str]
+) -> tuple[LockedAgent, AgentProfile] | None:
+    """Lock the agent unless another transaction holds it, then re-check every eligibility rule on a
+    profile read after the lock was taken (a new statement, so it sees everything committed before the
+    lock was granted: load, status, schedule, open difficult work). None if held or no longer eligible.
+    """
+    locked = lock_agent(agent_id, skip_locked=True)
+    if locked is None:
         return None
-    availability = _loaded(
-        AgentAvailability, agent_id=row[0], status=row[1], manual_override=row[2], current_load=row[3]
-    )
-    availability.agent = _loaded(
-        HumanAgent, id=row[0], code=row[4], is_active=row[5], max_concurrent_cases=row[6]
-    )
-    if not _routable(availability):
+    profile = agent_profile(agent_id=agent_id, now=now, zones=zones)
+    if (
+        profile is None
+        or exclusion_reason(agent=profile, work=work, ring=ring, lockout=lockout()) is not None
+    ):
         return None
-    difficult = case is not None and is_difficult(complexity=case.complexity, frustration=case.frustration)
-    if difficult and not agent_still_fits(agent_id=agent_id, now=now, difficult=True, lockout=_lockout()):
-        return None
-    return availability
+    return locked, profile
 
 
-def _loaded(model, **values):
-    """A model instance for some of its columns read by hand (Model.from_db wants them in field order)."""
-    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
-    return model.from_db(connection.alias, names, [values[name] for name in names])
+def find_and_lock(
+    *,
+    work: WorkProfile,
+    rings: list[Ring],
+    strategy: Strategy,
+    now: dt.datetime,
+    before_assign: Callable[[LockedAgent, AgentProfile], bool] | None = None,
+) -> Found:
+    """Innermost ring first: rank its candidates and lock the best one still free and eligible.
 
-
-_ANY_CASE = CaseProfile(case_id="", priority="low", complexity="low", frustration="low", required_skills=())
-_ANY_RING = Ring(level=0, skills=(), min_proficiency="basic")
-
-
-def _routable(availability: AgentAvailability) -> bool:
-    return (
-        availability.agent.is_active
-        and availability.takes_work
-        and availability.current_load < availability.agent.max_concurrent_cases
-    )
-
-
-def _find_and_lock(*, case: CaseProfile, rings: list[Ring], strategy: Strategy, now: dt.datetime) -> Found:
-    """Innermost ring first: rank its candidates and lock the best one still free."""
+    `before_assign(locked, profile)` runs under the lock before the agent is chosen and says whether
+    the agent may still take this work (the serving-order guard gives the agent older waiting work
+    first and answers False once the agent is full)."""
     zones = schedule_zones_in_use(now=now)
-    weights = _weights()
+    weights = configured_weights()
     found = Found()
     for ring in rings:
-        found.search = agent_candidates(
-            case=case, ring=ring, strategy=strategy, weights=weights, now=now, lockout=_lockout(), zones=zones
-        )
+        found.search = agent_candidates(work=work, ring=ring, now=now, lockout=lockout(), zones=zones)
+        found.problems += found.search.problems
         found.ranking = rank_candidates(
-            case=case,
+            work=work,
             ring=ring,
             agents=found.search.agents,
             strategy=strategy,
             weights=weights,
             now=now,
-            lockout=_lockout(),
+            lockout=lockout(),
         )
         for candidate in found.ranking.candidates:
-            availability = _lock_if_free(candidate.agent.agent_id, now=now, zones=zones, case=case)
-            if availability is not None:
-                found.winner, found.availability = candidate, availability
-                return found
+            locked = lock_if_eligible(candidate.agent.agent_id, work=work, ring=ring, now=now, zones=zones)
+            if locked is None:
+                continue
+            if before_assign is not None and not before_assign(*locked):
+                continue
+            found.winner, found.agent = candidate, locked[0]
+            return found
     return found
 
 
-def _take_load(availability: AgentAvailability, *, now: dt.datetime) -> None:
-    """One more case for a locked agent; at capacity an `available` agent becomes `busy`.
-
-    That `busy` is routing's, not a supervisor's: a manual override that had made the agent available
-    ends there (flag and reason cleared), so `_release_load` makes the agent available again. Kept, the
-    flag would read as a supervisor's `busy`, which routing never lifts: the agent would stay busy."""
-    capacity = availability.agent.max_concurrent_cases
-    full = availability.current_load + 1 >= capacity
-    becomes_busy = full and availability.status == AvailabilityStatus.AVAILABLE
-    changes: dict = {"current_load": F("current_load") + 1, "last_assigned_at": now}
-    if becomes_busy:
-        changes.update(
-            status=AvailabilityStatus.BUSY, status_since=now, manual_override=False, override_reason=""
-        )
-    AgentAvailability.objects.filter(pk=availability.pk).update(**changes)
-    availability.current_load += 1
-    availability.last_assigned_at = now
-    if becomes_busy:
-        availability.status = AvailabilityStatus.BUSY
-        availability.manual_override, availability.override_reason = False, ""
-
-
-def _release_load(agent_id: int, *, now: dt.datetime, locked: AgentAvailability | None = None) -> None:
-    """One case fewer for a locked agent; `busy` from capacity (not a manual override) -> `available`.
-    With the `locked` row in hand (its status read under the lock) the new status is decided here;
-    without it, in SQL. `locked` is updated to match."""
-    if locked is None:
-        back = Q(status=AvailabilityStatus.BUSY, manual_override=False)
-        AgentAvailability.objects.filter(pk=agent_id).update(
-            current_load=F("current_load") - 1,
-            status=Case(When(back, then=Value(AvailabilityStatus.AVAILABLE)), default=F("status")),
-            status_since=Case(When(back, then=Value(now)), default=F("status_since")),
-        )
-        return
-    changes: dict = {"current_load": F("current_load") - 1}
-    if locked.status == AvailabilityStatus.BUSY and not locked.manual_override:
-        changes.update(status=AvailabilityStatus.AVAILABLE, status_since=now)
-        locked.status = AvailabilityStatus.AVAILABLE
-    AgentAvailability.objects.filter(pk=agent_id).update(**changes)
-    locked.current_load -= 1
+# --- writing the assignment and the record -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -202,10 +239,10 @@ class CaseFacts:
         )
 
 
-def _create_assignment(
+def create_assignment(
     *,
     case: CaseFacts,
-    availability: AgentAvailability,
+    agent: LockedAgent,
     now: dt.datetime,
     strategy: str,
     confidence: float | None,
@@ -216,7 +253,7 @@ def _create_assignment(
     `assigned` (unless the caller wrote it already, as a new case is created assigned)."""
     assignment = CaseAssignment.objects.create(
         case_id=case.case_id,
-        agent_id=availability.agent_id,
+        agent_id=agent.agent_id,
         customer_id=case.customer_id,
         assigned_at=now,
         status=AssignmentStatus.ASSIGNED,
@@ -228,16 +265,17 @@ def _create_assignment(
         routing_confidence=None if confidence is None else round(confidence, 2),
         match_score=None if match_score is None else round(match_score, 2),
     )
-    _take_load(availability, now=now)
+    take_load(agent, now=now)
     if not case_status_written:
         SupportCase.objects.filter(case_id=case.case_id).update(status=CaseStatus.ASSIGNED, updated_at=now)
     return assignment
 
 
-def _record(
+def record_decision(
     *,
-    case_pk: int,
-    strategy: str,
+    kind: WorkKind,
+    item_pk: Any,
+    strategy: Strategy | str,
     ranking: Ranking | None,
     winner: ScoredCandidate | None,
     assignment: CaseAssignment | None,
@@ -249,11 +287,17 @@ def _record(
     prerank: dict | None = None,
     now: dt.datetime | None = None,
 ) -> RoutingDecision:
+    """The decision record (every candidate with its factors) and its routing event, for a work item of
+    any kind."""
+    name, parameters = (strategy, {}) if isinstance(strategy, str) else (strategy.name, strategy.values)
+    ref = kind.audit_ref(item_pk)
+    agent_id = winner.agent.agent_id if winner else (assignment.agent_id if assignment else None)
     decision = RoutingDecision.objects.create(
-        case_id=case_pk,
-        strategy=strategy,
+        **ref,
+        strategy=name,
+        strategy_parameters=parameters,
         outcome=DecisionOutcome.ASSIGNED if assignment else DecisionOutcome.QUEUED,
-        winner_id=winner.agent.agent_id if winner else (assignment.agent_id if assignment else None),
+        winner_id=agent_id,
         assignment=assignment,
         candidates=[candidate.as_record() for candidate in ranking.candidates] if ranking else [],
         candidate_count=len(ranking.candidates) if ranking else 0,
@@ -264,7 +308,7 @@ def _record(
         **({"created_at": now} if now else {}),
     )
     RoutingEvent.objects.create(
-        case_id=case_pk,
+        **ref,
         event_type=event,
         agent_id=assignment.agent_id if assignment else None,
         data={"decision": decision.pk, "ring": ring_level, **(event_data or {})},
@@ -273,25 +317,16 @@ def _record(
     return decision
 
 
-def _pool_note(found: Found) -> str:
+def pool_note(found: Found) -> str:
     if found.search is None or not found.search.pool_full:
         return ""
     return f" (pool of the {found.search.pool_limit} least-loaded, longest-idle eligible agents; more were not considered)"
 
 
-_STAGE_REASONS = {
-    "agents": "no agents exist",
-    "active": "no active agent",
-    "working_status": "no active agent is available (all on break, offline or otherwise away)",
-    "spare_capacity": "every agent who could take it is at capacity",
-    "in_schedule": "no available agent is inside a schedule window now",
-    "frustration_tolerance": "only low-tolerance agents remain and the customer's frustration is critical",
-    "fatigue_lockout": "every remaining agent is locked out after consecutive difficult cases",
-    "excluded": "the remaining agents already timed out on this case",
-}
+def queue_reason(funnel: list[tuple[str, int]], ring: Ring) -> str:
+    """Why nobody took the work: the first rule no agent passed, with the funnel's counts."""
+    from routing.engine.rules import RULES_BY_NAME
 
-
-def _queue_reason(funnel: list[tuple[str, int]], ring: Ring) -> str:
     counts = ", ".join(f"{name}={count}" for name, count in funnel)
     for name, count in funnel:
         if count == 0:
@@ -299,7 +334,9 @@ def _queue_reason(funnel: list[tuple[str, int]], ring: Ring) -> str:
                 why = f"no agent in schedule with skill {name[6:]} at {ring.min_proficiency} or better"
             elif name.startswith("language:"):
                 why = f"no agent in schedule speaks {name[9:]}"
+            elif name == "agents":
+                why = "no agents exist"
             else:
-                why = _STAGE_REASONS.get(name, name)
+                why = RULES_BY_NAME[name].nobody if name in RULES_BY_NAME else name
             return f"{why} (counts: {counts})"
     return f"every eligible agent was taken by concurrent routing (counts: {counts})"

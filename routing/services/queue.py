@@ -1,11 +1,21 @@
-"""Serving the escalation queue: dispatch to a freed agent, offer an entry to the best free agent, the
-supervisor's actions (assign to a chosen agent, cancel, requeue) and an entry's wait estimate.
+"""Serving the escalation queue: dispatch to an agent who may take work, offer an entry to the best free
+agent, the supervisor's actions (assign to a chosen agent, cancel, requeue) and an entry's wait estimate.
 
-The queue is read in serving order through routing.selectors.queue_scan: two indexed band reads
-(overdue, then punctual), a chunk at a time, without joining cases (entries carry the case's facts and
-language). A freed agent is offered the first entries it may serve: SQL narrows the scan by what the
-entry columns can say (language, critical frustration against a low tolerance, difficult cases for an
-agent at the fatigue lockout); the engine's rules decide, entry by entry, at its widen ring.
+The serving order (routing.selectors.queue: overdue first, then higher priority, then older) is a
+guarantee, held where work is handed out rather than by the timing of events:
+- whenever an agent may take more work (status, capacity, schedule or skill edits, a completion), the
+  agent is offered the queue first, in serving order (`dispatch_to_locked_agent`);
+- a new case goes straight to an agent only when no waiting case that agent can serve outranks it, and
+  an entry offered by the sweep goes to an agent only when no entry ahead of it is one the agent can
+  serve: under the agent's lock the router first gives the agent the waiting work ahead
+  (`serving_order_guard`), and takes the agent for the new work only if room is left. A schedule window
+  opening is an event no writer sees; this guard (and the sweep, which offers the queue to idle agents)
+  is what serves the queue first then.
+
+The queue is read in serving order through routing.selectors.queue_scan without joining cases (entries
+carry the case's facts and language). SQL narrows the scan for an agent by what entry columns can say
+(ENTRY_FILTERS: one narrowing per eligibility rule that entry columns express); the engine's rules
+decide, entry by entry, at its widen ring.
 """
 
 from __future__ import annotations
@@ -14,26 +24,31 @@ import datetime as dt
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from agents.models import AgentAvailability
 from agents.selectors import AgentNotFound
 from routing.engine.rules import (
+    ELIGIBILITY_RULES,
     OPTIONAL_SKILLS_RING,
     innermost_ring,
-    is_difficult,
+    locked_out,
+    never_rules_broken,
     ring_for,
     rings_up_to,
     routing_confidence,
+    work_is_difficult,
 )
-from routing.engine.scoring import score_agent
+from routing.engine.scoring import score_candidate
 from routing.engine.types import AgentProfile, Ranking, Ring, ScoredCandidate
 from routing.errors import (
     AgentAtCapacity,
+    AssignmentRefused,
     InvalidCaseTransition,
     QueueEntryNotFound,
     QueueEntryNotWaiting,
@@ -46,110 +61,168 @@ from routing.models import (
     CaseAssignment,
     CaseStatus,
     EscalationQueueEntry,
+    Priority,
     QueueStatus,
     RoutingEvent,
     RoutingEventType,
     SupportCase,
 )
-from routing.selectors import Funnel, agent_profile, candidate_funnel, queue_position, queue_scan
-from routing.selectors.queue import SkillsWithin
+from routing.selectors import Funnel, QueueCursor, agent_profile, candidate_funnel, queue_position, queue_scan
+from routing.selectors.queue import SkillsWithin, ahead_of
 from routing.services.assignment import (
     CaseFacts,
-    _create_assignment,
-    _find_and_lock,
-    _pool_note,
-    _record,
-    _release_load,
-    _routable,
+    LockedAgent,
+    create_assignment,
+    find_and_lock,
+    lock_agent,
+    pool_note,
+    record_decision,
+    release_load,
 )
-from routing.services.requests import _entry_profile, _lockout, _strategy, _weights
+from routing.services.requests import configured_weights, entry_work_profile, lockout, strategy_for
+from routing.work import CASES
 
 logger = logging.getLogger(__name__)
 
-DISPATCH_SCAN_LIMIT = 1000  # waiting entries examined per freed agent
+DISPATCH_SCAN_LIMIT = 1000  # waiting entries examined per agent offered the queue
 DISPATCH_SCAN_CHUNK = 8  # the first read (most agents can serve one of the first few); then x4
 DEFAULT_RESOLUTION_MINUTES = 30  # for the wait estimate when no agent has a recorded average
+
+
+# --- which entries an agent may serve, as far as entry columns tell --------------------------------------
+
+EntryFilter = Callable[[AgentProfile, int], Q | None]
+
+
+def _language_filter(agent: AgentProfile, lockout_at: int) -> Q:
+    return Q(language__in=sorted({*agent.languages, ""}))
+
+
+def _skills_filter(agent: AgentProfile, lockout_at: int) -> Q:
+    # Below ring 2 an entry needs every required skill, so one asking a skill the agent lacks is skipped;
+    # from ring 2 its optional skills may be dropped, so the engine decides. Without this a freed agent
+    # could spend its whole scan on a long queue's head of cases it can never serve.
+    return Q(SkillsWithin("required_skills", agent.skills)) | Q(widen_level__gte=OPTIONAL_SKILLS_RING)
+
+
+def _tolerance_filter(agent: AgentProfile, lockout_at: int) -> Q | None:
+    return ~Q(customer_frustration="critical") if agent.frustration_tolerance == "low" else None
+
+
+def _fatigue_filter(agent: AgentProfile, lockout_at: int) -> Q | None:
+    return ~DIFFICULT_ASSIGNMENT_Q if locked_out(streak=agent.difficult_streak, lockout=lockout_at) else None
+
+
+# Per eligibility rule (by name) the narrowing entry columns can state for an agent, or None where only
+# the agent's own rows say (active, status, schedule, capacity: checked before any scan) or where the
+# engine decides (the excluded list). tests/routing/test_rules_agree.py proves no filter drops an entry
+# the engine would give the agent.
+ENTRY_FILTERS: dict[str, EntryFilter | None] = {
+    "active": None,
+    "working_status": None,
+    "in_schedule": None,
+    "language": _language_filter,
+    "skills": _skills_filter,
+    "frustration_tolerance": _tolerance_filter,
+    "fatigue_lockout": _fatigue_filter,
+    "excluded": None,
+    "spare_capacity": None,
+}
+if set(ENTRY_FILTERS) != {rule.name for rule in ELIGIBILITY_RULES}:
+    raise ImportError("ENTRY_FILTERS must name every eligibility rule")
+
+
+def servable_where(agent: AgentProfile, *, lockout_at: int) -> Q:
+    where = Q()
+    for rule in ELIGIBILITY_RULES:
+        narrowing = ENTRY_FILTERS[rule.name]
+        condition = narrowing(agent, lockout_at) if narrowing else None
+        if condition is not None:
+            where &= condition
+    return where
 
 
 # --- the queue -----------------------------------------------------------------------------------
 
 
-def _dispatch_to_locked_agent(
-    *, availability: AgentAvailability, now: dt.datetime, limit: int | None = None, passing_over=None
+def dispatch_to_locked_agent(
+    *,
+    agent: LockedAgent,
+    now: dt.datetime,
+    limit: int | None = None,
+    passing_over=None,
+    ahead: Q | None = None,
+    profile: AgentProfile | None = None,
+    reason: str = "",
 ) -> list[CaseAssignment]:
     """Give a locked agent the highest waiting entries it can serve, while it has room (at most
-    `limit` of them), leaving the entry `passing_over` (a primary key) alone.
+    `limit` of them), leaving the entry `passing_over` (a primary key) alone and, with `ahead`, only
+    entries that condition selects (those ahead of other work in serving order).
 
-    The agent's facts are loaded once; entries are examined in serving order (at most
-    DISPATCH_SCAN_LIMIT of them) against the pure engine's rules at each entry's widen ring, and the
-    first match is locked with skip_locked (a concurrent dispatcher may hold it).
+    The agent's facts are loaded once (or given as `profile`, read under the lock); entries are examined
+    in serving order (at most DISPATCH_SCAN_LIMIT of them) against the engine's rules at each entry's
+    widen ring, and the first match is locked with skip_locked (a concurrent dispatcher may hold it).
     """
-    if not _routable(availability):
+    if not agent.has_room:
         return []
-    profile = agent_profile(agent_id=availability.agent_id, now=now)
+    profile = profile or agent_profile(agent_id=agent.agent_id, now=now)
     if profile is None or not profile.in_schedule:
         return []
-    weights = _weights()
-    lockout = _lockout()
+    weights = configured_weights()
+    lockout_at = lockout()
     assignments: list[CaseAssignment] = []
-    while profile.current_load < profile.max_concurrent_cases and (limit is None or len(assignments) < limit):
+    while agent.has_room and (limit is None or len(assignments) < limit):
         started = time.perf_counter()
-        found = _first_servable_entry(profile=profile, now=now, lockout=lockout, passing_over=passing_over)
+        found = _first_servable_entry(
+            profile=profile, now=now, lockout_at=lockout_at, passing_over=passing_over, ahead=ahead
+        )
         if found is None:
             break
         entry, ring = found
-        strategy = _strategy(entry.routing_strategy or None)
-        case_profile = _entry_profile(entry)
-        factors = score_agent(agent=profile, case=case_profile, ring=ring, now=now, lockout=lockout)
-        candidate = ScoredCandidate(agent=profile, factors=factors, total=strategy.total(factors, weights))
+        strategy = strategy_for(entry.routing_strategy or None, entry.strategy_parameters or None)
+        work = entry_work_profile(entry)
+        candidate = score_candidate(
+            agent=profile,
+            work=work,
+            ring=ring,
+            strategy=strategy,
+            configured=weights,
+            now=now,
+            lockout=lockout_at,
+        )
         ranking = Ranking(ring=ring, strategy=strategy.name, candidates=(candidate,))
-        assignment = _assign_entry(
+        assignment = assign_entry(
             entry=entry,
-            availability=availability,
+            agent=agent,
             ranking=ranking,
             candidate=candidate,
-            strategy=strategy.name,
+            strategy=strategy,
             now=now,
             started=started,
-            reason=f"dispatched to {profile.code} when capacity freed, ring {ring.level}",
+            reason=reason or f"dispatched to {profile.code} when it could take work, ring {ring.level}",
         )
         assignments.append(assignment)
-        difficult = is_difficult(complexity=entry.complexity, frustration=entry.customer_frustration)
         profile = replace(
             profile,
             current_load=profile.current_load + 1,
             last_assigned_at=now,
-            open_difficult=profile.open_difficult + int(difficult),
+            open_difficult=profile.open_difficult + int(work_is_difficult(work)),
         )
     return assignments
 
 
-def _servable_where(profile: AgentProfile, *, lockout: int) -> Q:
-    """What the entry columns can rule out for this agent (the engine still checks every rule).
-
-    Skills: below ring 2 an entry needs every required skill, so one asking a skill the agent lacks is
-    skipped in SQL; from ring 2 its optional skills (in special_requirements) may be dropped, so the
-    engine decides. Without this a freed agent could spend its whole scan on a long queue's head of
-    cases it can never serve and never reach the one it can."""
-    where = Q(language__in=sorted({*profile.languages, ""}))
-    where &= Q(SkillsWithin("required_skills", profile.skills)) | Q(widen_level__gte=OPTIONAL_SKILLS_RING)
-    if profile.frustration_tolerance == "low":
-        where &= ~Q(customer_frustration="critical")
-    if profile.difficult_streak >= lockout:
-        where &= ~DIFFICULT_ASSIGNMENT_Q
-    return where
-
-
 def _first_servable_entry(
-    *, profile: AgentProfile, now: dt.datetime, lockout: int, passing_over=None
+    *, profile: AgentProfile, now: dt.datetime, lockout_at: int, passing_over=None, ahead: Q | None = None
 ) -> tuple[EscalationQueueEntry, Ring] | None:
-    where = _servable_where(profile, lockout=lockout)
+    where = servable_where(profile, lockout_at=lockout_at)
     if passing_over is not None:
         where &= ~Q(pk=passing_over)
+    if ahead is not None:
+        where &= ahead
     entries = queue_scan(now=now, chunk=DISPATCH_SCAN_CHUNK, grow=4, limit=DISPATCH_SCAN_LIMIT, where=where)
     for entry in entries:
         ring, _ = innermost_ring(
-            agent=profile, case=_entry_profile(entry), level=entry.widen_level, lockout=lockout
+            agent=profile, work=entry_work_profile(entry), level=entry.widen_level, lockout=lockout_at
         )
         if ring is None:
             continue
@@ -159,47 +232,87 @@ def _first_servable_entry(
     return None
 
 
+def serving_order_guard(
+    *, cursor: QueueCursor, now: dt.datetime, passing_over=None, placing: str
+) -> Callable[[LockedAgent, AgentProfile], bool]:
+    """For find_and_lock: before a locked agent takes the work at `cursor` (its place in serving order),
+    give the agent the waiting entries ahead of it that the agent can serve; True if room is left.
+
+    One indexed EXISTS per route answers "is anything ahead at all?" (usually not), so an empty queue
+    costs the router one probe."""
+    ahead = ahead_of(cursor, now=now)
+    if passing_over is not None:
+        ahead &= ~Q(pk=passing_over)
+    anything_ahead: list[bool] = []
+
+    def guard(agent: LockedAgent, profile: AgentProfile) -> bool:
+        if not anything_ahead:
+            anything_ahead.append(
+                EscalationQueueEntry.objects.filter(ahead, status=QueueStatus.QUEUED).exists()
+            )
+        if anything_ahead[0]:
+            dispatch_to_locked_agent(
+                agent=agent,
+                now=now,
+                ahead=ahead,
+                passing_over=passing_over,
+                profile=profile,
+                reason=f"served before {placing}: it waited longer or ranks higher (serving order)",
+            )
+        return agent.has_room
+
+    return guard
+
+
+def new_work_cursor(*, priority: str, now: dt.datetime) -> QueueCursor:
+    """Where new work of `priority` arriving now stands in serving order: behind every waiting entry of
+    its priority or higher and every overdue one."""
+    return QueueCursor(overdue=False, priority_rank=Priority.rank(priority), queued_at=now, entry_id=None)
+
+
 def _lock_waiting_entry(entry_id) -> EscalationQueueEntry | None:
     """Lock a waiting entry unless a concurrent dispatcher holds it (or it is no longer waiting),
     with its case's primary key for the decision record."""
     return (
-        EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
+        EscalationQueueEntry.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
         .filter(pk=entry_id, status=QueueStatus.QUEUED)
         .annotate(case_pk=F("case__pk"))
         .first()
     )
 
 
-def _assign_entry(
+def assign_entry(
     *,
     entry: EscalationQueueEntry,
-    availability: AgentAvailability,
+    agent: LockedAgent,
     ranking: Ranking,
     candidate: ScoredCandidate | None,
-    strategy: str,
+    strategy,
     now: dt.datetime,
     started: float,
     reason: str,
     event: str = RoutingEventType.DISPATCHED,
     prerank: dict | None = None,
+    event_data: dict | None = None,
 ) -> CaseAssignment:
     """Assign a locked queue entry to a locked agent and record the decision."""
-    assignment = _create_assignment(
+    assignment = create_assignment(
         case=CaseFacts.of(entry),
-        availability=availability,
+        agent=agent,
         now=now,
-        strategy=strategy,
+        strategy=strategy if isinstance(strategy, str) else strategy.name,
         confidence=routing_confidence(total=candidate.total, ring_level=ranking.ring.level)
         if candidate
         else None,
         match_score=candidate.total * 100 if candidate else None,
     )
     entry.status = QueueStatus.ASSIGNED
-    entry.assigned_agent_id = availability.agent_id
+    entry.assigned_agent_id = agent.agent_id
     entry.assigned_at = now
     entry.save(update_fields=["status", "assigned_agent", "assigned_at"])
-    _record(
-        case_pk=entry.case_pk,
+    record_decision(
+        kind=CASES,
+        item_pk=entry.case_pk,
         strategy=strategy,
         ranking=ranking,
         winner=candidate,
@@ -208,7 +321,11 @@ def _assign_entry(
         started=started,
         ring_level=ranking.ring.level,
         event=event,
-        event_data={"entry": str(entry.pk), "waited_seconds": round((now - entry.queued_at).total_seconds())},
+        event_data={
+            "entry": str(entry.pk),
+            "waited_seconds": round((now - entry.queued_at).total_seconds()),
+            **(event_data or {}),
+        },
         prerank=prerank,
     )
     return assignment
@@ -218,57 +335,61 @@ def _assign_entry(
 def queue_dispatch_for_agent(
     *, agent_id: int, now: dt.datetime | None = None, skip_locked: bool = False
 ) -> list[CaseAssignment]:
-    """An agent may take more work (became available, capacity rose): serve the queue to it.
+    """An agent may take more work (became available, capacity rose, schedule or skills changed):
+    serve the queue to it.
 
     With `skip_locked` (the sweep) an agent another transaction holds, being given work right now, is
     left alone instead of waited for: nothing is dispatched."""
-    availability = (
-        AgentAvailability.objects.select_for_update(skip_locked=skip_locked, of=("self",))
-        .select_related("agent")
-        .filter(agent_id=agent_id)
-        .first()
-    )
-    if availability is None:
+    agent = lock_agent(agent_id, skip_locked=skip_locked)
+    if agent is None:
         if skip_locked:
             return []
         raise AgentNotFound(code=str(agent_id))
-    return _dispatch_to_locked_agent(availability=availability, now=now or timezone.now())
+    return dispatch_to_locked_agent(agent=agent, now=now or timezone.now())
 
 
 @transaction.atomic
-def _entry_dispatch(*, entry_id, now: dt.datetime) -> CaseAssignment | None:
-    """Offer one waiting entry to the best free agent at its widen ring (rings 0..widen_level)."""
+def entry_dispatch(*, entry_id, now: dt.datetime) -> CaseAssignment | None:
+    """Offer one waiting entry to the best free agent at its widen ring (rings 0..widen_level); the
+    agent first serves any entry ahead of this one it can serve (the serving-order guard)."""
     started = time.perf_counter()
     entry = EscalationQueueEntry.objects.filter(pk=entry_id, status=QueueStatus.QUEUED).first()
     if entry is None:
         return None
-    strategy = _strategy(entry.routing_strategy or None)
-    profile = _entry_profile(entry)
-    found = _find_and_lock(
-        case=profile, rings=rings_up_to(profile, entry.widen_level), strategy=strategy, now=now
+    strategy = strategy_for(entry.routing_strategy or None, entry.strategy_parameters or None)
+    work = entry_work_profile(entry)
+    cursor = QueueCursor(entry.wait_deadline <= now, entry.priority_rank, entry.queued_at, entry.pk)
+    found = find_and_lock(
+        work=work,
+        rings=rings_up_to(work, entry.widen_level),
+        strategy=strategy,
+        now=now,
+        before_assign=serving_order_guard(
+            cursor=cursor, now=now, passing_over=entry.pk, placing=entry.case_id
+        ),
     )
-    if found.winner is None or found.availability is None or found.ranking is None:
+    if found.winner is None or found.agent is None or found.ranking is None:
         return None
     locked = _lock_waiting_entry(entry_id)
     if locked is None:
         return None
     scored = len(found.ranking.candidates)
-    return _assign_entry(
+    return assign_entry(
         entry=locked,
-        availability=found.availability,
+        agent=found.agent,
         ranking=found.ranking,
         candidate=found.winner,
-        strategy=strategy.name,
+        strategy=strategy,
         now=now,
         started=started,
         reason=f"dispatched from the queue: best of {scored} candidates at ring {found.ranking.ring.level}"
-        f"{_pool_note(found)}",
+        f"{pool_note(found)}",
         prerank=found.prerank,
     )
 
 
-def _queue_entry_for(
-    case: SupportCase, *, queued_at: dt.datetime, strategy: str = ""
+def queue_entry_for(
+    case: SupportCase, *, queued_at: dt.datetime, strategy: str = "", strategy_parameters: dict | None = None
 ) -> EscalationQueueEntry:
     """A new, unsaved waiting entry for `case`, carrying the case's routing facts (the queue is scanned
     without joining cases), the strategy it was routed with and its deadline: queued_at + max wait."""
@@ -276,6 +397,7 @@ def _queue_entry_for(
     return EscalationQueueEntry(
         case=case,
         routing_strategy=strategy,
+        strategy_parameters=strategy_parameters or {},
         customer_id=case.customer_id,
         language=case.language,
         priority=case.priority,
@@ -291,7 +413,7 @@ def _queue_entry_for(
     )
 
 
-def _estimate_assignment_at(
+def estimate_assignment_at(
     *, entry: EscalationQueueEntry, funnel: Funnel, now: dt.datetime
 ) -> dt.datetime | None:
     """When the entry may expect an agent, given its place in line and the agents who could serve it.
@@ -316,11 +438,9 @@ def _estimate_assignment_at(
 
 def queue_entry_estimate_refresh(*, entry: EscalationQueueEntry, now: dt.datetime) -> None:
     """Recompute a waiting entry's estimated assignment time (after a requeue or a take-back)."""
-    profile = _entry_profile(entry)
-    funnel = candidate_funnel(
-        case=profile, ring=ring_for(profile, entry.widen_level), now=now, lockout=_lockout()
-    )
-    entry.estimated_assignment_at = _estimate_assignment_at(entry=entry, funnel=funnel, now=now)
+    work = entry_work_profile(entry)
+    funnel = candidate_funnel(work=work, ring=ring_for(work, entry.widen_level), now=now, lockout=lockout())
+    entry.estimated_assignment_at = estimate_assignment_at(entry=entry, funnel=funnel, now=now)
     EscalationQueueEntry.objects.filter(pk=entry.pk).update(
         estimated_assignment_at=entry.estimated_assignment_at
     )
@@ -329,66 +449,82 @@ def queue_entry_estimate_refresh(*, entry: EscalationQueueEntry, now: dt.datetim
 def _get_entry(entry_id) -> EscalationQueueEntry:
     try:
         return EscalationQueueEntry.objects.select_related("case").get(pk=entry_id)
-    except (EscalationQueueEntry.DoesNotExist, ValueError, TypeError):
+    except (EscalationQueueEntry.DoesNotExist, ValueError, TypeError, ValidationError):
         raise QueueEntryNotFound(entry_id=entry_id) from None
-    except Exception as error:  # a malformed UUID raises ValidationError
-        if error.__class__.__name__ == "ValidationError":
-            raise QueueEntryNotFound(entry_id=entry_id) from None
-        raise
+
+
+def _lock_entry(entry: EscalationQueueEntry) -> EscalationQueueEntry:
+    return (
+        EscalationQueueEntry.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("case")
+        .get(pk=entry.pk)
+    )
+
+
+NEVER_RULE_MESSAGES = {
+    "frustration_tolerance": "the customer's frustration is critical and the agent's tolerance is low",
+    "fatigue_lockout": "the case is difficult and the agent is locked out after consecutive difficult cases",
+}
 
 
 @transaction.atomic
-def queue_entry_assign(*, entry_id, agent_id: int) -> CaseAssignment:
-    """A supervisor's pick: assign a waiting entry to this agent. Capacity is still enforced; skills,
-    schedule and the seed's soft rules are the supervisor's judgement."""
+def queue_entry_assign(*, entry_id, agent_id: int, override_reason: str = "") -> CaseAssignment:
+    """A supervisor's pick: assign a waiting entry to this agent. Capacity is enforced; skills, schedule
+    and the soft rules are the supervisor's judgement. The seed's "never" rules (critical frustration to
+    a low-tolerance agent, difficult work to a locked-out agent) refuse the assignment with the reason
+    unless the supervisor gives an `override_reason`, which the decision and its event record."""
     started = time.perf_counter()
+    override_reason = (override_reason or "").strip()
     entry = _get_entry(entry_id)
     if entry.status != QueueStatus.QUEUED:  # checked again under the lock below
         raise QueueEntryNotWaiting(entry_id=entry.pk, status=entry.status)
-    availability = (
-        AgentAvailability.objects.select_for_update(of=("self",))
-        .select_related("agent")
-        .filter(agent_id=agent_id)
-        .first()
-    )
-    if availability is None:
+    agent = lock_agent(agent_id)
+    if agent is None:
         raise AgentNotFound(code=str(agent_id))
-    if not availability.agent.is_active:
+    if not agent.is_active:
         raise RoutingValidationError(
             "The agent is inactive.", fields={"agent_id": ["The agent is inactive."]}
         )
-    if availability.current_load >= availability.agent.max_concurrent_cases:
-        raise AgentAtCapacity(
-            agent_code=availability.agent.code,
-            load=availability.current_load,
-            capacity=availability.agent.max_concurrent_cases,
-        )
-    locked = (
-        EscalationQueueEntry.objects.select_for_update(of=("self",)).select_related("case").get(pk=entry.pk)
-    )
+    if agent.current_load >= agent.capacity:
+        raise AgentAtCapacity(agent_code=agent.code, load=agent.current_load, capacity=agent.capacity)
+    locked = _lock_entry(entry)
     if locked.status != QueueStatus.QUEUED:
         raise QueueEntryNotWaiting(entry_id=entry.pk, status=locked.status)
+    now = timezone.now()
+    work = entry_work_profile(locked)
+    profile = agent_profile(agent_id=agent_id, now=now)
+    broken = never_rules_broken(agent=profile, work=work, lockout=lockout()) if profile else []
+    if broken and not override_reason:
+        reasons = [NEVER_RULE_MESSAGES[rule] for rule in broken]
+        raise AssignmentRefused(
+            case_id=locked.case_id,
+            agent_code=agent.code,
+            reasons="; ".join(reasons),
+            fields={"override_reason": [f"Required to assign anyway: {'; '.join(reasons)}."]},
+        )
     locked.case_pk = locked.case.pk
-    ring = ring_for(_entry_profile(locked), locked.widen_level)
-    return _assign_entry(
+    ring = ring_for(work, locked.widen_level)
+    reason = f"assigned by a supervisor to {agent.code}"
+    if broken:
+        reason += f", overriding {', '.join(broken)}: {override_reason}"
+    return assign_entry(
         entry=locked,
-        availability=availability,
+        agent=agent,
         ranking=Ranking(ring=ring, strategy="manual", candidates=()),
         candidate=None,
         strategy="manual",
-        now=timezone.now(),
+        now=now,
         started=started,
-        reason=f"assigned by a supervisor to {availability.agent.code}",
+        reason=reason,
         event=RoutingEventType.MANUAL_ASSIGN,
+        event_data={"override_reason": override_reason, "rules_overridden": broken} if broken else None,
     )
 
 
 @transaction.atomic
 def queue_entry_cancel(*, entry_id) -> EscalationQueueEntry:
     entry = _get_entry(entry_id)
-    locked = (
-        EscalationQueueEntry.objects.select_for_update(of=("self",)).select_related("case").get(pk=entry.pk)
-    )
+    locked = _lock_entry(entry)
     if locked.status != QueueStatus.QUEUED:
         raise QueueEntryNotWaiting(entry_id=entry.pk, status=locked.status)
     locked.status = QueueStatus.CANCELLED
@@ -413,20 +549,12 @@ def queue_entry_requeue(*, entry_id) -> EscalationQueueEntry:
     entry = _get_entry(entry_id)
     now = timezone.now()
     agent_id = entry.assigned_agent_id if entry.status == QueueStatus.ASSIGNED else None
-    availability = freed = None
-    if agent_id is not None:  # lock order: the agent's availability before the entry
-        availability = (
-            AgentAvailability.objects.select_for_update(of=("self",))
-            .select_related("agent")
-            .filter(agent_id=agent_id)
-            .first()
-        )
-    locked = (
-        EscalationQueueEntry.objects.select_for_update(of=("self",)).select_related("case").get(pk=entry.pk)
-    )
-    if locked.status == QueueStatus.ASSIGNED and locked.assigned_agent_id == agent_id:
+    agent = lock_agent(agent_id) if agent_id is not None else None  # lock order: the agent first
+    locked = _lock_entry(entry)
+    freed = None
+    if locked.status == QueueStatus.ASSIGNED and locked.assigned_agent_id == agent_id and agent is not None:
         assignment = (
-            CaseAssignment.objects.select_for_update(of=("self",))
+            CaseAssignment.objects.select_for_update(no_key=True, of=("self",))
             .filter(case=locked.case, agent_id=agent_id, status__in=OPEN_ASSIGNMENT_STATUSES)
             .first()
         )
@@ -439,8 +567,8 @@ def queue_entry_requeue(*, entry_id) -> EscalationQueueEntry:
         assignment.status = AssignmentStatus.TRANSFERRED
         assignment.completed_at = now
         assignment.save(update_fields=["status", "completed_at"])
-        _release_load(agent_id, now=now, locked=availability)
-        freed = availability
+        release_load(agent, now=now)
+        freed = agent
     elif locked.status != QueueStatus.CANCELLED:
         raise InvalidCaseTransition(case_id=locked.case_id, action="requeued", status=locked.status)
     if EscalationQueueEntry.objects.filter(case=locked.case, status=QueueStatus.QUEUED).exists():
@@ -458,7 +586,7 @@ def queue_entry_requeue(*, entry_id) -> EscalationQueueEntry:
         data={"entry": str(locked.pk)},
     )
     if freed is not None:
-        _dispatch_to_locked_agent(availability=freed, now=now, passing_over=locked.pk)
+        dispatch_to_locked_agent(agent=freed, now=now, passing_over=locked.pk)
     queue_entry_estimate_refresh(entry=locked, now=now)
     return locked
 
@@ -468,9 +596,9 @@ def on_agent_capacity_freed(sender, agent_id: int, **kwargs) -> None:
 
     Sent inside the agents service's transaction, after it changed (and locked) the agent's
     availability row, so the dispatch commits or rolls back with the change that freed the capacity
-    (lock order agent -> case -> queue holds: the row is already ours). The dispatch runs in a savepoint;
-    a failure in it is logged and rolled back to the savepoint, so it never turns the agent's own
-    change into an error, and the next sweep serves the queue instead.
+    (the lock order holds: the row is already ours). The dispatch runs in a savepoint; a failure in it
+    is logged and rolled back to the savepoint, so it never turns the agent's own change into an error,
+    and the next sweep serves the queue instead.
     """
     try:
         queue_dispatch_for_agent(agent_id=agent_id)

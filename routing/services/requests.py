@@ -1,26 +1,23 @@
-"""The request contract of routing and its validation: what a caller sends, what it gets back, and the
-service-side checks every door goes through (the serializer validates too)."""
+"""The request contract of routing and its validation: what a caller sends, what it gets back, the
+service-side checks every door goes through (the serializer validates too), and the routing settings
+as the services read them."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 
 from agents.languages import ISO_639_1
 from agents.models import SkillDomain
-from routing.engine.rules import (
-    parse_special_requirements,
-)
-from routing.engine.strategies import Strategy
-from routing.engine.strategies import get as get_strategy
+from routing.engine.rules import parse_special_requirements
+from routing.engine.strategies import Strategy, StrategyParameterError, build
 from routing.engine.strategies import names as strategy_names
-from routing.engine.types import CaseProfile, Weights
-from routing.errors import (
-    RoutingValidationError,
-    UnknownSkillDomain,
-    UnknownStrategy,
-)
+from routing.engine.types import WorkProfile
+from routing.errors import RoutingValidationError, UnknownSkillDomain, UnknownStrategy
 from routing.models import (
     CASE_ID_MESSAGE,
     CaseAssignment,
@@ -49,6 +46,7 @@ class CaseRequest:
     estimated_resolution_minutes: int | None = None
     max_wait_minutes: int = 30
     strategy: str | None = None
+    strategy_parameters: dict | None = None
 
 
 @dataclass
@@ -63,21 +61,28 @@ class RoutingOutcome:
         return 201 if self.assignment is not None else 202
 
 
-# --- settings and validation ---------------------------------------------------------------------
+# --- settings --------------------------------------------------------------------------------------
 
 
-def _lockout() -> int:
+def lockout() -> int:
+    """Consecutive difficult cases after which an agent gets no difficult work until rested."""
     return int(settings.ROUTING["DIFFICULT_CASE_LOCKOUT"])
 
 
-def _weights() -> Weights:
-    return Weights.from_mapping(settings.ROUTING["WEIGHTS"])
+def fatigue_rest() -> dt.timedelta:
+    """The rest (break, offline or off shift) that ends a difficult streak (routing.engine.rules)."""
+    return dt.timedelta(minutes=float(settings.ROUTING["FATIGUE_REST_MINUTES"]))
 
 
-def _strategy(name: str | None) -> Strategy:
+def configured_weights() -> dict[str, float]:
+    return {name: float(weight) for name, weight in settings.ROUTING["WEIGHTS"].items()}
+
+
+def strategy_for(name: str | None, parameters: Mapping[str, Any] | None = None) -> Strategy:
+    """The strategy `name` (the configured default when empty) built with `parameters`."""
     name = name or settings.ROUTING["DEFAULT_STRATEGY"]
     try:
-        return get_strategy(name)
+        return build(name, parameters)
     except KeyError:
         choices = ", ".join(strategy_names())
         raise UnknownStrategy(
@@ -85,9 +90,17 @@ def _strategy(name: str | None) -> Strategy:
             choices=choices,
             fields={"strategy": [f"Unknown strategy {name!r}; choose one of {choices}."]},
         ) from None
+    except StrategyParameterError as error:
+        raise RoutingValidationError(
+            f"Invalid parameters for strategy {name}: {error}",
+            fields={"strategy_parameters": [f"{key}: {message}" for key, message in error.problems.items()]},
+        ) from None
 
 
-def _validate_request(request: CaseRequest) -> CaseProfile:
+# --- validation ------------------------------------------------------------------------------------
+
+
+def validate_case_request(request: CaseRequest) -> WorkProfile:
     """Service-side validation (the serializer validates too; this guards every other door)."""
     errors: dict[str, list[str]] = {}
 
@@ -125,7 +138,7 @@ def _validate_request(request: CaseRequest) -> CaseProfile:
         check("special_requirements", False, problem)
     if errors:
         raise RoutingValidationError(fields=errors)
-    _strategy(request.strategy)
+    strategy_for(request.strategy, request.strategy_parameters)
     skills = list(dict.fromkeys(request.required_skills))
     known = set(SkillDomain.objects.filter(code__in=skills).values_list("code", flat=True))
     unknown = [skill for skill in skills if skill not in known]
@@ -134,7 +147,7 @@ def _validate_request(request: CaseRequest) -> CaseProfile:
             codes=", ".join(unknown),
             fields={"required_skills": [f"Unknown skill domain: {code}." for code in unknown]},
         )
-    return _case_profile(
+    return case_work_profile(
         case_id=request.case_id,
         priority=request.priority,
         complexity=request.complexity,
@@ -145,7 +158,7 @@ def _validate_request(request: CaseRequest) -> CaseProfile:
     )
 
 
-def _case_profile(
+def case_work_profile(
     *,
     case_id: str,
     priority: str,
@@ -155,10 +168,11 @@ def _case_profile(
     language: str,
     special_requirements: dict,
     excluded: list[int] | None = None,
-) -> CaseProfile:
+) -> WorkProfile:
     parsed = parse_special_requirements(special_requirements or {}, required_skills)
-    return CaseProfile(
-        case_id=case_id,
+    return WorkProfile(
+        kind="case",
+        work_id=case_id,
         priority=priority,
         complexity=complexity,
         frustration=frustration,
@@ -167,18 +181,29 @@ def _case_profile(
         min_proficiency=parsed["min_proficiency"],
         optional_skills=parsed["optional_skills"],
         specializations=parsed["specializations"],
-        excluded_agent_ids=frozenset(int(agent_id) for agent_id in excluded or ()),
+        excluded_agent_ids=frozenset(int(agent_id) for agent_id in excluded or () if _is_int(agent_id)),
     )
 
 
-def _entry_profile(entry: EscalationQueueEntry) -> CaseProfile:
-    return _case_profile(
+def _is_int(value: Any) -> bool:
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def entry_work_profile(entry: EscalationQueueEntry) -> WorkProfile:
+    """The work a waiting entry asks for (entries carry their case's facts, escalated priority included)."""
+    return case_work_profile(
         case_id=entry.case_id,
         priority=entry.priority,
         complexity=entry.complexity,
         frustration=entry.customer_frustration,
-        required_skills=list(entry.required_skills),
+        required_skills=[skill for skill in entry.required_skills if isinstance(skill, str)]
+        if isinstance(entry.required_skills, list)
+        else [],
         language=entry.language,
         special_requirements=entry.special_requirements,
-        excluded=entry.excluded_agents,
+        excluded=entry.excluded_agents if isinstance(entry.excluded_agents, list) else [],
     )

@@ -12,6 +12,9 @@ waiting row, and no statement names more than SWEEP_BATCH ids (SQLite allows 32,
   escalated once per max-wait period it keeps waiting; a sweep never raises one entry twice.
 - Widening: an entry waiting k x WIDEN_STEP_SECONDS goes to ring min(k, MAX_RING) in one step (one event
   naming both rings), computed per (current ring, target ring) as a queued_at range.
+- Rest: agents whose difficult streak is ended by rest (on break or offline, or off shift, for
+  ROUTING_FATIGUE_REST_MINUTES) get it reset first (routing.services.fatigue), so a rested agent is
+  offered difficult work in the same sweep.
 - Take-back and dispatch are bounded per sweep (SWEEP_TAKE_BACK, SWEEP_DISPATCH_LIMIT entries offered
   to the best free agent, then SWEEP_AGENT_DISPATCH_LIMIT free agents, longest idle first, each offered
   the entries it can serve): each is one short transaction per case or agent, so a sweep never holds
@@ -42,12 +45,13 @@ from routing.models import (
     SupportCase,
 )
 from routing.selectors import queue_waiting
-from routing.services.assignment import _release_load
+from routing.services.assignment import lock_agent, release_load
+from routing.services.fatigue import rest_fatigued_agents
 from routing.services.queue import (
-    _entry_dispatch,
-    _queue_entry_for,
+    entry_dispatch,
     queue_dispatch_for_agent,
     queue_entry_estimate_refresh,
+    queue_entry_for,
 )
 
 SWEEP_BATCH = 1000  # rows escalated or widened per transaction
@@ -62,6 +66,7 @@ class SweepReport:
     widened: int = 0
     timed_out: int = 0
     dispatched: int = 0
+    rested: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -69,6 +74,7 @@ class SweepReport:
             "widened": self.widened,
             "timed_out": self.timed_out,
             "dispatched": self.dispatched,
+            "rested": self.rested,
         }
 
 
@@ -82,7 +88,7 @@ def _raised_priority() -> Case:
 def _escalate_batch(*, now: dt.datetime) -> int:
     with transaction.atomic():
         rows = list(
-            EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
+            EscalationQueueEntry.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
             .filter(status=QueueStatus.QUEUED, next_escalation_at__lte=now)
             .order_by("next_escalation_at")
             .values_list("pk", "case__pk", "priority", "escalation_count", "max_wait_minutes")[:SWEEP_BATCH]
@@ -135,7 +141,7 @@ def _widen_batch(*, now: dt.datetime, level: int, target: int, step: int) -> int
         waited &= Q(queued_at__gt=now - dt.timedelta(seconds=step * (target + 1)))
     with transaction.atomic():
         rows = list(
-            EscalationQueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
+            EscalationQueueEntry.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
             .filter(waited, status=QueueStatus.QUEUED, widen_level=level)
             .order_by("queued_at")
             .values_list("pk", "case__pk")[:SWEEP_BATCH]
@@ -176,14 +182,14 @@ def _requeue_case_excluding(
     case's creation time) and deadline are the original ones; a new entry keeps the `strategy` the
     case was routed with."""
     entry = (
-        EscalationQueueEntry.objects.select_for_update(of=("self",))
+        EscalationQueueEntry.objects.select_for_update(no_key=True, of=("self",))
         .filter(case=case)
         .exclude(status=QueueStatus.QUEUED)
         .order_by("-queued_at")
         .first()
     )
     if entry is None:
-        entry = _queue_entry_for(case, queued_at=case.created_at, strategy=strategy)
+        entry = queue_entry_for(case, queued_at=case.created_at, strategy=strategy)
     entry.status = QueueStatus.QUEUED
     entry.assigned_agent = None
     entry.assigned_at = None
@@ -197,15 +203,11 @@ def _requeue_case_excluding(
 @transaction.atomic
 def _take_back(*, assignment_id, agent_id: int, now: dt.datetime) -> EscalationQueueEntry | None:
     """Take back one unstarted assignment past its acceptance timeout; None if it moved meanwhile."""
-    availability = (
-        AgentAvailability.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(agent_id=agent_id)
-        .first()
-    )
-    if availability is None:
+    agent = lock_agent(agent_id, skip_locked=True)
+    if agent is None:
         return None  # the agent's row is busy: next sweep
     assignment = (
-        CaseAssignment.objects.select_for_update(skip_locked=True, of=("self",))
+        CaseAssignment.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
         .select_related("case")
         .filter(pk=assignment_id, status=AssignmentStatus.ASSIGNED)
         .first()
@@ -215,7 +217,7 @@ def _take_back(*, assignment_id, agent_id: int, now: dt.datetime) -> EscalationQ
     assignment.status = AssignmentStatus.TRANSFERRED
     assignment.completed_at = now
     assignment.save(update_fields=["status", "completed_at"])
-    _release_load(agent_id, now=now)
+    release_load(agent, now=now)
     entry = _requeue_case_excluding(
         case=assignment.case, agent_id=agent_id, now=now, strategy=assignment.routing_strategy
     )
@@ -246,7 +248,7 @@ def _take_back_timed_out(*, now: dt.datetime) -> tuple[int, int]:
         if entry is None:
             continue
         timed_out += 1
-        if _entry_dispatch(entry_id=entry.pk, now=now) is not None:
+        if entry_dispatch(entry_id=entry.pk, now=now) is not None:
             dispatched += 1
         else:
             queue_entry_estimate_refresh(entry=entry, now=now)
@@ -257,13 +259,13 @@ def _dispatch_waiting(*, now: dt.datetime) -> int:
     has_room = AgentAvailability.objects.filter(
         AgentAvailability.TAKES_WORK,
         agent__is_active=True,
-        current_load__lt=F("agent__max_concurrent_cases"),
+        current_load__lt=F("agent__max_concurrent_work"),
     )
     if not has_room.exists():
         return 0
     dispatched = 0
     for entry in queue_waiting(now=now, limit=SWEEP_DISPATCH_LIMIT):
-        if _entry_dispatch(entry_id=entry.pk, now=now) is not None:
+        if entry_dispatch(entry_id=entry.pk, now=now) is not None:
             dispatched += 1
     # Then the other way round: agents with room, longest idle first, each offered the queue (a scan
     # that skips entries asking skills it lacks). The pass above offers the head of the queue; an agent
@@ -287,6 +289,7 @@ def queue_sweep(*, now: dt.datetime | None = None) -> SweepReport:
     """
     now = now or timezone.now()
     report = SweepReport()
+    report.rested = rest_fatigued_agents(now=now)
     report.escalated = _escalate_overdue(now=now)
     report.widened = _widen_waiting(now=now)
     report.timed_out, rerouted = _take_back_timed_out(now=now)

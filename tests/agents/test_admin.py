@@ -116,7 +116,7 @@ def test_changelist_query_count_is_pinned(supervisor: Client, django_assert_num_
 
 
 def test_changelist_shows_status_load_and_csat(supervisor: Client):
-    agent = HumanAgentFactory(name="Ada Lovelace", max_concurrent_cases=4, performance__csat_score="4.75")
+    agent = HumanAgentFactory(name="Ada Lovelace", max_concurrent_work=4, performance__csat_score="4.75")
     AgentAvailability.objects.filter(agent=agent).update(status=AvailabilityStatus.BUSY, current_load=3)
 
     content = supervisor.get(CHANGELIST).content.decode()
@@ -225,7 +225,7 @@ def test_adding_an_agent_in_the_admin_creates_its_live_rows(supervisor: Client):
         name="New Agent",
         email="new@example.com",
         skill_level=SkillLevel.JUNIOR,
-        max_concurrent_cases=3,
+        max_concurrent_work=3,
         frustration_tolerance="medium",
         is_active="on",
     )

@@ -54,7 +54,7 @@ def new_agent_payload(**overrides) -> dict:
         "employee_id": "E-NEW",
         "department": "Billing",
         "skill_level": "senior",
-        "max_concurrent_cases": 4,
+        "max_concurrent_work": 4,
         "skills": [{"domain": "billing", "proficiency": "expert", "years_experience": "4.5"}],
         "languages": [{"language_code": "en", "proficiency": "native"}],
         "specializations": [{"specialization": "enterprise_accounts", "confidence": "0.80"}],
@@ -285,13 +285,13 @@ def test_create_with_bad_fields_names_each_of_them(supervisor_client):
     HumanAgentFactory(email="taken@example.com")
 
     response = supervisor_client.post(
-        LIST_URL, new_agent_payload(email="taken@example.com", skill_level="guru", max_concurrent_cases=0)
+        LIST_URL, new_agent_payload(email="taken@example.com", skill_level="guru", max_concurrent_work=0)
     )
 
     assert response.status_code == 400
     body = response.json()
     assert body["detail"] == "Invalid input."
-    assert set(body["fields"]) >= {"email", "skill_level", "max_concurrent_cases"}
+    assert set(body["fields"]) >= {"email", "skill_level", "max_concurrent_work"}
 
 
 def test_create_with_unknown_skill_domain_is_400_naming_the_field(supervisor_client):
@@ -550,7 +550,7 @@ def test_delete_deactivates_and_keeps_the_agent(supervisor_client, staffed_agent
 
 
 def test_get_availability(supervisor_client):
-    agent = HumanAgentFactory(max_concurrent_cases=7, availability__current_load=2)
+    agent = HumanAgentFactory(max_concurrent_work=7, availability__current_load=2)
 
     body = supervisor_client.get(availability_url(agent.code)).json()
 
@@ -610,7 +610,7 @@ def test_availability_load_and_capacity_are_read_only(supervisor_client):
 
     assert response.status_code == 200
     assert AgentAvailability.objects.get(agent=agent).current_load == 1
-    assert HumanAgent.objects.get(pk=agent.pk).max_concurrent_cases == 5
+    assert HumanAgent.objects.get(pk=agent.pk).max_concurrent_work == 5
 
 
 def test_manual_override_without_reason_is_400(supervisor_client):

@@ -291,14 +291,14 @@ def test_unknown_urls_outside_the_api_stay_html(client):
 
 
 @pytest.mark.parametrize(("capacity", "status"), [(50, 201), (51, 400), (0, 400)])
-def test_max_concurrent_cases_is_between_1_and_50(supervisor_client, capacity, status):
+def test_max_concurrent_work_is_between_1_and_50(supervisor_client, capacity, status):
     response = supervisor_client.post(
-        "/api/v1/agents/", new_agent_payload(max_concurrent_cases=capacity), format="json"
+        "/api/v1/agents/", new_agent_payload(max_concurrent_work=capacity), format="json"
     )
 
     assert response.status_code == status
     if status == 400:
-        assert "max_concurrent_cases" in response.json()["fields"]
+        assert "max_concurrent_work" in response.json()["fields"]
 
 
 # --- the safety net: an IntegrityError that gets past validation is a logged 409 ------------------------

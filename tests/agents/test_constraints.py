@@ -56,7 +56,7 @@ def _rejects_insert(model: Any, *rows: Any) -> None:
 @pytest.mark.parametrize(
     ("values", "constraint"),
     [
-        ({"max_concurrent_cases": 0}, "agent_capacity_positive"),
+        ({"max_concurrent_work": 0}, "agent_capacity_positive"),
         ({"base_hourly_rate": Decimal("-0.01")}, "agent_hourly_rate_not_negative"),
         ({"skill_level": "guru"}, "agent_skill_level_valid"),
         ({"frustration_tolerance": "none"}, "agent_frustration_tolerance_valid"),
@@ -70,7 +70,7 @@ def test_agent_check_constraints_reject_bad_values(values: dict[str, Any], const
 
 def test_agent_accepts_the_boundary_values() -> None:
     agent = HumanAgentFactory()
-    HumanAgent.objects.filter(pk=agent.pk).update(max_concurrent_cases=1, base_hourly_rate=0)
+    HumanAgent.objects.filter(pk=agent.pk).update(max_concurrent_work=1, base_hourly_rate=0)
 
 
 # --- AgentSkill ------------------------------------------------------------------------------------
@@ -323,16 +323,16 @@ def test_skill_domain_codes_are_unique() -> None:
 def test_agent_capacity_above_the_limit_is_rejected() -> None:
     agent = HumanAgentFactory()
     _rejects_update(
-        HumanAgent.objects.filter(pk=agent.pk), "agent_capacity_within_limit", max_concurrent_cases=51
+        HumanAgent.objects.filter(pk=agent.pk), "agent_capacity_within_limit", max_concurrent_work=51
     )
-    HumanAgent.objects.filter(pk=agent.pk).update(max_concurrent_cases=50)  # the limit itself is fine
+    HumanAgent.objects.filter(pk=agent.pk).update(max_concurrent_work=50)  # the limit itself is fine
 
 
 def test_model_validation_bounds_capacity_and_refuses_codes_unfit_for_urls() -> None:
-    agent = HumanAgentFactory.build(code="agent.dot", max_concurrent_cases=51)
+    agent = HumanAgentFactory.build(code="agent.dot", max_concurrent_work=51)
     with pytest.raises(ValidationError) as raised:
         agent.full_clean()
-    assert {"code", "max_concurrent_cases"} <= set(raised.value.message_dict)
+    assert {"code", "max_concurrent_work"} <= set(raised.value.message_dict)
 
 
 @pytest.mark.parametrize("code", ["english", "EN", "xx", ""])

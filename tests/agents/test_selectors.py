@@ -59,10 +59,10 @@ def test_agent_detail_unknown_code():
 
 
 def test_agent_availability_get_is_one_query_with_capacity(django_assert_num_queries):
-    agent = HumanAgentFactory(max_concurrent_cases=6)
+    agent = HumanAgentFactory(max_concurrent_work=6)
 
     with django_assert_num_queries(1):
-        assert agent_availability_get(code=agent.code).agent.max_concurrent_cases == 6
+        assert agent_availability_get(code=agent.code).agent.max_concurrent_work == 6
 
 
 def test_agent_availability_get_unknown_code():

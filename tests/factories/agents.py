@@ -46,7 +46,7 @@ class HumanAgentFactory(factory.django.DjangoModelFactory):
     department = "Customer Support"
     hire_date = dt.date(2023, 1, 1)
     skill_level = SkillLevel.INTERMEDIATE
-    max_concurrent_cases = 5
+    max_concurrent_work = 5
     is_active = True
 
     availability = factory.RelatedFactory(

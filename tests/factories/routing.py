@@ -130,7 +130,7 @@ def routable_agent(
         SkillDomainFactory,
     )
 
-    agent = HumanAgentFactory(max_concurrent_cases=capacity, **attributes)
+    agent = HumanAgentFactory(max_concurrent_work=capacity, **attributes)
     for code, proficiency in (skills or {}).items():
         AgentSkillFactory(agent=agent, domain=SkillDomainFactory(code=code), proficiency=proficiency)
     for code in languages:

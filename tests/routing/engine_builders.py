@@ -36,7 +36,7 @@ def agent(
         code=f"agent_{agent_id}",
         status=status,
         manual_override=manual_override,
-        max_concurrent_cases=capacity,
+        max_concurrent_work=capacity,
         current_load=load,
         frustration_tolerance=tolerance,
         skills=skills if skills is not None else {"billing": "advanced"},

@@ -193,7 +193,7 @@ def test_queue_entry_change_page_is_read_only(supervisor: Client):
 def test_assign_action_asks_for_an_agent_with_spare_capacity(supervisor: Client):
     entry = waiting_entry("case_1")
     free = on_shift_agent(code="agent_free")
-    full = on_shift_agent(code="agent_full", max_concurrent_cases=1)
+    full = on_shift_agent(code="agent_full", max_concurrent_work=1)
     AgentAvailability.objects.filter(agent=full).update(current_load=1)
 
     response = supervisor.post(
@@ -264,7 +264,7 @@ def test_assign_form_is_an_autocomplete_whose_page_does_not_grow_with_agents(
 
 def test_assignable_agents_autocomplete_searches_only_agents_who_can_take_a_case(supervisor: Client):
     on_shift_agent(code="agent_ada", name="Ada Lovelace")
-    full = on_shift_agent(code="agent_adam", name="Adam Full", max_concurrent_cases=1)
+    full = on_shift_agent(code="agent_adam", name="Adam Full", max_concurrent_work=1)
     AgentAvailability.objects.filter(agent=full).update(current_load=1)
     away = on_shift_agent(code="agent_adele", name="Adele Away")
     AgentAvailability.objects.filter(agent=away).update(status=AvailabilityStatus.BREAK)
@@ -318,7 +318,7 @@ def test_assign_action_reports_the_services_refusal_when_the_agent_filled_up(sup
     import routing.admin as routing_admin
 
     entries = [waiting_entry("case_1"), waiting_entry("case_2")]
-    agent = on_shift_agent(code="agent_one_slot", max_concurrent_cases=1)
+    agent = on_shift_agent(code="agent_one_slot", max_concurrent_work=1)
     monkeypatch.setattr(routing_admin, "assignable_agents", lambda: HumanAgent.objects.all())
 
     response = run_action(supervisor, "assign_to_agent", entries, apply="Assign", agent=agent.pk)

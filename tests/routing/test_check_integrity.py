@@ -40,7 +40,7 @@ pytestmark = pytest.mark.django_db
 def agent() -> HumanAgent:
     """A consistent world: the roster removed, one active agent with a schedule, no load, no cases."""
     HumanAgent.objects.all().delete()
-    agent = HumanAgentFactory(max_concurrent_cases=5)
+    agent = HumanAgentFactory(max_concurrent_work=5)
     AgentScheduleFactory(agent=agent)
     return agent
 
@@ -348,7 +348,7 @@ def test_load_that_differs_from_open_assignments_is_found(agent: HumanAgent) -> 
 
 
 def test_available_agent_at_capacity_is_found(agent: HumanAgent) -> None:
-    HumanAgent.objects.filter(pk=agent.pk).update(max_concurrent_cases=1)
+    HumanAgent.objects.filter(pk=agent.pk).update(max_concurrent_work=1)
     _open_assignment(agent)
     AgentAvailability.objects.filter(agent=agent).update(current_load=1, status=AvailabilityStatus.AVAILABLE)
     assert _failing() == {"available_at_capacity"}
@@ -357,7 +357,7 @@ def test_available_agent_at_capacity_is_found(agent: HumanAgent) -> None:
 
 
 def test_agent_over_capacity_is_found(agent: HumanAgent) -> None:
-    HumanAgent.objects.filter(pk=agent.pk).update(max_concurrent_cases=1)
+    HumanAgent.objects.filter(pk=agent.pk).update(max_concurrent_work=1)
     _open_assignment(agent)
     _open_assignment(agent)
     AgentAvailability.objects.filter(agent=agent).update(current_load=2, status=AvailabilityStatus.BUSY)

@@ -147,7 +147,7 @@ def test_concurrent_routing_never_exceeds_capacity_nor_assigns_a_case_twice(monk
     assert not violations, violations[:5]
     assert outcomes["201"] > 0 and outcomes["202"] > 0  # both paths raced: assigned and queued
     over = AgentAvailability.objects.filter(
-        agent_id__in=capacities, current_load__gt=F("agent__max_concurrent_cases")
+        agent_id__in=capacities, current_load__gt=F("agent__max_concurrent_work")
     )
     assert not over.exists()
     open_per_agent = dict(

@@ -71,7 +71,7 @@ def test_stress_survives_a_zero_lockout() -> None:
 @pytest.mark.django_db
 def test_recompute_builds_counts_rates_csat_and_stress_from_assignments() -> None:
     # given
-    agent = HumanAgentFactory(max_concurrent_cases=5)
+    agent = HumanAgentFactory(max_concurrent_work=5)
     AgentPerformance.objects.filter(agent=agent).update(consecutive_difficult_cases=2)
     _assignment(agent, _at(18, 10), csat_rating=5, resolution_minutes=20)
     _assignment(agent, _at(18, 9), AssignmentStatus.IN_PROGRESS, csat_rating=None)
@@ -179,7 +179,7 @@ def test_sql_stress_agrees_with_the_pure_formula() -> None:
     # given
     expected = {}
     for capacity, today, streak, escalations in STRESS_SAMPLES:
-        agent = HumanAgentFactory(max_concurrent_cases=capacity)
+        agent = HumanAgentFactory(max_concurrent_work=capacity)
         AgentPerformance.objects.filter(agent=agent).update(consecutive_difficult_cases=streak)
         for hour in range(today):
             _assignment(agent, _at(18, hour))
@@ -247,12 +247,12 @@ def floor() -> dict[str, HumanAgent]:
     """Agents whose stored load disagrees with their open assignments, in every status kind."""
     HumanAgent.objects.all().delete()
     agents = {
-        "seeded": HumanAgentFactory(max_concurrent_cases=2),  # load 2, nothing open (the roster seed)
-        "undercounted": HumanAgentFactory(max_concurrent_cases=2),  # load 0, two open
-        "partly": HumanAgentFactory(max_concurrent_cases=5),  # load 4, one open
-        "override": HumanAgentFactory(max_concurrent_cases=2),  # busy by a supervisor, load 2, none open
-        "on_break": HumanAgentFactory(max_concurrent_cases=2),  # on break, load 1, none open
-        "fine": HumanAgentFactory(max_concurrent_cases=3),  # load 1, one open: untouched
+        "seeded": HumanAgentFactory(max_concurrent_work=2),  # load 2, nothing open (the roster seed)
+        "undercounted": HumanAgentFactory(max_concurrent_work=2),  # load 0, two open
+        "partly": HumanAgentFactory(max_concurrent_work=5),  # load 4, one open
+        "override": HumanAgentFactory(max_concurrent_work=2),  # busy by a supervisor, load 2, none open
+        "on_break": HumanAgentFactory(max_concurrent_work=2),  # on break, load 1, none open
+        "fine": HumanAgentFactory(max_concurrent_work=3),  # load 1, one open: untouched
     }
     for name in ("undercounted", "undercounted", "partly", "fine"):
         _assignment(agents[name], _at(18, 9), AssignmentStatus.ASSIGNED)

@@ -537,14 +537,14 @@ def test_raising_capacity_dispatches_the_queue():
     case_route(request=request_for("C-2"))
     case_route(request=request_for("C-3"))
     assert load_of(agent) == 1
-    agent_update(agent=agent, max_concurrent_cases=3)
+    agent_update(agent=agent, max_concurrent_work=3)
     assert load_of(agent) == 3
     assert set(CaseAssignment.objects.filter(agent=agent).values_list("case__case_id", flat=True)) == {
         "C-1",
         "C-2",
         "C-3",
     }
-    agent_update(agent=agent, max_concurrent_cases=2)  # lowering dispatches nothing (and takes nothing back)
+    agent_update(agent=agent, max_concurrent_work=2)  # lowering dispatches nothing (and takes nothing back)
     assert load_of(agent) == 3
 
 

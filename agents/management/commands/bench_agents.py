@@ -167,7 +167,7 @@ class Command(BaseCommand):
                             department=rng.choice(["Support", "Billing", "Sales", "Claims"]),
                             hire_date=dt.date(2020, 1, 1) + dt.timedelta(days=number % 1500),
                             skill_level=rng.choice(SkillLevel.values),
-                            max_concurrent_cases=rng.randint(3, 8),
+                            max_concurrent_work=rng.randint(3, 8),
                         )
                         for number in numbers
                     ]

@@ -11,11 +11,10 @@ class LeastBusy(Strategy):
     best total. The total is still the weighted sum, recorded as the match score."""
 
     name = "least_busy"
-    prerank = ("load_ratio", "idle")
 
     def sort_key(self, candidate: ScoredCandidate) -> tuple:
         agent = candidate.agent
-        ratio = agent.current_load / agent.max_concurrent_cases if agent.max_concurrent_cases else 1.0
+        ratio = agent.current_load / agent.max_concurrent_work if agent.max_concurrent_work else 1.0
         return (
             ratio,
             agent.last_assigned_at is not None,

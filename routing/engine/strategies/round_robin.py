@@ -12,7 +12,6 @@ class RoundRobin(Strategy):
     not an in-memory pointer."""
 
     name = "round_robin"
-    prerank = ("idle",)
 
     def sort_key(self, candidate: ScoredCandidate) -> tuple:
         agent = candidate.agent

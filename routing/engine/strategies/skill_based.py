@@ -9,4 +9,3 @@ class SkillBased(Strategy):
     """The configured weighted sum of all five factors; skill carries the most weight by default."""
 
     name = "skill_based"
-    prerank = ("score", "spare_capacity", "idle")
