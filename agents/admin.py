@@ -30,7 +30,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -58,11 +58,10 @@ from agents.services import (
     NESTED_SETS,
     RESTORABLE_ROWS,
     agent_create,
-    agent_ensure_live_rows,
     agent_row_restore,
-    agent_set_status,
     agent_update,
     agents_set_active,
+    agents_set_status,
 )
 from config.errors import DomainError
 
@@ -224,8 +223,8 @@ class SetStatusForm(forms.Form):
     override_reason = forms.CharField(
         max_length=200,
         required=False,
-        help_text="With a reason the status is a manual override; leave it empty to set the status "
-        "without overriding.",
+        help_text="Optional: why. The status you set holds (routing leaves it alone) until someone sets "
+        "another; set Available to hand the agents back to routing.",
     )
     expected_available_at = forms.DateTimeField(
         required=False,
@@ -522,17 +521,14 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         if "apply" in request.POST:
             form = SetStatusForm(request.POST)
             if form.is_valid():
-                agents = list(queryset.order_by("pk"))  # the lock order: ascending agent id
+                agents = list(queryset.values_list("pk", flat=True))
                 try:
-                    with transaction.atomic():
-                        for agent in agents:
-                            agent_ensure_live_rows(agent=agent)
-                            agent_set_status(
-                                agent=agent,
-                                status=form.cleaned_data["status"],
-                                override_reason=form.cleaned_data["override_reason"],
-                                expected_available_at=form.cleaned_data["expected_available_at"],
-                            )
+                    agents_set_status(
+                        agent_ids=agents,
+                        status=form.cleaned_data["status"],
+                        override_reason=form.cleaned_data["override_reason"],
+                        expected_available_at=form.cleaned_data["expected_available_at"],
+                    )
                 except DomainError as error:
                     self.message_user(request, str(error.detail), messages.ERROR)
                     return None

@@ -26,8 +26,10 @@ SUPERVISOR_EDITABLE: dict[str, set[str]] = {
 
 
 def _editable(app_label: str, model_name: str) -> bool:
+    """History tables and archives are records: everyone views them, nobody edits them."""
     editable = SUPERVISOR_EDITABLE.get(app_label, set())
-    return ("*" in editable or model_name in editable) and not model_name.startswith("historical")
+    record = model_name.startswith("historical") or model_name.endswith("archive")
+    return ("*" in editable or model_name in editable) and not record
 
 
 def role_permissions_sync(apps: Any) -> None:
@@ -63,7 +65,3 @@ def role_permissions_sync(apps: Any) -> None:
             supervisor_perms.append(perm)
     supervisors.permissions.add(*supervisor_perms)
     analysts.permissions.add(*analyst_perms)
-
-
-def roles_remove(apps: Any) -> None:
-    apps.get_model("auth", "Group").objects.filter(name__in=[SUPERVISORS, ANALYSTS]).delete()

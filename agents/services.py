@@ -87,6 +87,24 @@ def agent_set_status(
     )
 
 
+@transaction.atomic
+def agents_set_status(
+    *,
+    agent_ids: Sequence[int],
+    status: str,
+    override_reason: str = "",
+    expected_available_at: dt.datetime | None = None,
+) -> int:
+    """Set the status of several agents at once (the admin's bulk action): one transaction, agents
+    locked in ascending id order (the lock order); all or nothing. Returns how many were set."""
+    ids = sorted(set(agent_ids))
+    for agent_id in ids:
+        agent_set_status(
+            agent=agent_id, status=status, override_reason=override_reason, expected_available_at=expected_available_at
+        )
+    return len(ids)
+
+
 def _availability_locked(*, agent_id: int | None = None, code: str | None = None) -> AgentAvailability:
     """The agent's availability row, locked and joined to the agent; created (offline) if it is missing.
 
@@ -280,52 +298,74 @@ def _by_attname(model: type[models.Model], row: Row) -> dict[str, Any]:
     return values
 
 
+# Rows whose change touches these fields first get the given values (one UPDATE), which takes them out of
+# a unique constraint, so that two rows may swap their values in one request (the constraint is checked
+# per statement and cannot be deferred: Django cannot defer a conditional or expression constraint).
+RELEASE_BEFORE_UPDATE: dict[type[models.Model], tuple[frozenset[str], dict[str, Any]]] = {
+    AgentSpecialization: (frozenset({"insurance_line", "customer_segment"}), {"insurance_line": None}),
+}
+
+
 def _nested_replace(
-    *, agent: HumanAgent, model: type[models.Model], rows: Sequence[Row], key_fields: tuple[str, ...]
+    *, agent: HumanAgent, model: type[models.Model], rows: Sequence[Row], keys: tuple[tuple[str, ...], ...]
 ) -> bool:
     """Make the agent's rows of `model` equal `rows`; returns whether anything changed.
 
-    Rows are matched on `key_fields` and updated in place. With no key fields every column is the key:
-    identical rows are kept, the others deleted and created.
+    Rows are matched on the first of `keys` that finds an existing row not matched yet, and updated in
+    place (so their history reads on). With no keys every column is the key: identical rows are kept,
+    the others deleted and created.
     """
-    if not key_fields:
-        key_fields = tuple(
-            field.attname
-            for field in model._meta.concrete_fields
-            if not field.primary_key and field.name != "agent"
+    if not keys:
+        keys = (
+            tuple(
+                field.attname
+                for field in model._meta.concrete_fields
+                if not field.primary_key and field.name != "agent"
+            ),
         )
-
-    def key(obj: models.Model) -> tuple[Any, ...]:
-        return tuple(getattr(obj, name) for name in key_fields)
-
-    by_key: dict[tuple[Any, ...], list[models.Model]] = {}
     existing = list(model._default_manager.filter(agent=agent).order_by("pk"))
-    for obj in existing:
-        by_key.setdefault(key(obj), []).append(obj)
+    candidates = [(row, model(agent=agent, **_by_attname(model, row))) for row in rows]  # unsaved, with defaults
+    matched: dict[int, models.Model] = {}  # index of the row -> the existing row it updates
+    kept: set[int] = set()
+    for key_fields in keys:
+        by_key: dict[tuple[Any, ...], list[models.Model]] = {}
+        for obj in existing:
+            if obj.pk not in kept:
+                by_key.setdefault(tuple(getattr(obj, name) for name in key_fields), []).append(obj)
+        for index, (_, candidate) in enumerate(candidates):
+            if index in matched:
+                continue
+            found = by_key.get(tuple(getattr(candidate, name) for name in key_fields))
+            if found:
+                matched[index] = found.pop(0)
+                kept.add(matched[index].pk)
 
     to_create: list[models.Model] = []
     to_update: list[models.Model] = []
     changed_fields: set[str] = set()
-    kept: set[int] = set()
-    for row in rows:
-        values = _by_attname(model, row)
-        candidate = model(agent=agent, **values)  # unsaved; fills model defaults for the key
-        matches = by_key.get(key(candidate))
-        if not matches:
+    release_on, released_values = RELEASE_BEFORE_UPDATE.get(model, (frozenset(), {}))
+    to_release: list[int] = []
+    for index, (row, candidate) in enumerate(candidates):
+        obj = matched.get(index)
+        if obj is None:
             to_create.append(candidate)
             continue
-        obj = matches.pop(0)
-        kept.add(obj.pk)
+        values = _by_attname(model, row)
         changed = [name for name, value in values.items() if getattr(obj, name) != value]
         for name in changed:
             setattr(obj, name, values[name])
         if changed:
             to_update.append(obj)
             changed_fields.update(changed)
+            if release_on.intersection(changed):
+                to_release.append(obj.pk)
 
     stale = [obj.pk for obj in existing if obj.pk not in kept]
     if stale:  # first, so a new row cannot collide with the unique values of one it replaces
         model._default_manager.filter(pk__in=stale).delete()
+    if to_release:
+        model._default_manager.filter(pk__in=to_release).update(**released_values)
+        changed_fields.update(released_values)  # write the released fields back, changed or not
     if to_update:
         bulk_update_with_history(to_update, model, fields=sorted(changed_fields))
     if to_create:
@@ -333,14 +373,17 @@ def _nested_replace(
     return bool(stale or to_update or to_create)
 
 
-# Natural keys of the nested sets; schedules have none in the model (see the module docstring). A
-# specialization is keyed by name, line and segment together (seed 000 makes names unique among rows
-# without a line, seed 001 the line and segment among rows with one): changing a row's line or segment
-# replaces the row.
-NESTED_SETS: dict[str, tuple[type[models.Model], tuple[str, ...]]] = {
-    "skills": (AgentSkill, ("domain_id",)),
-    "languages": (AgentLanguage, ("language_code",)),
-    "specializations": (AgentSpecialization, ("specialization", "insurance_line", "customer_segment")),
+# Natural keys of the nested sets, tried in turn; schedules have none in the model (see the module
+# docstring). A specialization's name is not unique on its own (seed 001: one row per line and segment,
+# so auto/smb and auto/enterprise may share the name "auto"): rows are matched by name, line and segment
+# first, then by name alone, so changing a row's line or segment updates it in place.
+NESTED_SETS: dict[str, tuple[type[models.Model], tuple[tuple[str, ...], ...]]] = {
+    "skills": (AgentSkill, (("domain_id",),)),
+    "languages": (AgentLanguage, (("language_code",),)),
+    "specializations": (
+        AgentSpecialization,
+        (("specialization", "insurance_line", "customer_segment"), ("specialization",)),
+    ),
     "schedules": (AgentSchedule, ()),
 }
 
@@ -350,9 +393,9 @@ def _nested_sets_replace(*, agent: HumanAgent, nested: Mapping[str, Sequence[Row
     for name, rows in nested.items():
         if rows is None:  # not given: leave the set alone
             continue
-        model, key_fields = NESTED_SETS[name]
+        model, keys = NESTED_SETS[name]
         try:
-            changed |= _nested_replace(agent=agent, model=model, rows=rows, key_fields=key_fields)
+            changed |= _nested_replace(agent=agent, model=model, rows=rows, keys=keys)
         except IntegrityError as error:
             if not _is_unique_violation(error):
                 raise  # a CHECK or foreign key: invalid input that validation should have caught

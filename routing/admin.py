@@ -230,6 +230,14 @@ class AssignToAgentForm(forms.Form):
         queryset=HumanAgent.objects.none(),
         help_text="Type a code or name: active agents at work (available or busy) with spare capacity.",
     )
+    override_reason = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Override reason",
+        help_text="Only needed to break a never-rule: a critically frustrated customer to a low-tolerance "
+        "agent, or a difficult case to an agent locked out after consecutive difficult cases. It is "
+        "recorded with the decision.",
+    )
 
     def __init__(self, *args: Any, admin_site: admin.AdminSite | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -390,11 +398,14 @@ class EscalationQueueEntryAdmin(admin.ModelAdmin):
             form = AssignToAgentForm(request.POST, admin_site=self.admin_site)
             if form.is_valid():
                 agent = form.cleaned_data["agent"]
+                reason = form.cleaned_data["override_reason"]
                 self._each(
                     request,
                     queryset,
                     f"Assigned to {agent.code}:",
-                    lambda entry: queue_entry_assign(entry_id=entry.pk, agent_id=agent.pk),
+                    lambda entry: queue_entry_assign(
+                        entry_id=entry.pk, agent_id=agent.pk, override_reason=reason
+                    ),
                 )
                 return None
         else:

@@ -30,15 +30,17 @@ weekly
      reuse space freed by (auto)vacuum and do not degrade from ordinary churn; REINDEX CONCURRENTLY is a
      remedy for measured bloat or corruption, run by hand, not every week (and it cannot run inside a
      transaction).
-monthly
-  1. specialization assessments (the seed's "update agent skill assessments"): each AgentSpecialization
-     whose agent resolved cases requiring it (its name is the skill domain code, as routing matches it)
-     gets case_count, success_rate (resolved without escalation) and confidence (that rate shrunk
-     towards 0.5 by ASSESSMENT_PRIOR_CASES cases of prior) from the live assignments, in one UPDATE;
-  2. period metrics retention: AgentPeriodMetrics older than `retention_days` (400) deleted in batches.
-     They are weekly aggregates of assignments that stay queryable in the archive, so the seed's
-     "archive old performance data" is this retention: the cases behind them are kept;
-  3. database size: pg_database_size on PostgreSQL, page_count x page_size on SQLite.
+monthly (the seed's "update agent skill assessments" and "archive old performance data"; the rules:
+routing.engine.assessment)
+  1. specialization assessments: each AgentSpecialization whose agent resolved cases that asked for it,
+     as routing matches it (its name among the case's required skills or requested specializations),
+     gets case_count, success_rate (resolved without escalation) and confidence from the live
+     assignments, in one UPDATE;
+  2. skill proficiencies: each AgentSkill with enough resolved cases requiring it in the last 30 days
+     moves one level up or down; the change is written with its history row and reason;
+  3. period metrics archive: AgentPeriodMetrics older than `retention_days` (400) move to
+     AgentPeriodMetricsArchive in batches (copy and delete in one transaction per batch), queryable;
+  4. database size: pg_database_size on PostgreSQL, page_count x page_size on SQLite.
 
 Every step is idempotent: a second run finds nothing left to move or delete and recomputes the same
 values. `dry_run` counts what each step would touch and writes nothing (ANALYZE is skipped).
@@ -55,7 +57,16 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from agents.models import AgentPeriodMetrics, AgentSpecialization
+from agents.models import (
+    AgentPeriodMetrics,
+    AgentPeriodMetricsArchive,
+    AgentSkill,
+    AgentSpecialization,
+    SkillDomain,
+)
+from routing.engine.assessment import PRIOR_CASES as ASSESSMENT_PRIOR_CASES
+from routing.engine.assessment import PRIOR_CONFIDENCE as ASSESSMENT_PRIOR_CONFIDENCE
+from routing.engine.assessment import reassessed_proficiency
 from routing.integrity import integrity_run
 from routing.metrics import (
     availability_loads_mismatched,
@@ -71,6 +82,7 @@ from routing.models import (
     EscalationQueueEntry,
     QueueStatus,
     RoutingDecision,
+    SupportCase,
 )
 from routing.selectors.agent_sql import Sql
 
@@ -162,30 +174,62 @@ def archivable_assignments(*, older_than: dt.datetime) -> QuerySet[CaseAssignmen
     return CaseAssignment.objects.filter(status__in=FINISHED_ASSIGNMENT_STATUSES, completed_at__lt=older_than)
 
 
-def _archive_batch(ids: list, *, archived_at: dt.datetime) -> int:
-    columns = [field.column for field in CaseAssignment._meta.concrete_fields]
+def _move_batch(live_model, archive_model, ids: list, *, archived_at: dt.datetime, relink=None) -> int:
+    """Copy rows `ids` of `live_model` into `archive_model` (same columns plus archived_at), run
+    `relink(ids)` (what points at the live rows follows them), then delete them from the live table:
+    one statement each, in the caller's transaction. Raises (so the batch rolls back) if the copy and
+    the delete disagree."""
+    columns = [field.column for field in live_model._meta.concrete_fields]
     column_list = ", ".join(_q(column) for column in columns)
-    pk = CaseAssignment._meta.pk
+    pk = live_model._meta.pk
     id_params = [pk.get_db_prep_value(value, connection) for value in ids]
     placeholders = ", ".join(["%s"] * len(ids))
-    live = _q(CaseAssignment._meta.db_table)
+    live = _q(live_model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_q(CaseAssignmentArchive._meta.db_table)} ({column_list}, {_q('archived_at')}) "
+            f"INSERT INTO {_q(archive_model._meta.db_table)} ({column_list}, {_q('archived_at')}) "
             f"SELECT {column_list}, %s FROM {live} WHERE {_q(pk.column)} IN ({placeholders})",
             [connection.ops.adapt_datetimefield_value(archived_at), *id_params],
         )
         inserted = cursor.rowcount
-        # One UPDATE moves each decision's link to the archived row (same id); the right-hand sides are
-        # read before any column is set, so archived_assignment_id gets the old assignment_id.
-        RoutingDecision.objects.filter(assignment_id__in=ids).update(
-            archived_assignment_id=F("assignment_id"), assignment=None
-        )
+        if relink is not None:
+            relink(ids)
         cursor.execute(f"DELETE FROM {live} WHERE {_q(pk.column)} IN ({placeholders})", id_params)
         deleted = cursor.rowcount
     if inserted != deleted:
         raise RuntimeError(f"archive batch moved {inserted} rows but deleted {deleted}; rolled back")
     return deleted
+
+
+def _relink_decisions(ids: list) -> None:
+    # One UPDATE moves each decision's link to the archived row (same id); the right-hand sides are
+    # read before any column is set, so archived_assignment_id gets the old assignment_id.
+    RoutingDecision.objects.filter(assignment_id__in=ids).update(
+        archived_assignment_id=F("assignment_id"), assignment=None
+    )
+
+
+def _archive_batch(ids: list, *, archived_at: dt.datetime) -> int:
+    return _move_batch(
+        CaseAssignment, CaseAssignmentArchive, ids, archived_at=archived_at, relink=_relink_decisions
+    )
+
+
+def _move_in_batches(
+    queryset: QuerySet, move: Callable[[list], int], *, batch_size: int, order: tuple
+) -> int:
+    """Move the queryset's rows `batch_size` at a time, one transaction per batch (rows another
+    transaction holds are left for the next run on PostgreSQL)."""
+    moved = 0
+    while True:
+        with transaction.atomic():
+            batch = queryset.order_by(*order)
+            if connection.features.has_select_for_update_skip_locked:
+                batch = batch.select_for_update(skip_locked=True)
+            ids = list(batch.values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                return moved
+            moved += move(ids)
 
 
 def assignments_archive(options: MaintenanceOptions) -> StepResult:
@@ -195,16 +239,13 @@ def assignments_archive(options: MaintenanceOptions) -> StepResult:
     def work() -> tuple[int, str]:
         if options.dry_run:
             return candidates.count(), "would archive"
-        moved = 0
-        while True:
-            with transaction.atomic():
-                batch = candidates.order_by("completed_at", "pk")
-                if connection.features.has_select_for_update_skip_locked:
-                    batch = batch.select_for_update(skip_locked=True)
-                ids = list(batch.values_list("pk", flat=True)[: options.batch_size])
-                if not ids:
-                    return moved, "moved to archive"
-                moved += _archive_batch(ids, archived_at=now)
+        moved = _move_in_batches(
+            candidates,
+            lambda ids: _archive_batch(ids, archived_at=now),
+            batch_size=options.batch_size,
+            order=("completed_at", "pk"),
+        )
+        return moved, "moved to archive"
 
     return _timed(f"archive assignments (> {options.archive_days} d)", work)
 
@@ -316,16 +357,25 @@ def maintenance_weekly(options: MaintenanceOptions) -> list[Callable[[], StepRes
 # --- monthly ---------------------------------------------------------------------------------------------
 
 
-def period_metrics_purge(options: MaintenanceOptions) -> StepResult:
+def period_metrics_archive(options: MaintenanceOptions) -> StepResult:
+    """The seed's "archive old performance data": period metrics older than the retention window move to
+    AgentPeriodMetricsArchive (same columns, queryable, in the admin), in batches."""
     cutoff = options.moment.astimezone(dt.UTC).date() - dt.timedelta(days=options.retention_days)
     old = AgentPeriodMetrics.objects.filter(period_date__lt=cutoff)
+    now = options.moment
 
     def work() -> tuple[int, str]:
         if options.dry_run:
-            return old.count(), f"would delete before {cutoff}"
-        return _delete_in_batches(old, batch_size=options.batch_size), f"deleted before {cutoff}"
+            return old.count(), f"would archive before {cutoff}"
+        moved = _move_in_batches(
+            old,
+            lambda ids: _move_batch(AgentPeriodMetrics, AgentPeriodMetricsArchive, ids, archived_at=now),
+            batch_size=options.batch_size,
+            order=("period_date", "pk"),
+        )
+        return moved, f"moved to archive, before {cutoff}"
 
-    return _timed(f"period metrics retention ({options.retention_days} d)", work)
+    return _timed(f"archive period metrics (> {options.retention_days} d)", work)
 
 
 def database_size_bytes() -> int:
@@ -349,35 +399,49 @@ def database_size(options: MaintenanceOptions) -> StepResult:
     return _timed("database size", work)
 
 
-# Confidence in a specialization is its success rate shrunk towards 0.5 (the model's default, "no
-# evidence") by this many cases' worth of prior: 3 successes out of 4 give 0.57, 46 of 50 give 0.85.
-ASSESSMENT_PRIOR_CASES = 10
-ASSESSMENT_PRIOR_CONFIDENCE = 0.5
+def _json_has(column: str, value: str, *, path: str | None = None) -> str:
+    """SQL: the JSON array in `column` (or at `path` inside it) holds the text `value` (an SQL expression)."""
+    if connection.vendor == "postgresql":
+        target = column if path is None else f"({column} -> '{path}')"
+        return f"COALESCE({target}, '[]'::jsonb) @> jsonb_build_array({value})"
+    each = f"json_each({column})" if path is None else f"json_each({column}, '$.{path}')"
+    return f"EXISTS (SELECT 1 FROM {each} j WHERE j.value = {value})"
+
+
+def _json_text(column: str, key: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({column} ->> '{key}')"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def _resolved() -> tuple[str, list[str]]:
+    statuses = [status.value for status in RESOLVED_ASSIGNMENT_STATUSES]
+    return ", ".join(["%s"] * len(statuses)), statuses
 
 
 def _assessment_sql() -> Sql:
-    """Per specialization (its name is the skill domain code cases require, as routing matches it): the
-    agent's resolved assignments still in the live table (the last `archive_days`) that required it,
+    """Per specialization: the agent's resolved assignments in the live table whose case asked for it,
+    as routing matches it (its name among the case's required skills or requested specializations),
     and how many of those were resolved without escalation."""
-    sp, ca = _q(AgentSpecialization._meta.db_table), _q(CaseAssignment._meta.db_table)
-    statuses = list(RESOLVED_ASSIGNMENT_STATUSES)
-    marks = ", ".join(["%s"] * len(statuses))
-    if connection.vendor == "postgresql":
-        requires = "a.required_skills @> jsonb_build_array(s.specialization)"
-    else:  # SQLite keeps JSON as text
-        requires = "EXISTS (SELECT 1 FROM json_each(a.required_skills) j WHERE j.value = s.specialization)"
+    sp, ca, case = (_q(model._meta.db_table) for model in (AgentSpecialization, CaseAssignment, SupportCase))
+    marks, statuses = _resolved()
+    asked = (
+        f"({_json_has('a.required_skills', 's.specialization')} "
+        f"OR {_json_has('c.special_requirements', 's.specialization', path='specializations')} "
+        f"OR {_json_text('c.special_requirements', 'specialization')} = s.specialization)"
+    )
     return Sql(
         f"SELECT s.id AS id, COUNT(*) AS cases, SUM(CASE WHEN a.escalated THEN 0 ELSE 1 END) AS successes "
-        f"FROM {sp} s JOIN {ca} a ON a.agent_id = s.agent_id "
-        f"WHERE a.status IN ({marks}) AND {requires} GROUP BY s.id",
+        f"FROM {sp} s JOIN {ca} a ON a.agent_id = s.agent_id JOIN {case} c ON c.case_id = a.case_id "
+        f"WHERE a.status IN ({marks}) AND {asked} GROUP BY s.id",
         statuses,
     )
 
 
 def specialization_assess(options: MaintenanceOptions) -> StepResult:
-    """The seed's "update agent skill assessments": each specialization's case count, success rate
-    and confidence from the cases the agent resolved that required it. One set-based UPDATE; a
-    specialization with no such case keeps its values (an imported or hand-set assessment stays)."""
+    """Each specialization's case count, success rate and confidence (routing.engine.assessment) from
+    the resolved cases that asked for it. One set-based UPDATE; a specialization no case asked for keeps
+    its values (an imported or hand-set assessment stays)."""
     evidence = _assessment_sql()
     sp = _q(AgentSpecialization._meta.db_table)
     prior_cases, prior = ASSESSMENT_PRIOR_CASES, ASSESSMENT_PRIOR_CONFIDENCE
@@ -395,15 +459,75 @@ def specialization_assess(options: MaintenanceOptions) -> StepResult:
                     f"confidence = ROUND({confidence}, 2) FROM ({evidence.text}) e WHERE {sp}.id = e.id",
                     evidence.params,
                 )
-                return cursor.rowcount, "from resolved assignments in the live table"
+                return cursor.rowcount, "from the resolved cases that asked for them"
 
     return _timed("specialization assessments", work)
+
+
+ASSESSMENT_WINDOW_DAYS = 30
+
+
+def _skill_evidence_sql(*, since: dt.datetime) -> Sql:
+    """Per agent skill not reassessed since `since`: the agent's resolved assignments since then whose
+    case required the skill, and the successes among them."""
+    skill, domain, ca = (_q(model._meta.db_table) for model in (AgentSkill, SkillDomain, CaseAssignment))
+    marks, statuses = _resolved()
+    return Sql(
+        f"SELECT k.id, k.proficiency, COUNT(*), SUM(CASE WHEN a.escalated THEN 0 ELSE 1 END) "
+        f"FROM {skill} k JOIN {domain} d ON d.id = k.domain_id JOIN {ca} a ON a.agent_id = k.agent_id "
+        f"WHERE a.status IN ({marks}) AND a.completed_at >= %s "
+        f"AND (k.last_updated IS NULL OR k.last_updated < %s) AND {_json_has('a.required_skills', 'd.code')} "
+        f"GROUP BY k.id, k.proficiency",
+        [
+            *statuses,
+            connection.ops.adapt_datetimefield_value(since),
+            connection.ops.adapt_datefield_value(since.astimezone(dt.UTC).date()),
+        ],
+    )
+
+
+def skill_reassess(options: MaintenanceOptions) -> StepResult:
+    """Skill proficiencies reassessed from the last ASSESSMENT_WINDOW_DAYS of resolved cases that
+    required them (routing.engine.assessment.reassessed_proficiency: one level up or down at most).
+    The evidence is one aggregate; the few skills that change are written with their history (the
+    audit trail says "monthly assessment: 23 of 25 resolved without escalation"), and their
+    last_updated date keeps a rerun in the same window from moving them again."""
+    since = options.moment - dt.timedelta(days=ASSESSMENT_WINDOW_DAYS)
+    evidence = _skill_evidence_sql(since=since)
+
+    def work() -> tuple[int, str]:
+        with connection.cursor() as cursor:
+            cursor.execute(evidence.text, evidence.params)
+            rows = cursor.fetchall()
+        changes = {
+            skill_id: (new, cases, successes)
+            for skill_id, current, cases, successes in rows
+            if (new := reassessed_proficiency(current=current, cases=cases, successes=int(successes)))
+            != current
+        }
+        if options.dry_run or not changes:
+            return len(changes), f"{'would change' if options.dry_run else 'changed'} of {len(rows)} assessed"
+        today = options.moment.astimezone(dt.UTC).date()
+        with transaction.atomic():
+            skills = list(AgentSkill.objects.select_for_update(no_key=True).filter(pk__in=list(changes)))
+            for skill in skills:
+                new, cases, successes = changes[skill.pk]
+                skill.proficiency, skill.last_updated = new, today
+                skill._change_reason = (
+                    f"monthly assessment: {successes} of {cases} resolved without escalation"
+                )
+            for skill in skills:  # one history row each, with its own reason
+                skill.save(update_fields=["proficiency", "last_updated"])
+        return len(skills), f"changed of {len(rows)} assessed"
+
+    return _timed("skill proficiencies", work)
 
 
 def maintenance_monthly(options: MaintenanceOptions) -> list[Callable[[], StepResult]]:
     return [
         lambda: specialization_assess(options),
-        lambda: period_metrics_purge(options),
+        lambda: skill_reassess(options),
+        lambda: period_metrics_archive(options),
         lambda: database_size(options),
     ]
 

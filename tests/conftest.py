@@ -76,9 +76,11 @@ def seed_rows_back_after_flush(django_db_setup: None, django_db_blocker: Any) ->
     """
     yield
     seed_roster = importlib.import_module("agents.migrations.0003_seed_roster")
+    live_load = importlib.import_module("routing.migrations.0009_live_load_from_open_work")
     with django_db_blocker.unblock():
         seed_roster.vocabulary_seed(global_apps, None)
         seed_roster.roster_seed(global_apps, None)
+        live_load.load_from_open_work(global_apps, None)
 
 
 @pytest.fixture

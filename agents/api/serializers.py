@@ -182,25 +182,26 @@ class AgentAvailabilitySerializer(serializers.ModelSerializer):
             "last_assigned_at",
             "last_status_change",
         ]
-        read_only_fields = ["status_since", "current_load", "last_assigned_at", "last_status_change"]
+        read_only_fields = [
+            "status_since",
+            "manual_override",
+            "current_load",
+            "last_assigned_at",
+            "last_status_change",
+        ]
         # PUT is a full replacement, so `status` is required there (PATCH is partial: nothing is). The
         # optional fields are reset when a PUT omits them; their help says to what.
         extra_kwargs = {
             "status": {"required": True},
             "manual_override": {
-                "help_text": "Defaults to whether an override_reason is given; true needs a reason."
+                "help_text": "True when a person or an integration set the status (any status but "
+                "available): routing never gives such an agent work and never changes the status back. "
+                "False when routing set it (busy at capacity, available again below it)."
             },
-            "override_reason": {"help_text": "Why the status is overridden; PUT without it: empty."},
+            "override_reason": {"help_text": "Why, optional; PUT without it: empty."},
             "expected_available_at": {"help_text": "When the agent is back; PUT without it: null."},
         }
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("manual_override") and "override_reason" in attrs and not attrs["override_reason"]:
-            raise serializers.ValidationError(
-                {"override_reason": ["Required when manual_override is set."]},
-                code="override_reason_required",
-            )
-        return attrs
 
 
 class AgentPerformanceSerializer(serializers.ModelSerializer):

@@ -151,8 +151,10 @@ class AgentAvailabilityApi(GenericAPIView):
         summary="Set an agent's availability",
         description=(
             "A full replacement: `status` is required and omitted optional fields are reset: "
-            "override_reason to empty, expected_available_at to null, manual_override to whether a "
-            "reason is given. An inactive agent cannot be made available or busy (409 agent_inactive)."
+            "override_reason to empty, expected_available_at to null. The status is the caller's "
+            "decision: any status but available is a manual override that routing leaves alone "
+            "(manual_override true). An inactive agent cannot be made available or busy (409 "
+            "agent_inactive)."
         ),
         responses={200: AgentAvailabilitySerializer, **_errors(400, 404, 409)},
     )
@@ -167,7 +169,7 @@ class AgentAvailabilityApi(GenericAPIView):
     @extend_schema(
         summary="Change an agent's availability",
         description=(
-            "Omitted fields keep their value; a new override_reason implies manual_override. An inactive "
+            "Omitted fields keep their value. A status given is the caller's decision (see PUT). An inactive "
             "agent cannot be made available or busy (409 agent_inactive)."
         ),
         responses={200: AgentAvailabilitySerializer, **_errors(400, 404, 409)},

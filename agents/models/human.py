@@ -84,8 +84,8 @@ def validate_printable_name(value: Any) -> None:
     """A name routing matches on (a specialization, an insurance line, a segment, a territory): printable
     characters only, no surrounding spaces. A control character in a name once broke every routing
     search whose candidates included the agent; every door (API, admin, import) runs this validator."""
-    if not isinstance(value, str):
-        return
+    if not isinstance(value, str) or not value.strip():
+        return  # blanks are the field's own business (required, or NULL for a line or segment)
     bad = sorted({f"U+{ord(char):04X}" for char in value if not char.isprintable()})
     if bad:
         raise ValidationError(

@@ -237,7 +237,24 @@ class CaseInputSerializer(serializers.Serializer):
         return attrs
 
 
-class CaseCompleteInputSerializer(serializers.Serializer):
+class AssignmentActionInputSerializer(serializers.Serializer):
+    """Which assignment a start or completion acts on: its id, or the acting agent's code (or both,
+    which must agree); one of them is required (400 `assignment_not_identified`, checked by the service
+    after the case is found). A late action on an assignment that is no longer open answers 409."""
+
+    assignment_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The assignment's id (from the routing answer).",
+    )
+    agent = serializers.SlugField(
+        max_length=50, required=False, allow_null=True, default=None, help_text="The acting agent's code."
+    )
+
+
+
+class CaseCompleteInputSerializer(AssignmentActionInputSerializer):
     resolution_minutes = serializers.IntegerField(
         min_value=0, max_value=100_000, required=False, allow_null=True, default=None
     )
@@ -321,6 +338,7 @@ class RoutingDecisionSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "strategy",
+            "strategy_parameters",
             "outcome",
             "winner_id",
             "assignment_id",

@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from config.api import ApiErrorSerializer, StrictModelPermissions, rendered
 from routing.api.serializers import (
     AssignedOutcomeSerializer,
+    AssignmentActionInputSerializer,
     CaseAssignmentSerializer,
     CaseCompleteInputSerializer,
     CaseInputSerializer,
@@ -120,13 +121,18 @@ class CaseStartApi(APIView):
     @extend_schema(
         operation_id="routing_case_start",
         summary="The assigned agent starts working the case",
-        request=None,
+        description="Name the assignment (`assignment_id`, from the routing answer) or the acting agent "
+        "(`agent`). An assignment that is no longer open (the case was taken back after the acceptance "
+        "timeout and given to someone else) answers 409 `stale_assignment`, and nothing changes.",
+        request=AssignmentActionInputSerializer,
         parameters=[CASE_ID_PARAMETER],
-        responses={200: CaseAssignmentSerializer, **_errors(404, 409)},
+        responses={200: CaseAssignmentSerializer, **_errors(400, 404, 409)},
         tags=["routing"],
     )
     def post(self, request: Request, case_id: str) -> Response:
-        assignment = case_start(case_id=case_id)
+        payload = AssignmentActionInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        assignment = case_start(case_id=case_id, **payload.validated_data)
         return Response(rendered(CaseAssignmentSerializer, assignment))
 
 
@@ -137,8 +143,9 @@ class CaseCompleteApi(APIView):
     @extend_schema(
         operation_id="routing_case_complete",
         summary="Complete the case",
-        description="Closes the open assignment with its outcome; the freed capacity is offered to the "
-        "queue.",
+        description="Closes the named open assignment (`assignment_id` or the acting `agent`) with its "
+        "outcome; the freed capacity is offered to the queue. A stale assignment answers 409 "
+        "`stale_assignment` and records nothing.",
         request=CaseCompleteInputSerializer,
         parameters=[CASE_ID_PARAMETER],
         responses={200: CaseAssignmentSerializer, **_errors(400, 404, 409)},

@@ -202,16 +202,15 @@ def _identified(case: SupportCase, *, assignment_id, agent: str | None, action: 
     `stale_assignment` if the one named is no longer open and the case is with someone else now, 409
     `invalid_transition` if the case has no open assignment at all (completed, queued, ...)."""
     wanted = _parse_assignment_id(assignment_id)
-    if wanted is None and not agent:
-        raise AssignmentNotIdentified(
-            fields={"assignment_id": ["Give assignment_id or agent (the acting agent's code)."]}
-        )
     rows = list(
-        CaseAssignment.objects.filter(case=case)
-        .order_by("-assigned_at")
-        .values("pk", "agent_id", "status", "agent__code")
+        CaseAssignment.objects.filter(case=case).order_by("-assigned_at").values("pk", "agent_id", "status", "agent__code")
     )
     current = next((row for row in rows if row["status"] in OPEN_ASSIGNMENT_STATUSES), None)
+    if current is None:  # nothing open to act on, whatever the caller names
+        case.refresh_from_db(fields=["status"])
+        raise InvalidCaseTransition(case_id=case.case_id, action=action, status=case.status)
+    if wanted is None and not agent:
+        raise AssignmentNotIdentified(fields={"assignment_id": ["Give assignment_id or agent (the acting agent's code)."]})
     if wanted is not None:
         named = next((row for row in rows if row["pk"] == wanted), None)
         if named is None:
@@ -231,11 +230,8 @@ def _identified(case: SupportCase, *, assignment_id, agent: str | None, action: 
                 case_id=case.case_id,
                 assignment_id="",
             )
-    if current is not None and named["pk"] == current["pk"]:
+    if named["pk"] == current["pk"]:
         return current
-    if current is None:
-        case.refresh_from_db(fields=["status"])
-        raise InvalidCaseTransition(case_id=case.case_id, action=action, status=case.status)
     raise StaleAssignment(
         f"Case {case.case_id} cannot be {action} by {named['agent__code']}: that assignment is no longer open "
         f"(status {named['status']}); the case is now with {current['agent__code']}.",

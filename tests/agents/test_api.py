@@ -613,16 +613,21 @@ def test_availability_load_and_capacity_are_read_only(supervisor_client):
     assert HumanAgent.objects.get(pk=agent.pk).max_concurrent_work == 5
 
 
-def test_manual_override_without_reason_is_400(supervisor_client):
+def test_a_busy_set_through_the_api_without_a_reason_is_a_manual_override(supervisor_client):
     agent = HumanAgentFactory()
 
-    response = supervisor_client.patch(
-        availability_url(agent.code), {"status": "break", "manual_override": True}
-    )
+    response = supervisor_client.patch(availability_url(agent.code), {"status": "busy"})
 
-    assert response.status_code == 400
-    assert response.json()["code"] == "override_reason_required"
-    assert "override_reason" in response.json()["fields"]
+    assert response.status_code == 200, response.json()
+    assert response.json()["manual_override"] is True and response.json()["override_reason"] == ""
+    assert AgentAvailability.objects.get(agent=agent).takes_work is False
+
+
+def test_manual_override_is_read_only_in_the_api(supervisor_client):
+    agent = HumanAgentFactory()
+    response = supervisor_client.put(availability_url(agent.code), {"status": "available", "manual_override": True})
+    assert response.status_code == 200
+    assert response.json()["manual_override"] is False  # available hands the status back to routing
 
 
 def test_invalid_availability_status_is_400_naming_the_field(supervisor_client):

@@ -37,6 +37,8 @@ AGENT_MODELS = [
     "agentperformance",
     "agentperiodmetrics",
 ]
+# Records: everyone views them, nobody edits them.
+AGENT_RECORD_MODELS = ["agentperiodmetricsarchive"]
 
 
 def _member_of(group_name: str) -> User:
@@ -69,7 +71,15 @@ def _supervisor_edits(model: Any) -> bool:
 
 def test_every_agent_model_is_covered_by_this_test() -> None:
     names = {model._meta.model_name for model in global_apps.get_app_config("agents").get_models()}
-    assert {name for name in names if not name.startswith("historical")} == set(AGENT_MODELS)
+    assert {name for name in names if not name.startswith("historical")} == {*AGENT_MODELS, *AGENT_RECORD_MODELS}
+
+
+@pytest.mark.parametrize("model_name", AGENT_RECORD_MODELS)
+def test_archives_are_view_only_for_supervisors_and_analysts(model_name: str) -> None:
+    for role in (SUPERVISORS, ANALYSTS):
+        member = _member_of(role)
+        assert member.has_perm(f"agents.view_{model_name}")
+        assert not any(member.has_perm(f"agents.{action}_{model_name}") for action in EDIT_ACTIONS)
 
 
 @pytest.mark.parametrize("model_name", AGENT_MODELS)

@@ -3,12 +3,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.db import IntegrityError
+from django.utils import timezone
 
 from agents.models import AgentAvailability, AgentPerformance, AgentSkill, AvailabilityStatus, HumanAgent
 from agents.selectors import AgentNotFound
 from agents.services import (
-    OverrideReasonRequired,
     agent_availability_update,
     agent_create,
     agent_deactivate,
@@ -71,10 +72,11 @@ def test_agent_update_rolls_back_everything_when_a_nested_row_is_rejected_by_the
     AgentLanguageFactory(agent=agent, language_code="en")
     bad_schedule = {
         "day_of_week": "monday",
-        "start_time": dt.time(17),
-        "end_time": dt.time(9),  # CHECK schedule_end_after_start
+        "start_time": dt.time(9),
+        "end_time": dt.time(17),
         "timezone": "Europe/Madrid",
         "effective_from": dt.date(2026, 1, 1),
+        "effective_until": dt.date(2025, 12, 31),  # CHECK schedule_effective_range
     }
 
     # when
@@ -130,20 +132,28 @@ def test_agent_availability_update_keeps_omitted_values():
     )
 
 
-def test_agent_availability_update_clearing_the_reason_ends_the_override():
+def test_clearing_the_reason_keeps_the_persons_status():
     agent = HumanAgentFactory()
     agent_set_status(agent=agent, status="meeting", override_reason="1:1")
 
     availability = agent_availability_update(code=agent.code, override_reason="")
 
-    assert (availability.manual_override, availability.override_reason) == (False, "")
+    assert (availability.status, availability.manual_override, availability.override_reason) == (
+        "meeting",
+        True,
+        "",
+    )
 
 
-def test_agent_availability_update_needs_a_reason_for_a_manual_override():
+def test_a_status_a_person_sets_is_a_manual_override_with_or_without_a_reason():
     agent = HumanAgentFactory()
 
-    with pytest.raises(OverrideReasonRequired):
-        agent_availability_update(code=agent.code, status="break", manual_override=True)
+    busy = agent_availability_update(code=agent.code, status="busy")
+    assert (busy.status, busy.manual_override, busy.override_reason) == ("busy", True, "")
+    on_break = agent_availability_update(code=agent.code, status="break", override_reason="lunch")
+    assert (on_break.manual_override, on_break.override_reason) == (True, "lunch")
+    back = agent_availability_update(code=agent.code, status="available")
+    assert back.manual_override is False  # available hands the status back to routing
 
 
 def test_agent_availability_update_unknown_code():
@@ -151,14 +161,25 @@ def test_agent_availability_update_unknown_code():
         agent_availability_update(code="agent_nope", status="busy")
 
 
-def test_agent_availability_update_to_break_resets_the_fatigue_streak():
+def test_going_on_break_records_the_break_and_only_a_rest_long_enough_ends_the_streak(settings):
+    settings.ROUTING = {**settings.ROUTING, "FATIGUE_REST_MINUTES": 15}
     agent = HumanAgentFactory(performance__consecutive_difficult_cases=3)
+    start = timezone.now()
 
-    agent_availability_update(code=agent.code, status="break")
-
+    with time_machine.travel(start, tick=False):
+        agent_availability_update(code=agent.code, status="break")
     performance = AgentPerformance.objects.get(agent=agent)
-    assert performance.consecutive_difficult_cases == 0
-    assert performance.last_break_at is not None
+    assert performance.last_break_at == start
+    assert performance.consecutive_difficult_cases == 3  # going on break is not rest yet
+    with time_machine.travel(start + dt.timedelta(minutes=5), tick=False):
+        agent_availability_update(code=agent.code, status="available")
+    assert AgentPerformance.objects.get(agent=agent).consecutive_difficult_cases == 3  # 5 minutes: too short
+
+    with time_machine.travel(start + dt.timedelta(minutes=10), tick=False):
+        agent_availability_update(code=agent.code, status="break")
+    with time_machine.travel(start + dt.timedelta(minutes=26), tick=False):
+        agent_availability_update(code=agent.code, status="available")
+    assert AgentPerformance.objects.get(agent=agent).consecutive_difficult_cases == 0  # 16 minutes: rested
 
 
 def test_agent_set_status_keeps_its_signature():
@@ -167,4 +188,4 @@ def test_agent_set_status_keeps_its_signature():
     availability = agent_set_status(agent=agent.pk, status="busy")
 
     assert availability.status == "busy"
-    assert availability.manual_override is False
+    assert availability.manual_override is True  # a person's busy holds (issue 6, fault 2)

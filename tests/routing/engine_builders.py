@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from routing.engine.types import AgentProfile, CaseProfile
+from routing.engine.types import AgentProfile, SpecializationFact, WorkProfile
 
 _ids = itertools.count(1)
 
@@ -19,6 +19,7 @@ def agent(
     capacity: int = 5,
     load: int = 0,
     status: str = "available",
+    is_active: bool = True,
     manual_override: bool = False,
     tolerance: str = "medium",
     in_schedule: bool = True,
@@ -35,12 +36,16 @@ def agent(
         agent_id=agent_id,
         code=f"agent_{agent_id}",
         status=status,
+        is_active=is_active,
         manual_override=manual_override,
         max_concurrent_work=capacity,
         current_load=load,
         frustration_tolerance=tolerance,
         skills=skills if skills is not None else {"billing": "advanced"},
-        specializations=specializations or {},
+        specialization_rows=tuple(
+            SpecializationFact(name=name, confidence=confidence)
+            for name, confidence in (specializations or {}).items()
+        ),
         languages=frozenset(languages),
         in_schedule=in_schedule,
         csat=csat,
@@ -64,9 +69,9 @@ def case(
     optional_skills: tuple[str, ...] = (),
     specializations: tuple[str, ...] = (),
     excluded: frozenset[int] = frozenset(),
-) -> CaseProfile:
-    return CaseProfile(
-        case_id="CASE-1",
+) -> WorkProfile:
+    return WorkProfile(
+        work_id="CASE-1",
         priority=priority,
         complexity=complexity,
         frustration=frustration,
@@ -76,4 +81,29 @@ def case(
         optional_skills=optional_skills,
         specializations=specializations,
         excluded_agent_ids=excluded,
+    )
+
+
+def factor_value(
+    name: str,
+    *,
+    agent: AgentProfile,
+    work: WorkProfile | None = None,
+    ring=None,
+    now: dt.datetime | None = None,
+    lockout: int = 3,
+) -> tuple[float, dict[str, float]]:
+    """One factor's value and details for the agent (the engine's registry, by name)."""
+    from routing.engine.factors import _FACTORS, FactorInput
+    from routing.engine.rules import ring_for
+
+    work = work or case()
+    return _FACTORS[name](
+        FactorInput(
+            agent=agent,
+            work=work,
+            ring=ring or ring_for(work, 0),
+            now=now or dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC),
+            lockout=lockout,
+        )
     )

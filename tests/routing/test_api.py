@@ -47,6 +47,17 @@ def case_url(case_id: str, action: str = "") -> str:
     return f"{CASES}{case_id}/{action + '/' if action else ''}"
 
 
+def as_assignee(case_id: str) -> dict:
+    """The body that names the case's latest assignment (start and complete ask which one)."""
+    assignment = CaseAssignment.objects.filter(case_id=case_id).order_by("-assigned_at").first()
+    return {"assignment_id": str(assignment.pk)} if assignment else {}
+
+
+def act(client: APIClient, case_id: str, action: str, body: dict | None = None):
+    """POST start or complete as the agent who holds the case."""
+    return client.post(case_url(case_id, action), {**as_assignee(case_id), **(body or {})}, format="json")
+
+
 # --- data --------------------------------------------------------------------------------------------
 
 
@@ -536,8 +547,8 @@ def test_every_accepted_case_id_is_reachable_at_its_urls(supervisor_client: APIC
     on_shift_agent()
     assert route(supervisor_client, case_id=case_id).status_code == 201
     assert supervisor_client.get(case_url(case_id)).json()["case_id"] == case_id
-    assert supervisor_client.post(case_url(case_id, "start")).status_code == 200
-    assert supervisor_client.post(case_url(case_id, "complete"), {}, format="json").status_code == 200
+    assert act(supervisor_client, case_id, "start").status_code == 200
+    assert act(supervisor_client, case_id, "complete", {}).status_code == 200
 
 
 def test_a_url_that_cannot_name_a_case_is_404(supervisor_client: APIClient):
@@ -568,15 +579,16 @@ def test_start_then_complete_records_the_outcome(supervisor_client: APIClient, b
     agent = on_shift_agent()
     route(supervisor_client)
 
-    started = supervisor_client.post(case_url("case_001", "start"))
+    started = act(supervisor_client, "case_001", "start")
     assert started.status_code == 200, started.json()
     assert started.json()["status"] == AssignmentStatus.IN_PROGRESS
     assert started.json()["started_at"]
 
-    completed = supervisor_client.post(
-        case_url("case_001", "complete"),
+    completed = act(
+        supervisor_client,
+        "case_001",
+        "complete",
         {"resolution_minutes": 18, "csat_rating": 5, "escalated": False},
-        format="json",
     )
     assert completed.status_code == 200, completed.json()
     body = completed.json()
@@ -589,10 +601,10 @@ def test_start_then_complete_records_the_outcome(supervisor_client: APIClient, b
 def test_completing_twice_is_409_and_changes_nothing(supervisor_client: APIClient, billing):
     on_shift_agent()
     route(supervisor_client)
-    supervisor_client.post(case_url("case_001", "start"))
-    assert supervisor_client.post(case_url("case_001", "complete"), {"csat_rating": 4}).status_code == 200
+    act(supervisor_client, "case_001", "start")
+    assert act(supervisor_client, "case_001", "complete", {"csat_rating": 4}).status_code == 200
 
-    response = supervisor_client.post(case_url("case_001", "complete"), {"csat_rating": 1}, format="json")
+    response = act(supervisor_client, "case_001", "complete", {"csat_rating": 1})
 
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
@@ -602,8 +614,8 @@ def test_completing_twice_is_409_and_changes_nothing(supervisor_client: APIClien
 def test_starting_twice_is_409(supervisor_client: APIClient, billing):
     on_shift_agent()
     route(supervisor_client)
-    assert supervisor_client.post(case_url("case_001", "start")).status_code == 200
-    response = supervisor_client.post(case_url("case_001", "start"))
+    assert act(supervisor_client, "case_001", "start").status_code == 200
+    response = act(supervisor_client, "case_001", "start")
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
 
@@ -622,9 +634,9 @@ def test_bad_completion_is_400_and_the_case_stays_open(
 ):
     on_shift_agent()
     route(supervisor_client)
-    supervisor_client.post(case_url("case_001", "start"))
+    act(supervisor_client, "case_001", "start")
 
-    response = supervisor_client.post(case_url("case_001", "complete"), body, format="json")
+    response = act(supervisor_client, "case_001", "complete", body)
 
     assert response.status_code == 400
     assert list(response.json()["fields"]) == [field]
@@ -642,17 +654,17 @@ def test_start_or_complete_of_an_unknown_case_is_404(supervisor_client: APIClien
 
 def test_completing_a_queued_case_is_409(supervisor_client: APIClient, billing):
     assert route(supervisor_client).status_code == 202
-    response = supervisor_client.post(case_url("case_001", "complete"), {}, format="json")
+    response = act(supervisor_client, "case_001", "complete", {})
     assert response.status_code == 409
 
 
 def test_starting_a_completed_case_is_409_and_changes_nothing(supervisor_client: APIClient, billing):
     on_shift_agent()
     route(supervisor_client)
-    supervisor_client.post(case_url("case_001", "complete"), {"csat_rating": 5}, format="json")
+    act(supervisor_client, "case_001", "complete", {"csat_rating": 5})
     before = ledger()
 
-    response = supervisor_client.post(case_url("case_001", "start"))
+    response = act(supervisor_client, "case_001", "start")
 
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
@@ -668,9 +680,9 @@ def busy_floor(supervisor_client: APIClient, billing) -> None:
     """One case assigned and started, one completed, one waiting: every table has rows to disturb."""
     on_shift_agent()
     route(supervisor_client, case_id="case_open")
-    supervisor_client.post(case_url("case_open", "start"))
+    act(supervisor_client, "case_open", "start")
     route(supervisor_client, case_id="case_done")
-    supervisor_client.post(case_url("case_done", "complete"), {"csat_rating": 4}, format="json")
+    act(supervisor_client, "case_done", "complete", {"csat_rating": 4})
     waiting_entry("case_waiting")
 
 
@@ -707,6 +719,8 @@ def test_rejected_requests_name_the_problem_and_change_nothing(
     named: str,
 ):
     before = ledger()
+    if url.endswith(("/start/", "/complete/")):  # as the agent who holds the case
+        body = {**as_assignee(url.split("/")[-3]), **body}
 
     response = getattr(supervisor_client, method)(url, body, format="json")
 
@@ -869,9 +883,7 @@ def test_case_detail_keeps_archived_assignments_and_their_decision_reachable(
 
     agent = on_shift_agent()
     route(supervisor_client)
-    supervisor_client.post(
-        case_url("case_001", "complete"), {"csat_rating": 5, "escalated": True}, format="json"
-    )
+    act(supervisor_client, "case_001", "complete", {"csat_rating": 5, "escalated": True})
     later = timezone.now() + dt.timedelta(days=120)
     assert assignments_archive(MaintenanceOptions(now=later)).rows == 1
 
@@ -916,8 +928,8 @@ def test_an_archived_assignment_without_a_linked_decision_has_no_decision_id(sup
 def test_case_detail_lists_routing_events_newest_first(supervisor_client: APIClient, billing):
     agent = on_shift_agent()
     route(supervisor_client)
-    supervisor_client.post(case_url("case_001", "start"))
-    supervisor_client.post(case_url("case_001", "complete"), {}, format="json")
+    act(supervisor_client, "case_001", "start")
+    act(supervisor_client, "case_001", "complete", {})
 
     body = supervisor_client.get(case_url("case_001")).json()
 

@@ -32,6 +32,7 @@ from tests.factories.routing import (
     EscalationQueueEntryFactory,
     SupportCaseFactory,
 )
+from tests.routing.actions import complete_as_assignee, start_as_assignee
 
 pytestmark = pytest.mark.django_db
 
@@ -310,7 +311,7 @@ def test_queue_checks_run_a_fixed_number_of_queries(agent: HumanAgent, django_as
 
 def test_a_floor_worked_through_the_services_passes_every_check(settings) -> None:
     # given a day's work done the only way the system does it: through routing.services
-    from routing.services import CaseRequest, case_complete, case_route, case_start, queue_sweep
+    from routing.services import CaseRequest, case_route, queue_sweep
     from tests.factories.agents import SkillDomainFactory
     from tests.factories.routing import routable_agent
 
@@ -328,8 +329,8 @@ def test_a_floor_worked_through_the_services_passes_every_check(settings) -> Non
     route("C-1")  # assigned to the only agent
     route("C-2", "high")  # queued: the agent is at capacity
     route("C-3")  # queued behind it
-    case_start(case_id="C-1")
-    case_complete(case_id="C-1", csat_rating=5)  # frees the agent: C-2 is dispatched to them
+    start_as_assignee(case_id="C-1")
+    complete_as_assignee(case_id="C-1", csat_rating=5)  # frees the agent: C-2 is dispatched to them
     queue_sweep(now=timezone.now() + dt.timedelta(seconds=61))  # C-2 not accepted in time: back in line
     routable_agent(skills={"billing": "basic"}, capacity=2)
     queue_sweep()  # the new agent takes the waiting cases

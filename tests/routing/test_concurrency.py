@@ -36,10 +36,11 @@ from routing.models import (
     RoutingEventType,
     SupportCase,
 )
-from routing.services import CaseRequest, case_complete, case_route
+from routing.services import CaseRequest, case_route
 from routing.services import assignment as services
 from tests.factories import SkillDomainFactory
 from tests.factories.routing import retire_seed_roster, routable_agent
+from tests.routing.actions import complete_as_assignee
 
 THREADS = 16
 CASES = 2000
@@ -137,7 +138,7 @@ def test_concurrent_routing_never_exceeds_capacity_nor_assigns_a_case_twice(monk
                 mine.append(case_id)
             if mine and local_rng.random() < 0.45:
                 done = mine.pop(local_rng.randrange(len(mine)))
-                case_complete(case_id=done, csat_rating=local_rng.randint(1, 5))
+                complete_as_assignee(case_id=done, csat_rating=local_rng.randint(1, 5))
 
     # when
     errors = _run_concurrently(route_and_complete, THREADS)

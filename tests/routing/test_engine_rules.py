@@ -34,13 +34,13 @@ def test_difficult_means_high_complexity_or_high_or_critical_frustration(complex
 def test_critical_frustration_is_never_given_to_a_low_tolerance_agent():
     the_case = case(frustration="critical")
     ring = ring_for(the_case, 2)
-    assert exclusion_reason(agent=agent(tolerance="low"), case=the_case, ring=ring, lockout=3) == (
+    assert exclusion_reason(agent=agent(tolerance="low"), work=the_case, ring=ring, lockout=3) == (
         "frustration_tolerance"
     )
-    assert exclusion_reason(agent=agent(tolerance="medium"), case=the_case, ring=ring, lockout=3) is None
+    assert exclusion_reason(agent=agent(tolerance="medium"), work=the_case, ring=ring, lockout=3) is None
     # high (not critical) frustration is a preference, not an exclusion
     assert (
-        exclusion_reason(agent=agent(tolerance="low"), case=case(frustration="high"), ring=ring, lockout=3)
+        exclusion_reason(agent=agent(tolerance="low"), work=case(frustration="high"), ring=ring, lockout=3)
         is None
     )
 
@@ -50,13 +50,13 @@ def test_fatigue_lockout_blocks_difficult_cases_only():
     difficult = case(complexity="high")
     easy = case(complexity="low")
     assert (
-        exclusion_reason(agent=tired, case=difficult, ring=ring_for(difficult, 0), lockout=3)
+        exclusion_reason(agent=tired, work=difficult, ring=ring_for(difficult, 0), lockout=3)
         == "fatigue_lockout"
     )
-    assert exclusion_reason(agent=tired, case=easy, ring=ring_for(easy, 0), lockout=3) is None
+    assert exclusion_reason(agent=tired, work=easy, ring=ring_for(easy, 0), lockout=3) is None
     assert (
         exclusion_reason(
-            agent=agent(consecutive_difficult=2), case=difficult, ring=ring_for(difficult, 0), lockout=3
+            agent=agent(consecutive_difficult=2), work=difficult, ring=ring_for(difficult, 0), lockout=3
         )
         is None
     )
@@ -68,9 +68,9 @@ def test_open_difficult_cases_count_toward_the_fatigue_lockout():
     one_done_two_open = agent(consecutive_difficult=1, open_difficult=2)
     assert one_done_two_open.difficult_streak == 3
     assert (
-        exclusion_reason(agent=one_done_two_open, case=difficult, ring=ring, lockout=3) == "fatigue_lockout"
+        exclusion_reason(agent=one_done_two_open, work=difficult, ring=ring, lockout=3) == "fatigue_lockout"
     )
-    assert exclusion_reason(agent=agent(open_difficult=2), case=difficult, ring=ring, lockout=3) is None
+    assert exclusion_reason(agent=agent(open_difficult=2), work=difficult, ring=ring, lockout=3) is None
 
 
 def test_the_model_filter_for_difficult_cases_matches_the_rule():
@@ -92,11 +92,11 @@ def test_the_model_filter_for_difficult_cases_matches_the_rule():
 @pytest.mark.parametrize(
     ("kwargs", "reason"),
     [
-        ({"in_schedule": False}, "outside_schedule"),
+        ({"in_schedule": False}, "in_schedule"),
         ({"languages": ("fr",)}, "language"),
-        ({"load": 5, "capacity": 5}, "at_capacity"),
-        ({"status": "break"}, "not_working"),
-        ({"status": "busy", "manual_override": True}, "not_working"),
+        ({"load": 5, "capacity": 5}, "spare_capacity"),
+        ({"status": "break"}, "working_status"),
+        ({"status": "busy", "manual_override": True}, "working_status"),
         ({"skills": {"billing": "basic"}}, "skill:billing"),
         ({"skills": {}}, "skill:billing"),
         ({"agent_id": 99}, "excluded"),
@@ -105,7 +105,7 @@ def test_the_model_filter_for_difficult_cases_matches_the_rule():
 def test_hard_exclusions(kwargs, reason):
     the_case = case(language="en", excluded=frozenset({99}))
     assert (
-        exclusion_reason(agent=agent(**kwargs), case=the_case, ring=ring_for(the_case, 0), lockout=3)
+        exclusion_reason(agent=agent(**kwargs), work=the_case, ring=ring_for(the_case, 0), lockout=3)
         == reason
     )
 
@@ -114,7 +114,7 @@ def test_busy_with_spare_capacity_is_routable():
     the_case = case()
     assert (
         exclusion_reason(
-            agent=agent(status="busy", load=2), case=the_case, ring=ring_for(the_case, 0), lockout=3
+            agent=agent(status="busy", load=2), work=the_case, ring=ring_for(the_case, 0), lockout=3
         )
         is None
     )
@@ -148,12 +148,12 @@ def test_innermost_ring_reports_which_ring_matched():
     )
     intermediate = agent(skills={"billing": "intermediate", "refunds": "intermediate"})
     billing_only = agent(skills={"billing": "advanced"})
-    assert innermost_ring(agent=intermediate, case=the_case, level=0, lockout=3)[0] is None
-    assert innermost_ring(agent=intermediate, case=the_case, level=2, lockout=3)[0].level == 1
-    assert innermost_ring(agent=billing_only, case=the_case, level=2, lockout=3)[0].level == 2
+    assert innermost_ring(agent=intermediate, work=the_case, level=0, lockout=3)[0] is None
+    assert innermost_ring(agent=intermediate, work=the_case, level=2, lockout=3)[0].level == 1
+    assert innermost_ring(agent=billing_only, work=the_case, level=2, lockout=3)[0].level == 2
     # with refunds not optional, no ring gives the case to an agent without it
     strict = case(required_skills=("billing", "refunds"), min_proficiency="advanced")
-    assert innermost_ring(agent=billing_only, case=strict, level=2, lockout=3)[0] is None
+    assert innermost_ring(agent=billing_only, work=strict, level=2, lockout=3)[0] is None
 
 
 def test_special_requirements_are_parsed():

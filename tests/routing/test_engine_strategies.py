@@ -10,17 +10,17 @@ from routing.engine import strategies
 from routing.engine.rules import ring_for
 from routing.engine.scoring import rank_candidates
 from routing.engine.strategies.base import Strategy
-from routing.engine.types import Weights
+from routing.engine.types import DEFAULT_WEIGHTS
 from tests.routing.engine_builders import agent, case
 
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
-WEIGHTS = Weights()
+WEIGHTS = DEFAULT_WEIGHTS
 
 
 def rank(strategy: str, agents, the_case=None):
     the_case = the_case or case()
     return rank_candidates(
-        case=the_case,
+        work=the_case,
         ring=ring_for(the_case, 0),
         agents=agents,
         strategy=strategies.get(strategy),
@@ -45,7 +45,6 @@ def test_every_strategy_implements_the_interface():
         strategy = strategies.get(name)
         assert isinstance(strategy, Strategy)
         assert strategy.name == name
-        assert strategy.prerank
 
 
 def test_skill_based_prefers_the_more_proficient_agent():
@@ -99,7 +98,7 @@ def test_every_candidate_carries_every_factor_and_a_total_in_range():
 def test_excluded_agents_are_reported_with_their_reason():
     ranking = rank("skill_based", [agent(agent_id=1), agent(agent_id=2, in_schedule=False)])
     assert [c.agent.agent_id for c in ranking.candidates] == [1]
-    assert ranking.excluded == {2: "outside_schedule"}
+    assert ranking.excluded == {2: "in_schedule"}
 
 
 @pytest.mark.parametrize("strategy", ["skill_based", "round_robin", "least_busy", "performance_based"])

@@ -12,14 +12,20 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from agents.models import AgentAvailability, AgentPerformance, AgentPeriodMetrics, HumanAgent
+from agents.models import (
+    AgentAvailability,
+    AgentPerformance,
+    AgentPeriodMetrics,
+    AgentPeriodMetricsArchive,
+    HumanAgent,
+)
 from routing.maintenance import (
     MaintenanceOptions,
     assignments_archive,
     database_size_bytes,
     last_full_week,
+    period_metrics_archive,
     period_metrics_build,
-    period_metrics_purge,
     queue_entries_purge,
     specialization_assess,
 )
@@ -238,11 +244,25 @@ def test_period_metrics_count_escalated_completions_as_handled(agent: HumanAgent
     assert row.avg_handling_seconds == 1200 and str(row.csat_score) == "3.00"
 
 
-def test_period_metrics_retention_deletes_only_old_rows(agent: HumanAgent) -> None:
-    AgentPeriodMetricsFactory(agent=agent, period_date=dt.date(2024, 10, 1))
+def test_old_period_metrics_are_archived_with_every_column_and_stay_queryable(agent: HumanAgent) -> None:
+    old = AgentPeriodMetricsFactory(
+        agent=agent, period_date=dt.date(2024, 10, 1), csat_score=Decimal("4.25"), avg_handling_seconds=600
+    )
     kept = AgentPeriodMetricsFactory(agent=agent, period_date=dt.date(2026, 3, 9))
-    assert period_metrics_purge(MaintenanceOptions(now=NOW, retention_days=400)).rows == 1
+    columns = [field.attname for field in AgentPeriodMetrics._meta.concrete_fields]
+    before = AgentPeriodMetrics.objects.filter(pk=old.pk).values(*columns).get()
+    # dry run counts and moves nothing
+    assert period_metrics_archive(MaintenanceOptions(now=NOW, retention_days=400, dry_run=True)).rows == 1
+    assert AgentPeriodMetrics.objects.count() == 2
+    # when
+    assert period_metrics_archive(MaintenanceOptions(now=NOW, retention_days=400)).rows == 1
+    # then: the live table keeps the recent row, the archive holds the old one column for column
     assert list(AgentPeriodMetrics.objects.values_list("pk", flat=True)) == [kept.pk]
+    archived = AgentPeriodMetricsArchive.objects.filter(pk=old.pk).values(*columns).get()
+    assert archived == before
+    assert AgentPeriodMetricsArchive.objects.get(pk=old.pk).archived_at == NOW
+    # and a second run moves nothing
+    assert period_metrics_archive(MaintenanceOptions(now=NOW, retention_days=400)).rows == 0
 
 
 def test_database_size_is_reported() -> None:
@@ -307,7 +327,7 @@ def test_weekly_fails_when_integrity_finds_problems(agent: HumanAgent) -> None:
 
 def test_monthly_prints_retention_and_database_size(agent: HumanAgent) -> None:
     output = _maintenance("monthly", "--retention-days", "30")
-    assert "period metrics retention (30 d)" in output and "bytes" in output
+    assert "archive period metrics (> 30 d)" in output and "skill proficiencies" in output and "bytes" in output
 
 
 def test_dry_run_command_writes_nothing(agent: HumanAgent) -> None:

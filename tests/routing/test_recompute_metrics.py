@@ -319,10 +319,19 @@ def test_reconcile_query_count_does_not_grow_with_mismatches() -> None:
 
 
 @pytest.mark.django_db
-def test_command_reconciles_the_seeded_roster_and_prints_how_many_loads() -> None:
-    # given the agents migration's roster: current_load 2 each, no open assignments
-    seeded = AgentAvailability.objects.filter(current_load=2).count()
-    assert seeded == 3
+def test_a_fresh_database_keeps_the_seeds_workload_as_history_and_passes_its_own_check() -> None:
+    # the seed's roster said current_workload 2 with no open work behind it (issue 6, fault 13)
+    assert not AgentAvailability.objects.exclude(current_load=0).exists()
+    assert set(AgentPerformance.objects.values_list("legacy_workload", flat=True)) == {2}
+    out = io.StringIO()
+    call_command("check_integrity", stdout=out)  # exits 0: raises SystemExit otherwise
+    assert "availability_load_mismatch" not in {r.name for r in integrity_run() if not r.ok}
+
+
+@pytest.mark.django_db
+def test_command_reconciles_drifted_loads_and_prints_how_many() -> None:
+    # given three agents whose stored load drifted from their (no) open work
+    AgentAvailability.objects.update(current_load=2)
     out = io.StringIO()
     # when
     call_command("recompute_metrics", stdout=out)

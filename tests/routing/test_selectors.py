@@ -190,7 +190,7 @@ def test_queue_position_splits_ties_on_the_same_second():
 
 
 def _profile(**overrides):
-    from routing.services.requests import _case_profile
+    from routing.services.requests import case_work_profile
 
     values = {
         "case_id": "X",
@@ -202,69 +202,13 @@ def _profile(**overrides):
         "special_requirements": {},
     }
     values.update(overrides)
-    return _case_profile(**values)
+    return case_work_profile(**values)
 
 
-def _search(case, *, strategy="skill_based", pool=None, now=None):
+def _search(work, *, pool=None, now=None):
     from routing.engine.rules import ring_for
-    from routing.engine.strategies import get
-    from routing.engine.types import Weights
 
-    return agent_candidates(
-        case=case,
-        ring=ring_for(case, 0),
-        strategy=get(strategy),
-        weights=Weights(),
-        now=now or timezone.now(),
-        lockout=3,
-        pool=pool,
-    )
-
-
-@pytest.mark.parametrize("frustration", ["low", "high"])
-def test_the_sql_pre_rank_score_is_the_engines_total(frustration):
-    from routing.engine.rules import ring_for
-    from routing.engine.scoring import score_agent
-    from routing.engine.strategies import get
-    from routing.engine.types import Weights
-
-    # given: agents that differ in every factor
-    retire_seed_roster()
-    SkillDomainFactory(code="billing")
-    SkillDomainFactory(code="refunds")
-    now = timezone.now()
-    shapes = [
-        (
-            {"billing": "expert", "refunds": "intermediate"},
-            0,
-            None,
-            "high",
-            {"csat_score": 4.8, "stress_score": 0.1},
-        ),
-        ({"billing": "intermediate"}, 2, now - dt.timedelta(minutes=20), "low", {"csat_score": 3.1}),
-        (
-            {"billing": "advanced", "refunds": "expert"},
-            1,
-            now - dt.timedelta(hours=3),
-            "medium",
-            {"escalation_rate": 0.3, "first_contact_resolution_rate": 0.6, "consecutive_difficult_cases": 2},
-        ),
-    ]
-    for skills, load, last, tolerance, performance in shapes:
-        agent = routable_agent(skills=skills, capacity=4, frustration_tolerance=tolerance)
-        AgentAvailability.objects.filter(agent=agent).update(current_load=load, last_assigned_at=last)
-        AgentPerformance.objects.filter(agent=agent).update(**performance)
-        AgentSpecializationFactory(agent=agent, specialization="billing", confidence=0.3 * load)
-    case = _profile(required_skills=["billing", "refunds"], frustration=frustration)
-    ring = ring_for(case, 0)
-    # when
-    search = _search(case, now=now)
-    # then: every candidate's SQL score equals the engine's total for it
-    strategy = get("skill_based")
-    assert len(search.agents) == 2  # the intermediate-only agent lacks refunds
-    for profile in search.agents:
-        factors = score_agent(agent=profile, case=case, ring=ring, now=now, lockout=3)
-        assert search.scores[profile.agent_id] == pytest.approx(strategy.total(factors, Weights()), abs=1e-6)
+    return agent_candidates(work=work, ring=ring_for(work, 0), now=now or timezone.now(), lockout=3, pool=pool)
 
 
 def test_the_pool_keeps_the_least_loaded_eligible_agents_and_says_when_it_is_full():

@@ -6,19 +6,23 @@ import datetime as dt
 from unittest import mock
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import AgentAvailability, AgentPerformance, AvailabilityStatus, Weekday
+from agents.selectors import AgentNotFound
 from agents.services import agent_set_status, agent_update
 from routing.errors import (
     AgentAtCapacity,
+    AssignmentNotIdentified,
     CaseAlreadyRouted,
     CaseNotFound,
     InvalidCaseTransition,
     QueueEntryNotWaiting,
     RoutingValidationError,
+    StaleAssignment,
     UnknownSkillDomain,
     UnknownStrategy,
 )
@@ -47,6 +51,7 @@ from routing.services import (
 from routing.services import cases as cases_module
 from tests.factories import AgentScheduleFactory, SkillDomainFactory
 from tests.factories.routing import retire_seed_roster, routable_agent
+from tests.routing.actions import complete_as_assignee, start_as_assignee
 
 pytestmark = pytest.mark.django_db
 
@@ -191,41 +196,100 @@ def test_high_frustration_goes_to_the_high_tolerance_agent_first():
     assert outcome.assignment.agent_id == tolerant.pk
 
 
-def test_fatigue_lockout_keeps_difficult_cases_from_a_tired_agent_until_a_break(settings):
-    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2}
+def test_fatigue_lockout_keeps_difficult_cases_from_a_tired_agent_until_a_long_enough_break(settings):
+    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2, "FATIGUE_REST_MINUTES": 15}
     agent = routable_agent(skills={"billing": "advanced"}, capacity=10)
     for n in range(2):
         case_route(request=request_for(f"D-{n}", complexity="high"))
-        case_complete(case_id=f"D-{n}")
+        complete_as_assignee(case_id=f"D-{n}")
     assert AgentPerformance.objects.get(agent=agent).consecutive_difficult_cases == 2
     locked_out = case_route(request=request_for("D-2", complexity="high"))
     assert locked_out.http_status == 202
     assert "consecutive difficult" in locked_out.decision.reason
     easy = case_route(request=request_for("E-1", complexity="low"))
     assert easy.assignment.agent_id == agent.pk
-    # a break resets the streak
-    agent_set_status(agent=agent, status=AvailabilityStatus.BREAK)
-    agent_set_status(agent=agent, status=AvailabilityStatus.AVAILABLE)
+    # a break of the rest period ends the streak, and the waiting difficult case goes to the agent at once
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        agent_set_status(agent=agent, status=AvailabilityStatus.BREAK)
+    with time_machine.travel(start + dt.timedelta(minutes=16), tick=False):
+        agent_set_status(agent=agent, status=AvailabilityStatus.AVAILABLE)
     assert AgentPerformance.objects.get(agent=agent).consecutive_difficult_cases == 0
+    assert CaseAssignment.objects.get(case__case_id="D-2").agent_id == agent.pk
+
+
+def test_an_easy_case_between_difficult_ones_resets_the_streak_while_no_lockout_is_in_force(settings):
+    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2}
+    agent = routable_agent(skills={"billing": "advanced"})
+    for case_id, complexity in (("D-1", "high"), ("E-1", "low"), ("D-2", "high")):
+        case_route(request=request_for(case_id, complexity=complexity))
+        complete_as_assignee(case_id=case_id)
+    # consecutive: D-1 was followed by an easy case, so only D-2 counts
+    performance = AgentPerformance.objects.get(agent=agent)
+    assert performance.consecutive_difficult_cases == 1
+    assert performance.last_difficult_case_at is not None
     assert case_route(request=request_for("D-3", complexity="high")).assignment.agent_id == agent.pk
 
 
-def test_an_easy_completion_does_not_end_the_difficult_streak_only_a_break_does(settings):
-    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2}
+def test_once_locked_out_only_rest_lifts_it_not_easy_cases_nor_a_short_break(settings):
+    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2, "FATIGUE_REST_MINUTES": 15}
     agent = routable_agent(skills={"billing": "advanced"})
-    case_route(request=request_for("D-1", complexity="high"))
-    case_complete(case_id="D-1")
-    case_route(request=request_for("E-1", complexity="low"))
-    case_complete(case_id="E-1")
-    case_route(request=request_for("D-2", customer_frustration="high"))
-    case_complete(case_id="D-2")
-    performance = AgentPerformance.objects.get(agent=agent)
-    assert performance.consecutive_difficult_cases == 2
-    assert performance.last_difficult_case_at is not None
-    # still locked out after the easy case in between
+    for case_id, complexity in (("D-1", "high"), ("D-2", "high"), ("E-1", "low")):
+        case_route(request=request_for(case_id, complexity=complexity))
+        complete_as_assignee(case_id=case_id)
+    assert (
+        AgentPerformance.objects.get(agent=agent).consecutive_difficult_cases == 2
+    )  # the easy one did not lift it
     assert case_route(request=request_for("D-3", complexity="high")).http_status == 202
-    agent_set_status(agent=agent, status=AvailabilityStatus.BREAK)
-    assert AgentPerformance.objects.get(agent=agent).consecutive_difficult_cases == 0
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        agent_set_status(agent=agent, status=AvailabilityStatus.BREAK)
+    with time_machine.travel(start + dt.timedelta(minutes=5), tick=False):
+        agent_set_status(agent=agent, status=AvailabilityStatus.AVAILABLE)
+    assert AgentPerformance.objects.get(agent=agent).consecutive_difficult_cases == 2  # 5 minutes is no rest
+
+
+def test_a_streak_does_not_survive_a_night_offline_or_off_shift(settings):
+    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2, "FATIGUE_REST_MINUTES": 15}
+    # given two agents locked out at the end of the day: one goes offline, one stays "available" but off shift
+    evening = dt.datetime(2026, 3, 2, 17, 30, tzinfo=dt.UTC)  # a Monday
+    offline = routable_agent(skills={"billing": "advanced"}, always_on=False)
+    off_shift = routable_agent(skills={"billing": "advanced"}, always_on=False)
+    for agent in (offline, off_shift):
+        AgentScheduleFactory(
+            agent=agent, day_of_week="monday", start_time=dt.time(9), end_time=dt.time(17), timezone="UTC"
+        )
+        AgentScheduleFactory(
+            agent=agent, day_of_week="tuesday", start_time=dt.time(9), end_time=dt.time(17), timezone="UTC"
+        )
+        AgentPerformance.objects.filter(agent=agent).update(
+            consecutive_difficult_cases=2, last_difficult_case_at=evening - dt.timedelta(minutes=40)
+        )
+    with time_machine.travel(evening, tick=False):
+        agent_set_status(agent=offline, status=AvailabilityStatus.OFFLINE)
+    # when the sweep runs overnight
+    report = queue_sweep(now=dt.datetime(2026, 3, 3, 3, 0, tzinfo=dt.UTC))
+    # then both are rested by the morning
+    assert report.rested == 2
+    assert set(
+        AgentPerformance.objects.filter(agent__in=[offline, off_shift]).values_list(
+            "consecutive_difficult_cases", flat=True
+        )
+    ) == {0}
+
+
+def test_the_sweep_does_not_rest_an_agent_still_on_shift_or_who_just_left(settings):
+    settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2, "FATIGUE_REST_MINUTES": 15}
+    agent = routable_agent(skills={"billing": "advanced"}, always_on=False)
+    AgentScheduleFactory(
+        agent=agent, day_of_week="monday", start_time=dt.time(9), end_time=dt.time(17), timezone="UTC"
+    )
+    AgentPerformance.objects.filter(agent=agent).update(
+        consecutive_difficult_cases=2, last_difficult_case_at=dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
+    )
+    assert queue_sweep(now=dt.datetime(2026, 3, 2, 16, 50, tzinfo=dt.UTC)).rested == 0  # on shift
+    assert queue_sweep(now=dt.datetime(2026, 3, 2, 17, 10, tzinfo=dt.UTC)).rested == 0  # left 10 minutes ago
+    assert queue_sweep(now=dt.datetime(2026, 3, 2, 17, 16, tzinfo=dt.UTC)).rested == 1
 
 
 def test_open_difficult_cases_count_toward_the_lockout(settings):
@@ -243,8 +307,8 @@ def test_open_difficult_cases_count_toward_the_lockout(settings):
 def test_the_lock_rechecks_fatigue_and_schedule_that_changed_after_the_search(settings):
     from routing.engine.rules import ring_for
     from routing.selectors import schedule_zones_in_use
-    from routing.services.assignment import _lock_if_free
-    from routing.services.requests import _case_profile
+    from routing.services.assignment import lock_if_eligible
+    from routing.services.requests import case_work_profile
 
     settings.ROUTING = {**settings.ROUTING, "DIFFICULT_CASE_LOCKOUT": 2}
     tired = routable_agent(skills={"billing": "advanced"})
@@ -253,8 +317,8 @@ def test_the_lock_rechecks_fatigue_and_schedule_that_changed_after_the_search(se
     now = timezone.now()
     zones = schedule_zones_in_use(now=now)
 
-    def profile(complexity: str):
-        return _case_profile(
+    def locked(agent, complexity: str):
+        work = case_work_profile(
             case_id="X",
             priority="low",
             complexity=complexity,
@@ -263,11 +327,11 @@ def test_the_lock_rechecks_fatigue_and_schedule_that_changed_after_the_search(se
             language="en",
             special_requirements={},
         )
+        return lock_if_eligible(agent.pk, work=work, ring=ring_for(work, 0), now=now, zones=zones)
 
-    assert ring_for(profile("high"), 0)  # the profile is well formed
-    assert _lock_if_free(tired.pk, now=now, zones=zones, case=profile("high")) is None
-    assert _lock_if_free(tired.pk, now=now, zones=zones, case=profile("low")) is not None
-    assert _lock_if_free(asleep.pk, now=now, zones=zones, case=profile("low")) is None
+    assert locked(tired, "high") is None
+    assert locked(tired, "low") is not None
+    assert locked(asleep, "low") is None
 
 
 def test_language_must_be_spoken():
@@ -376,7 +440,7 @@ def test_completion_dispatches_the_highest_waiting_case_in_the_same_transaction(
     case_route(request=request_for("C-1"))
     case_route(request=request_for("LOW", priority="low"))
     case_route(request=request_for("HIGH", priority="high"))
-    assignment = case_complete(case_id="C-1", csat_rating=5, resolution_minutes=12)
+    assignment = complete_as_assignee(case_id="C-1", csat_rating=5, resolution_minutes=12)
     assert assignment.status == AssignmentStatus.COMPLETED
     assert assignment.csat_rating == 5 and assignment.resolution_minutes == 12
     dispatched = CaseAssignment.objects.get(case__case_id="HIGH")
@@ -395,7 +459,7 @@ def test_a_queued_case_is_dispatched_with_the_strategy_it_was_routed_with(settin
     case_route(request=request_for("WAITS", strategy="least_busy"))
     assert EscalationQueueEntry.objects.get(case__case_id="WAITS").routing_strategy == "least_busy"
     # when the agent frees up and the queue is served to them
-    case_complete(case_id="C-1")
+    complete_as_assignee(case_id="C-1")
     # then the dispatch kept the case's strategy
     dispatched = CaseAssignment.objects.get(case__case_id="WAITS")
     assert (dispatched.agent_id, dispatched.routing_strategy) == (agent.pk, "least_busy")
@@ -425,7 +489,7 @@ def test_a_freed_agent_reaches_a_case_it_can_serve_behind_a_long_head_it_cannot(
         case_route(request=request_for(f"BILLING-{n}", priority="high"))  # nobody holds billing
     case_route(request=request_for("BEHIND", priority="low", required_skills=["technical"]))
     # when the agent frees up
-    case_complete(case_id="MINE")
+    complete_as_assignee(case_id="MINE")
     # then the scan skipped the cases asking a skill the agent lacks, in SQL, and found the one it can serve
     assert CaseAssignment.objects.get(case__case_id="BEHIND").agent_id == agent.pk
 
@@ -455,7 +519,7 @@ def test_a_completion_dispatches_one_entry_for_the_one_slot_it_frees():
         case_route(request=request_for(f"C-{n}"))
     assert load_of(agent) == 2
     # when: one case completes
-    case_complete(case_id="C-0")
+    complete_as_assignee(case_id="C-0")
     # then: one waiting case (the oldest of equal priority) takes the freed slot
     assert load_of(agent) == 2
     assert list(
@@ -470,7 +534,7 @@ def test_dispatch_skips_entries_the_agent_cannot_serve():
     case_route(request=request_for("C-1"))
     case_route(request=request_for("REFUND", priority="critical", required_skills=["refunds"]))
     case_route(request=request_for("BILL", priority="low"))
-    case_complete(case_id="C-1")
+    complete_as_assignee(case_id="C-1")
     assert CaseAssignment.objects.get(case__case_id="BILL").agent_id == agent.pk
     assert not CaseAssignment.objects.filter(case__case_id="REFUND").exists()
 
@@ -525,7 +589,7 @@ def test_an_agent_made_available_by_override_returns_to_available_after_filling_
     availability = AgentAvailability.objects.get(agent=agent)
     assert (availability.status, availability.manual_override) == (AvailabilityStatus.BUSY, False)
     # then completing the case frees the agent, who takes the next case
-    case_complete(case_id="C-1")
+    complete_as_assignee(case_id="C-1")
     availability.refresh_from_db()
     assert (availability.status, availability.current_load) == (AvailabilityStatus.AVAILABLE, 0)
     assert case_route(request=request_for("C-2")).assignment.agent_id == agent.pk
@@ -575,9 +639,9 @@ def test_start_then_complete_frees_capacity_and_returns_busy_agent_to_available(
     agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
     case_route(request=request_for("C-1"))
     assert AgentAvailability.objects.get(agent=agent).status == AvailabilityStatus.BUSY
-    started = case_start(case_id="C-1")
+    started = start_as_assignee(case_id="C-1")
     assert started.status == AssignmentStatus.IN_PROGRESS and started.started_at
-    completed = case_complete(case_id="C-1", escalated=True)
+    completed = complete_as_assignee(case_id="C-1", escalated=True)
     assert completed.status == AssignmentStatus.ESCALATED and completed.escalated
     assert completed.resolution_minutes is not None
     availability = AgentAvailability.objects.get(agent=agent)
@@ -588,57 +652,97 @@ def test_start_then_complete_frees_capacity_and_returns_busy_agent_to_available(
 def test_completing_twice_is_a_conflict_and_changes_nothing():
     agent = routable_agent(skills={"billing": "advanced"})
     case_route(request=request_for("C-1"))
-    case_complete(case_id="C-1", csat_rating=4)
+    complete_as_assignee(case_id="C-1", csat_rating=4)
     events = RoutingEvent.objects.count()
     with pytest.raises(InvalidCaseTransition) as error:
-        case_complete(case_id="C-1", csat_rating=1)
+        complete_as_assignee(case_id="C-1", csat_rating=1)
     assert error.value.http_status == 409 and error.value.code == "invalid_transition"
     assert CaseAssignment.objects.get(case__case_id="C-1").csat_rating == 4
     assert load_of(agent) == 0
     assert RoutingEvent.objects.count() == events
     with pytest.raises(InvalidCaseTransition):
-        case_start(case_id="C-1")
+        start_as_assignee(case_id="C-1")
 
 
-def test_completion_follows_a_case_a_timeout_reroute_moved_to_another_agent(settings, monkeypatch):
+def test_a_late_start_or_complete_after_a_timeout_reroute_is_409_and_leaves_the_new_assignment_alone(
+    settings,
+):
+    # given: C-1 assigned to `first`, who does not accept it in time; the sweep gives it to `second`
+    settings.ROUTING = {**settings.ROUTING, "ACCEPT_TIMEOUT_SECONDS": 60}
+    first = routable_agent(skills={"billing": "expert"})
+    stale = case_route(request=request_for("C-1")).assignment
+    second = routable_agent(skills={"billing": "intermediate"})
+    queue_sweep(now=timezone.now() + dt.timedelta(seconds=61))
+    current = CaseAssignment.objects.get(case__case_id="C-1", status=AssignmentStatus.ASSIGNED)
+    assert current.agent_id == second.pk
+    events = RoutingEvent.objects.count()
+    # when: first's late actions arrive, by assignment and by agent
+    for late in (
+        lambda: case_start(case_id="C-1", assignment_id=stale.pk),
+        lambda: case_complete(case_id="C-1", assignment_id=stale.pk, csat_rating=1),
+        lambda: case_complete(case_id="C-1", agent=first.code, csat_rating=1),
+    ):
+        with pytest.raises(StaleAssignment) as error:
+            late()
+        # then: a 409 that says what happened, and nothing changed
+        assert error.value.http_status == 409 and error.value.code == "stale_assignment"
+        assert second.code in error.value.detail and "no longer open" in error.value.detail
+    current.refresh_from_db()
+    assert (current.status, current.csat_rating) == (AssignmentStatus.ASSIGNED, None)
+    assert RoutingEvent.objects.count() == events
+    # and second's own completion works, by agent code
+    assert case_complete(case_id="C-1", agent=second.code, csat_rating=5).pk == current.pk
+
+
+def test_a_completion_whose_assignment_moved_while_it_waited_for_the_lock_is_409(settings, monkeypatch):
     # given: C-1 assigned to `first`; `second` is free
     settings.ROUTING = {**settings.ROUTING, "ACCEPT_TIMEOUT_SECONDS": 60}
     first = routable_agent(skills={"billing": "expert"})
-    case_route(request=request_for("C-1"))
+    assignment = case_route(request=request_for("C-1")).assignment
     second = routable_agent(skills={"billing": "intermediate"})
-    original_lock = cases_module._lock_agent_row
-    calls = []
+    original_lock = cases_module.lock_agent
+    swept = []
 
-    def lock_after_a_reroute(agent_id):
+    def lock_after_a_reroute(agent_id, **kwargs):
         # when: while the completion waits for first's lock, the sweep takes C-1 back and reroutes it
-        if not calls:
-            queue_sweep(now=timezone.now() + dt.timedelta(seconds=61))
-        calls.append(agent_id)
-        return original_lock(agent_id)
+        # (here inside the completion's transaction, standing in for a concurrent one)
+        if not swept:
+            swept.append(queue_sweep(now=timezone.now() + dt.timedelta(seconds=61)))
+        return original_lock(agent_id, **kwargs)
 
-    monkeypatch.setattr(cases_module, "_lock_agent_row", lock_after_a_reroute)
-    completed = case_complete(case_id="C-1", csat_rating=5)
-    # then: the completion retried against the assignment open now, not a false 409
-    assert calls == [first.pk, second.pk]
-    assert completed.agent_id == second.pk and completed.status == AssignmentStatus.COMPLETED
-    assert load_of(first) == 0 and load_of(second) == 0
+    monkeypatch.setattr(cases_module, "lock_agent", lock_after_a_reroute)
+    # then: the completion does not follow the case to the other agent: 409, naming who has it now
+    with pytest.raises(StaleAssignment) as error:
+        case_complete(case_id="C-1", assignment_id=assignment.pk, csat_rating=5)
+    assert swept[0].timed_out == 1 and second.code in error.value.detail
+    assert first.pk != second.pk
+
+
+def test_start_and_complete_must_name_the_assignment():
+    routable_agent(skills={"billing": "advanced"})
+    case_route(request=request_for("C-1"))
+    with pytest.raises(AssignmentNotIdentified) as error:
+        case_start(case_id="C-1")
+    assert error.value.http_status == 400 and "assignment_id" in error.value.fields
+    with pytest.raises(AgentNotFound):
+        case_complete(case_id="C-1", agent="agent_nobody")
 
 
 def test_csat_out_of_range_is_400_and_changes_nothing():
     routable_agent(skills={"billing": "advanced"})
     case_route(request=request_for("C-1"))
     with pytest.raises(RoutingValidationError) as error:
-        case_complete(case_id="C-1", csat_rating=7)
+        complete_as_assignee(case_id="C-1", csat_rating=7)
     assert error.value.http_status == 400 and "csat_rating" in error.value.fields
     assert CaseAssignment.objects.get(case__case_id="C-1").status == AssignmentStatus.ASSIGNED
 
 
 def test_unknown_case_is_404():
     with pytest.raises(CaseNotFound) as error:
-        case_complete(case_id="nope")
+        complete_as_assignee(case_id="nope")
     assert error.value.http_status == 404
     with pytest.raises(CaseNotFound):
-        case_start(case_id="nope")
+        start_as_assignee(case_id="nope")
 
 
 # --- the sweep -----------------------------------------------------------------------------------
@@ -688,7 +792,7 @@ def test_started_cases_do_not_time_out(settings):
     settings.ROUTING = {**settings.ROUTING, "ACCEPT_TIMEOUT_SECONDS": 60}
     routable_agent(skills={"billing": "expert"})
     case_route(request=request_for("C-1"))
-    case_start(case_id="C-1")
+    start_as_assignee(case_id="C-1")
     assert queue_sweep(now=timezone.now() + dt.timedelta(hours=1)).timed_out == 0
 
 
@@ -819,7 +923,7 @@ def test_requeue_takes_back_an_unstarted_assignment_but_not_a_started_one():
     assert load_of(agent) == 0
     assert CaseAssignment.objects.get(case__case_id="C-1").status == AssignmentStatus.TRANSFERRED
     queue_entry_assign(entry_id=outcome.queue_entry.pk, agent_id=agent.pk)
-    case_start(case_id="C-1")
+    start_as_assignee(case_id="C-1")
     with pytest.raises(InvalidCaseTransition):
         queue_entry_requeue(entry_id=outcome.queue_entry.pk)
     assert load_of(agent) == 1
