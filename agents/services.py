@@ -100,7 +100,10 @@ def agents_set_status(
     ids = sorted(set(agent_ids))
     for agent_id in ids:
         agent_set_status(
-            agent=agent_id, status=status, override_reason=override_reason, expected_available_at=expected_available_at
+            agent=agent_id,
+            status=status,
+            override_reason=override_reason,
+            expected_available_at=expected_available_at,
         )
     return len(ids)
 
@@ -324,7 +327,9 @@ def _nested_replace(
             ),
         )
     existing = list(model._default_manager.filter(agent=agent).order_by("pk"))
-    candidates = [(row, model(agent=agent, **_by_attname(model, row))) for row in rows]  # unsaved, with defaults
+    candidates = [
+        (row, model(agent=agent, **_by_attname(model, row))) for row in rows
+    ]  # unsaved, with defaults
     matched: dict[int, models.Model] = {}  # index of the row -> the existing row it updates
     kept: set[int] = set()
     for key_fields in keys:

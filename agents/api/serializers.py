@@ -203,7 +203,6 @@ class AgentAvailabilitySerializer(serializers.ModelSerializer):
         }
 
 
-
 class AgentPerformanceSerializer(serializers.ModelSerializer):
     """The performance snapshot; recomputed from case history, never written through the API."""
 

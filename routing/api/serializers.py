@@ -253,7 +253,6 @@ class AssignmentActionInputSerializer(serializers.Serializer):
     )
 
 
-
 class CaseCompleteInputSerializer(AssignmentActionInputSerializer):
     resolution_minutes = serializers.IntegerField(
         min_value=0, max_value=100_000, required=False, allow_null=True, default=None

@@ -176,13 +176,14 @@ def find_and_lock(
     rings: list[Ring],
     strategy: Strategy,
     now: dt.datetime,
-    before_assign: Callable[[LockedAgent, AgentProfile], bool] | None = None,
+    before_assign: Callable[[LockedAgent, AgentProfile], AgentProfile | None] | None = None,
 ) -> Found:
     """Innermost ring first: rank its candidates and lock the best one still free and eligible.
 
-    `before_assign(locked, profile)` runs under the lock before the agent is chosen and says whether
-    the agent may still take this work (the serving-order guard gives the agent older waiting work
-    first and answers False once the agent is full)."""
+    `before_assign(locked, profile)` runs under the lock before the agent is chosen (the serving-order
+    guard gives the agent older waiting work first) and returns the agent's profile as it stands then,
+    or None if the agent has no room left; the agent must still pass every rule for this work after
+    it (the work it was just given counts: its load, its open difficult cases)."""
     zones = schedule_zones_in_use(now=now)
     weights = configured_weights()
     found = Found()
@@ -202,8 +203,10 @@ def find_and_lock(
             locked = lock_if_eligible(candidate.agent.agent_id, work=work, ring=ring, now=now, zones=zones)
             if locked is None:
                 continue
-            if before_assign is not None and not before_assign(*locked):
-                continue
+            if before_assign is not None:
+                after = before_assign(*locked)
+                if after is None or exclusion_reason(agent=after, work=work, ring=ring, lockout=lockout()):
+                    continue
             found.winner, found.agent = candidate, locked[0]
             return found
     return found

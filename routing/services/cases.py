@@ -203,14 +203,18 @@ def _identified(case: SupportCase, *, assignment_id, agent: str | None, action: 
     `invalid_transition` if the case has no open assignment at all (completed, queued, ...)."""
     wanted = _parse_assignment_id(assignment_id)
     rows = list(
-        CaseAssignment.objects.filter(case=case).order_by("-assigned_at").values("pk", "agent_id", "status", "agent__code")
+        CaseAssignment.objects.filter(case=case)
+        .order_by("-assigned_at")
+        .values("pk", "agent_id", "status", "agent__code")
     )
     current = next((row for row in rows if row["status"] in OPEN_ASSIGNMENT_STATUSES), None)
     if current is None:  # nothing open to act on, whatever the caller names
         case.refresh_from_db(fields=["status"])
         raise InvalidCaseTransition(case_id=case.case_id, action=action, status=case.status)
     if wanted is None and not agent:
-        raise AssignmentNotIdentified(fields={"assignment_id": ["Give assignment_id or agent (the acting agent's code)."]})
+        raise AssignmentNotIdentified(
+            fields={"assignment_id": ["Give assignment_id or agent (the acting agent's code)."]}
+        )
     if wanted is not None:
         named = next((row for row in rows if row["pk"] == wanted), None)
         if named is None:

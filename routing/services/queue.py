@@ -234,9 +234,10 @@ def _first_servable_entry(
 
 def serving_order_guard(
     *, cursor: QueueCursor, now: dt.datetime, passing_over=None, placing: str
-) -> Callable[[LockedAgent, AgentProfile], bool]:
+) -> Callable[[LockedAgent, AgentProfile], AgentProfile | None]:
     """For find_and_lock: before a locked agent takes the work at `cursor` (its place in serving order),
-    give the agent the waiting entries ahead of it that the agent can serve; True if room is left.
+    give the agent the waiting entries ahead of it that the agent can serve; the agent's profile then
+    (read again if it was given work), or None if no room is left.
 
     One indexed EXISTS per route answers "is anything ahead at all?" (usually not), so an empty queue
     costs the router one probe."""
@@ -245,13 +246,13 @@ def serving_order_guard(
         ahead &= ~Q(pk=passing_over)
     anything_ahead: list[bool] = []
 
-    def guard(agent: LockedAgent, profile: AgentProfile) -> bool:
+    def guard(agent: LockedAgent, profile: AgentProfile) -> AgentProfile | None:
         if not anything_ahead:
             anything_ahead.append(
                 EscalationQueueEntry.objects.filter(ahead, status=QueueStatus.QUEUED).exists()
             )
         if anything_ahead[0]:
-            dispatch_to_locked_agent(
+            served = dispatch_to_locked_agent(
                 agent=agent,
                 now=now,
                 ahead=ahead,
@@ -259,7 +260,9 @@ def serving_order_guard(
                 profile=profile,
                 reason=f"served before {placing}: it waited longer or ranks higher (serving order)",
             )
-        return agent.has_room
+            if served:  # read again: the work just given counts (load, open difficult cases)
+                profile = agent_profile(agent_id=agent.agent_id, now=now) or profile
+        return profile if agent.has_room else None
 
     return guard
 

@@ -625,7 +625,9 @@ def test_a_busy_set_through_the_api_without_a_reason_is_a_manual_override(superv
 
 def test_manual_override_is_read_only_in_the_api(supervisor_client):
     agent = HumanAgentFactory()
-    response = supervisor_client.put(availability_url(agent.code), {"status": "available", "manual_override": True})
+    response = supervisor_client.put(
+        availability_url(agent.code), {"status": "available", "manual_override": True}
+    )
     assert response.status_code == 200
     assert response.json()["manual_override"] is False  # available hands the status back to routing
 

@@ -224,7 +224,9 @@ def test_a_schedule_may_end_at_or_before_its_start_crossing_midnight() -> None:
 def test_a_manual_override_may_have_no_reason() -> None:
     # a status a person set holds whatever the reason field says (issue 6, fault 2)
     agent = HumanAgentFactory()
-    AgentAvailability.objects.filter(pk=agent.pk).update(status="busy", manual_override=True, override_reason="")
+    AgentAvailability.objects.filter(pk=agent.pk).update(
+        status="busy", manual_override=True, override_reason=""
+    )
 
 
 def test_availability_status_must_be_known() -> None:

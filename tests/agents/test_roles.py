@@ -71,7 +71,10 @@ def _supervisor_edits(model: Any) -> bool:
 
 def test_every_agent_model_is_covered_by_this_test() -> None:
     names = {model._meta.model_name for model in global_apps.get_app_config("agents").get_models()}
-    assert {name for name in names if not name.startswith("historical")} == {*AGENT_MODELS, *AGENT_RECORD_MODELS}
+    assert {name for name in names if not name.startswith("historical")} == {
+        *AGENT_MODELS,
+        *AGENT_RECORD_MODELS,
+    }
 
 
 @pytest.mark.parametrize("model_name", AGENT_RECORD_MODELS)

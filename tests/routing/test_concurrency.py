@@ -3,7 +3,7 @@ twice, and every submitted case is accounted for.
 
 16 threads, each on its own connection, route 2,000 cases to 50 agents (capacities 1-5, all in schedule
 and available) while completing cases at random. Capacity is checked inside every transaction that
-raises a load, under the agent's row lock: the test wraps routing.services.assignment._take_load to count the
+raises a load, under the agent's row lock: the test wraps routing.services.assignment.take_load to count the
 agent's open assignments right after the new one was written, so a moment with more open assignments
 than capacity cannot slip between two snapshots.
 
@@ -58,15 +58,15 @@ def _watch_take_load(monkeypatch, check: Callable[[int], str | None]) -> list[st
     """Run `check(agent_id)` inside every transaction that raises a load, right after it did, under the
     agent's row lock; the messages it returns are the violations seen."""
     violations: list[str] = []
-    original_take_load = services._take_load
+    original_take_load = services.take_load
 
-    def checked_take_load(availability, *, now):
-        original_take_load(availability, now=now)
-        message = check(availability.agent_id)
+    def checked_take_load(agent, *, now):
+        original_take_load(agent, now=now)
+        message = check(agent.agent_id)
         if message:
             violations.append(message)
 
-    monkeypatch.setattr(services, "_take_load", checked_take_load)
+    monkeypatch.setattr(services, "take_load", checked_take_load)
     return violations
 
 

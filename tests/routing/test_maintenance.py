@@ -327,7 +327,9 @@ def test_weekly_fails_when_integrity_finds_problems(agent: HumanAgent) -> None:
 
 def test_monthly_prints_retention_and_database_size(agent: HumanAgent) -> None:
     output = _maintenance("monthly", "--retention-days", "30")
-    assert "archive period metrics (> 30 d)" in output and "skill proficiencies" in output and "bytes" in output
+    assert (
+        "archive period metrics (> 30 d)" in output and "skill proficiencies" in output and "bytes" in output
+    )
 
 
 def test_dry_run_command_writes_nothing(agent: HumanAgent) -> None:

@@ -208,7 +208,9 @@ def _profile(**overrides):
 def _search(work, *, pool=None, now=None):
     from routing.engine.rules import ring_for
 
-    return agent_candidates(work=work, ring=ring_for(work, 0), now=now or timezone.now(), lockout=3, pool=pool)
+    return agent_candidates(
+        work=work, ring=ring_for(work, 0), now=now or timezone.now(), lockout=3, pool=pool
+    )
 
 
 def test_the_pool_keeps_the_least_loaded_eligible_agents_and_says_when_it_is_full():
