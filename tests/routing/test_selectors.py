@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from agents.models import AgentAvailability, AgentPerformance
+from agents.models import AgentAvailability
 from routing.errors import CaseNotFound
 from routing.models import QueueStatus
 from routing.selectors import (
@@ -23,7 +23,7 @@ from routing.selectors import (
     schedule_zones_in_use,
 )
 from routing.selectors.cases import CASE_EVENTS_SHOWN
-from tests.factories import AgentSpecializationFactory, SkillDomainFactory
+from tests.factories import SkillDomainFactory
 from tests.factories.routing import (
     CaseAssignmentArchiveFactory,
     CaseAssignmentFactory,
