@@ -152,6 +152,12 @@ def _availability_apply_status(
             status=AvailabilityStatus(status).label.lower(),
             fields={"status": ["An inactive agent can only take a non-working status (e.g. offline)."]},
         )
+    if (
+        status == AvailabilityStatus.AVAILABLE
+        and availability.current_load >= availability.agent.max_concurrent_work
+    ):
+        # `available` hands the status to routing, whose status for a full agent is busy (until a slot frees).
+        status, manual_override = AvailabilityStatus.BUSY, False
     now = timezone.now()
     previous, previous_since = availability.status, availability.status_since
     took_work = availability.takes_work

@@ -16,10 +16,8 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from django.db.models import Count, F
 
 from agents.models import AgentAvailability
@@ -37,57 +35,16 @@ from routing.models import (
     SupportCase,
 )
 from routing.services import CaseRequest, case_route
-from routing.services import assignment as services
 from tests.factories import SkillDomainFactory
 from tests.factories.routing import retire_seed_roster, routable_agent
 from tests.routing.actions import complete_as_assignee
+from tests.routing.concurrency import analyze as _analyze
+from tests.routing.concurrency import run_concurrently as _run_concurrently
+from tests.routing.concurrency import watch_take_load as _watch_take_load
 
 THREADS = 16
 CASES = 2000
 AGENTS = 50
-
-
-def _analyze() -> None:
-    with connection.cursor() as cursor:
-        # Fresh test tables have no planner statistics; without them PostgreSQL overestimates the
-        # candidate query and spends its time JIT-compiling it. Production tables are analysed.
-        cursor.execute("ANALYZE")
-
-
-def _watch_take_load(monkeypatch, check: Callable[[int], str | None]) -> list[str]:
-    """Run `check(agent_id)` inside every transaction that raises a load, right after it did, under the
-    agent's row lock; the messages it returns are the violations seen."""
-    violations: list[str] = []
-    original_take_load = services.take_load
-
-    def checked_take_load(agent, *, now):
-        original_take_load(agent, now=now)
-        message = check(agent.agent_id)
-        if message:
-            violations.append(message)
-
-    monkeypatch.setattr(services, "take_load", checked_take_load)
-    return violations
-
-
-def _run_concurrently(work: Callable[[int], None], threads: int) -> list[BaseException]:
-    """`work(index)` in `threads` threads, each on its own connection; the errors they raised."""
-    errors: list[BaseException] = []
-
-    def worker(index: int) -> None:
-        try:
-            work(index)
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
-            errors.append(error)
-        finally:
-            connection.close()
-
-    running = [threading.Thread(target=worker, args=(index,)) for index in range(threads)]
-    for thread in running:
-        thread.start()
-    for thread in running:
-        thread.join()
-    return errors
 
 
 @pytest.mark.postgres
