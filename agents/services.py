@@ -40,7 +40,7 @@ from agents.models import (
     HumanAgent,
 )
 from agents.selectors import AgentNotFound
-from agents.signals import agent_capacity_freed, agent_status_changed
+from agents.signals import agent_capacity_freed, agent_schedules_changed, agent_status_changed
 from config.errors import ConflictError, NotFoundError
 
 WORKING_STATUSES = {AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY}
@@ -406,13 +406,16 @@ def _nested_sets_replace(*, agent: HumanAgent, nested: Mapping[str, Sequence[Row
             continue
         model, keys = NESTED_SETS[name]
         try:
-            changed |= _nested_replace(agent=agent, model=model, rows=rows, keys=keys)
+            changed_here = _nested_replace(agent=agent, model=model, rows=rows, keys=keys)
         except IntegrityError as error:
             if not _is_unique_violation(error):
                 raise  # a CHECK or foreign key: invalid input that validation should have caught
             # Raised on, the enclosing atomic block rolls the whole request back.
             message = _conflict_message(model, error)
             raise NestedRowsConflict(f"{name}: {message}", fields={name: [message]}) from error
+        if changed_here and model is AgentSchedule:
+            agent_schedules_changed.send(sender=HumanAgent, agent_id=agent.pk)
+        changed |= changed_here
     return changed
 
 

@@ -54,6 +54,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_schedule_zones() -> Iterator[None]:
+    """Each test starts with routing's per-process memo of schedule zones empty (tests move the clock)."""
+    from routing.selectors.schedules import schedule_zones_forget
+
+    schedule_zones_forget()
+    yield
+
+
 @pytest.fixture
 def chromium_path() -> str:
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):

@@ -141,7 +141,7 @@ def routable_agent(
                 agent=agent,
                 day_of_week=day,
                 start_time=dt.time(0, 0),
-                end_time=dt.time(23, 59, 59, 999999),
+                end_time=dt.time(0, 0),  # 00:00-00:00: the whole day
                 timezone=zone,
                 effective_from=dt.date(2020, 1, 1),
             )

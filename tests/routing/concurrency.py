@@ -52,5 +52,3 @@ def run_concurrently(work: Callable[[int], None], threads: int) -> list[BaseExce
     for thread in running:
         thread.join()
     return errors
-
-
