@@ -81,20 +81,30 @@ class AgentLanguageInline(admin.TabularInline):
 
 
 class AgentSpecializationFormSet(BaseInlineFormSet):
-    """Two rows of one agent may not name the same insurance line and segment (the unique index).
+    """Two rows of one agent may not name the same insurance line and segment, nor (without a line) the
+    same specialization (the seeds' unique indexes).
 
     Each form checks its row against the database, but not against the other rows of the same post, and
-    the formset's own unique check skips conditional and expression constraints such as this one.
+    the formset's own unique check skips conditional and expression constraints such as these.
     """
 
     def clean(self) -> None:
         super().clean()
         seen: set[tuple[str, str | None]] = set()
+        names: set[str] = set()
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or not form.cleaned_data or self._should_delete_form(form):
                 continue
             line = form.cleaned_data.get("insurance_line")
             if not line:
+                name = form.cleaned_data.get("specialization")
+                if name in names:
+                    raise ValidationError(
+                        "Two specializations without an insurance line are both called “%(name)s”.",
+                        code="duplicate_specialization",
+                        params={"name": name},
+                    )
+                names.add(name)
                 continue
             segment = form.cleaned_data.get("customer_segment") or None
             if (line, segment) in seen:

@@ -267,7 +267,13 @@ class AgentSerializer(serializers.ModelSerializer):
         return rows
 
     def validate_specializations(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        _reject_duplicates(rows, lambda row: row["specialization"], "Specialization")
+        # As the unique indexes see them (seed 000: a name once among rows without a line; seed 001: a
+        # line and segment once).
+        _reject_duplicates(
+            [row for row in rows if row.get("insurance_line") is None],
+            lambda row: row["specialization"],
+            "Specialization",
+        )
         _reject_duplicates(
             # As the unique index sees it: rows with an insurance line, a missing segment ("every
             # segment") counting as one value. Blanks are already None (BlankAsNullCharField).

@@ -224,6 +224,24 @@ def test_assign_action_assigns_through_the_service(supervisor: Client):
     assert any("Assigned to agent_free: 1 queue entry" in message for message in messages_of(response))
 
 
+def test_assign_action_refuses_a_never_rule_unless_the_supervisor_gives_an_override_reason(
+    supervisor: Client,
+):
+    # given: a critically frustrated customer and a low-tolerance agent
+    entry = waiting_entry("case_angry")
+    EscalationQueueEntry.objects.filter(pk=entry.pk).update(customer_frustration="critical")
+    agent = on_shift_agent(code="agent_calm", frustration_tolerance="low")
+    # when: assigned without a reason, the action says why not and assigns nothing
+    response = run_action(supervisor, "assign_to_agent", [entry], apply="Assign", agent=agent.pk)
+    assert any("tolerance is low" in message for message in messages_of(response))
+    assert not CaseAssignment.objects.exists()
+    # when: with a reason, it assigns and the record keeps the reason
+    reason = "supervisor on the line with them"
+    run_action(supervisor, "assign_to_agent", [entry], apply="Assign", agent=agent.pk, override_reason=reason)
+    assert CaseAssignment.objects.get().agent == agent
+    assert reason in RoutingDecision.objects.get(case__case_id="case_angry").reason
+
+
 def test_assign_action_reports_domain_errors_and_assigns_the_rest(supervisor: Client):
     waiting = waiting_entry("case_waiting")
     gone = waiting_entry("case_gone")
