@@ -122,6 +122,22 @@ def ahead_of(cursor: QueueCursor, *, now: dt.datetime) -> Q:
     return overdue | (Q(wait_deadline__gt=now) & before_in_band)
 
 
+def queue_anything_ahead(cursor: QueueCursor, *, now: dt.datetime) -> bool:
+    """Whether any waiting entry may come before the position `cursor` (a superset of ahead_of: an
+    entry of the same priority is counted whatever its age). Two indexed probes that stop at the first
+    row: the overdue band (queue_deadline_idx) and, for a punctual position, the punctual entries of its
+    priority or higher (a prefix of queue_serving_order_idx). An OR of the two in one statement let the
+    planner prefer a sequential scan, which reads the whole queue when nothing is ahead."""
+    waiting = EscalationQueueEntry.objects.filter(status=QueueStatus.QUEUED)
+    overdue = waiting.filter(wait_deadline__lte=now)
+    if cursor.overdue:
+        return overdue.filter(priority_rank__gte=cursor.priority_rank).exists()
+    return (
+        overdue.exists()
+        or waiting.filter(wait_deadline__gt=now, priority_rank__gte=cursor.priority_rank).exists()
+    )
+
+
 def queue_waiting(
     *, now: dt.datetime, limit: int, after: QueueCursor | None = None, where: Q | None = None
 ) -> list[EscalationQueueEntry]:

@@ -68,7 +68,7 @@ from routing.models import (
     SupportCase,
 )
 from routing.selectors import Funnel, QueueCursor, agent_profile, candidate_funnel, queue_position, queue_scan
-from routing.selectors.queue import SkillsWithin, ahead_of
+from routing.selectors.queue import SkillsWithin, ahead_of, queue_anything_ahead
 from routing.services.assignment import (
     CaseFacts,
     LockedAgent,
@@ -239,8 +239,8 @@ def serving_order_guard(
     give the agent the waiting entries ahead of it that the agent can serve; the agent's profile then
     (read again if it was given work), or None if no room is left.
 
-    One indexed EXISTS per route answers "is anything ahead at all?" (usually not), so an empty queue
-    costs the router one probe."""
+    Indexed probes answer "is anything ahead at all?" first (routing.selectors.queue_anything_ahead;
+    usually not), so an empty queue costs the router two index probes."""
     ahead = ahead_of(cursor, now=now)
     if passing_over is not None:
         ahead &= ~Q(pk=passing_over)
@@ -248,9 +248,7 @@ def serving_order_guard(
 
     def guard(agent: LockedAgent, profile: AgentProfile) -> AgentProfile | None:
         if not anything_ahead:
-            anything_ahead.append(
-                EscalationQueueEntry.objects.filter(ahead, status=QueueStatus.QUEUED).exists()
-            )
+            anything_ahead.append(queue_anything_ahead(cursor, now=now))
         if anything_ahead[0]:
             served = dispatch_to_locked_agent(
                 agent=agent,

@@ -1032,3 +1032,24 @@ def test_schema_is_valid_without_warnings(tmp_path):
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+def test_a_late_completion_after_a_reroute_answers_409_naming_who_has_the_case(
+    supervisor_client, billing, settings
+):
+    settings.ROUTING = {**settings.ROUTING, "ACCEPT_TIMEOUT_SECONDS": 60}
+    first = on_shift_agent(code="agent_first")
+    stale = route(supervisor_client, case_id="case_late").json()["assignment"]["id"]
+    on_shift_agent(code="agent_second")
+    from routing.services import queue_sweep
+
+    queue_sweep(now=timezone.now() + dt.timedelta(seconds=61))
+    response = supervisor_client.post(
+        case_url("case_late", "complete"), {"assignment_id": stale, "csat_rating": 1}, format="json"
+    )
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "stale_assignment" and "agent_second" in body["detail"]
+    by_agent = supervisor_client.post(case_url("case_late", "start"), {"agent": first.code}, format="json")
+    assert by_agent.status_code == 409 and by_agent.json()["code"] == "stale_assignment"
+    assert act(supervisor_client, "case_late", "start").status_code == 200  # the current one works

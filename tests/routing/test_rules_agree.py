@@ -73,8 +73,10 @@ agent_shapes = st.fixed_dictionaries(
         "load": st.sampled_from([0, 0, 0, 1, 2, 3]),
         "tolerance": st.sampled_from(["low", "medium", "high"]),
         "skills": st.one_of(
-            st.just({skill: "expert" for skill in SKILLS}),
-            st.dictionaries(st.sampled_from(SKILLS), st.sampled_from(PROFICIENCY_ORDER), min_size=2, max_size=3),
+            st.just(dict.fromkeys(SKILLS, "expert")),
+            st.dictionaries(
+                st.sampled_from(SKILLS), st.sampled_from(PROFICIENCY_ORDER), min_size=2, max_size=3
+            ),
         ),
         "languages": st.one_of(st.just(set(LANGUAGES)), st.sets(st.sampled_from(LANGUAGES), max_size=3)),
         "streak": st.sampled_from([0, 0, 1, 2, 3]),

@@ -137,7 +137,9 @@ def schedules(draw, now: dt.datetime) -> list[ScheduleRow]:
     for _ in range(draw(st.integers(1, 5))):
         since = now.date() + dt.timedelta(days=draw(st.integers(-9, 2)))
         until = draw(
-            st.one_of(st.none(), st.builds(lambda d: since + dt.timedelta(days=d), st.integers(0, 9)))
+            st.one_of(
+                st.none(), st.builds(lambda d, start=since: start + dt.timedelta(days=d), st.integers(0, 9))
+            )
         )
         rows.append(
             ScheduleRow(

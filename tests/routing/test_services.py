@@ -971,3 +971,36 @@ def test_queued_route_query_count_does_not_grow_with_the_number_of_agents(django
         routable_agent(skills={"billing": "advanced"})
     with django_assert_max_num_queries(20):
         assert case_route(request=request_for(required_skills=["refunds"])).http_status == 202
+
+
+# --- a person's status holds (issue 6, fault 2) -----------------------------------------------------------
+
+
+def test_a_persons_busy_without_a_reason_survives_completions_and_the_reconcile():
+    # given: an agent holding two cases whom a supervisor set busy, without a reason
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=3)
+    case_route(request=request_for("C-1"))
+    case_route(request=request_for("C-2"))
+    agent_set_status(agent=agent, status=AvailabilityStatus.BUSY)
+    # when: a case completes, the nightly reconcile runs and a new case arrives
+    complete_as_assignee(case_id="C-1")
+    from routing.metrics import availability_loads_reconcile
+
+    availability_loads_reconcile()
+    newcomer = case_route(request=request_for("C-3"))
+    # then: the agent is still busy, as the supervisor set them, and received nothing new
+    availability = AgentAvailability.objects.get(agent=agent)
+    assert (availability.status, availability.manual_override, availability.current_load) == ("busy", True, 1)
+    assert newcomer.http_status == 202
+    # until the supervisor hands them back to routing
+    agent_set_status(agent=agent, status=AvailabilityStatus.AVAILABLE)
+    assert CaseAssignment.objects.get(case__case_id="C-3").agent_id == agent.pk
+
+
+def test_routings_own_busy_at_capacity_returns_to_available_when_a_slot_frees():
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=1)
+    case_route(request=request_for("C-1"))
+    availability = AgentAvailability.objects.get(agent=agent)
+    assert (availability.status, availability.manual_override) == ("busy", False)
+    complete_as_assignee(case_id="C-1")
+    assert AgentAvailability.objects.get(agent=agent).status == "available"

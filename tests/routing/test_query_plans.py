@@ -1,0 +1,240 @@
+"""The hot statements' plans on PostgreSQL at a realistic size: each uses the index it was written for.
+
+The hot SQL leans on planner behaviour (OFFSET fences, LATERAL walks, index-only counts), so a planner
+or statistics change that turns one into a sequential scan must fail a test, not page someone. The
+floor is loaded with set-based INSERT ... SELECT generate_series (a second, not a per-row loop) and
+analysed; each statement is captured as the application runs it and EXPLAINed as is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from agents.models import AgentAvailability, HumanAgent, SkillDomain
+from routing.engine.rules import ring_for
+from routing.models import EscalationQueueEntry, QueueStatus, SupportCase
+from routing.selectors import agent_candidates, queue_position, queue_waiting
+from routing.selectors.queue import queue_anything_ahead
+from routing.services.queue import new_work_cursor
+from routing.services.requests import case_work_profile
+
+# Transactional (autocommit) so that the floor can be VACUUMed: the visibility map is what lets the
+# counts be index-only, as autovacuum keeps it on a live database.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("seed_rows_back_after_flush"),
+]
+
+AGENTS = 5_000
+WAITING = 30_000
+
+
+def _load_floor() -> None:
+    """5,000 agents (a tenth of them working, all with billing and English, in schedule all week) and
+    30,000 waiting cases, in a handful of set-based statements."""
+    q = connection.ops.quote_name
+    table = {model: q(model._meta.db_table) for model in (HumanAgent, AgentAvailability, SkillDomain)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table[HumanAgent]} (code, name, email, department, skill_level, max_concurrent_work, "
+            "frustration_tolerance, is_active, created_at, updated_at) "
+            "SELECT 'plan_' || n, 'Agent ' || n, 'plan' || n || '@example.com', '', 'senior', 1 + n %% 5, "
+            "(ARRAY['low','medium','high'])[1 + n %% 3], TRUE, now(), now() FROM generate_series(1, %s) n",
+            [AGENTS],
+        )
+        cursor.execute(
+            f"INSERT INTO {table[AgentAvailability]} (agent_id, status, status_since, manual_override, "
+            "override_reason, current_load, last_assigned_at, last_status_change) "
+            "SELECT h.id, CASE WHEN h.id % 10 = 0 THEN 'available' ELSE 'offline' END, now(), FALSE, '', "
+            f"h.id % 3, now() - (h.id % 600) * interval '1 second', now() FROM {table[HumanAgent]} h "
+            "WHERE h.code LIKE 'plan_%%'"
+        )
+        billing = SkillDomain.objects.get_or_create(code="billing", defaults={"name": "Billing"})[0].pk
+        cursor.execute(
+            "INSERT INTO agents_agentperformance (agent_id, cases_today, cases_this_week, cases_this_month, "
+            "consecutive_difficult_cases, stress_score, last_updated) "
+            f"SELECT id, 0, 0, 0, 0, 0, now() FROM {table[HumanAgent]} WHERE code LIKE 'plan_%%'"
+        )
+        cursor.execute(
+            "INSERT INTO agents_agentskill (agent_id, domain_id, proficiency, certification_level) "
+            f"SELECT id, %s, 'advanced', '' FROM {table[HumanAgent]} WHERE code LIKE 'plan_%%'",
+            [billing],
+        )
+        cursor.execute(
+            "INSERT INTO agents_agentlanguage (agent_id, language_code, proficiency) "
+            f"SELECT id, 'en', 'native' FROM {table[HumanAgent]} WHERE code LIKE 'plan_%%'"
+        )
+        cursor.execute(
+            "INSERT INTO agents_agentschedule (agent_id, day_of_week, start_time, end_time, timezone, "
+            "effective_from, schedule_type) "
+            "SELECT h.id, d.day, '00:00', '00:00', 'UTC', '2020-01-01', 'regular' "
+            f"FROM {table[HumanAgent]} h CROSS JOIN unnest(ARRAY['monday','tuesday','wednesday','thursday',"
+            "'friday','saturday','sunday']) d(day) WHERE h.code LIKE 'plan_%%'"
+        )
+        cursor.execute(
+            "INSERT INTO routing_supportcase (case_id, customer_id, priority, complexity, required_skills, "
+            "special_requirements, customer_frustration, language, max_wait_minutes, status, created_at, updated_at) "
+            "SELECT 'plan-' || n, '', (ARRAY['low','medium','high','critical'])[1 + n %% 4], 'low', "
+            "'[\"billing\"]'::jsonb, '{}'::jsonb, 'low', 'en', 30, 'queued', now(), now() "
+            "FROM generate_series(1, %s) n",
+            [WAITING],
+        )
+        cursor.execute(
+            "INSERT INTO routing_escalationqueueentry (id, case_id, customer_id, language, priority, complexity, "
+            "required_skills, special_requirements, customer_frustration, queued_at, max_wait_minutes, "
+            "wait_deadline, status, widen_level, escalation_count, next_escalation_at, excluded_agents, "
+            "routing_strategy, strategy_parameters) "
+            "SELECT gen_random_uuid(), c.case_id, '', 'en', c.priority, 'low', c.required_skills, '{}'::jsonb, "
+            "'low', now() - (row_number() OVER () % 3600) * interval '1 second', 30, "
+            "CASE WHEN row_number() OVER () % 5 = 0 THEN now() - interval '5 minutes' ELSE now() + interval '20 minutes' END, "
+            "'queued', 0, 0, now() + interval '20 minutes', '[]'::jsonb, '', "
+            "'{}'::jsonb FROM routing_supportcase c WHERE c.case_id LIKE 'plan-%%'"
+        )
+        for table_name, columns, values in (
+            (
+                "routing_routingdecision",
+                "case_id, strategy, strategy_parameters, outcome, candidates, candidate_count, prerank, reason, "
+                "widen_level, duration_ms, created_at",
+                "c.id, 'skill_based', '{}'::jsonb, 'queued', '[]'::jsonb, 0, '{}'::jsonb, '', 0, 1.0, now()",
+            ),
+            (
+                "routing_routingevent",
+                "case_id, event_type, data, created_at",
+                "c.id, 'queued', '{}'::jsonb, now()",
+            ),
+        ):
+            cursor.execute(
+                f"INSERT INTO {table_name} ({columns}) SELECT {values} FROM routing_supportcase c "
+                "WHERE c.case_id LIKE 'plan-%%'"
+            )
+        cursor.execute("VACUUM ANALYZE")
+
+
+@pytest.fixture
+def floor() -> Iterator[None]:
+    _load_floor()
+    yield
+
+
+def _plan(sql: str) -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        raw = cursor.fetchone()[0]
+    return (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+
+
+def _nodes(plan: dict) -> Iterator[dict]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _captured(operation) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        operation()
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def _indexes(plan: dict) -> set[str]:
+    return {node["Index Name"] for node in _nodes(plan) if "Index Name" in node}
+
+
+def _seq_scans(plan: dict) -> set[str]:
+    return {node["Relation Name"] for node in _nodes(plan) if node["Node Type"] == "Seq Scan"}
+
+
+def test_the_candidate_pool_walk_reads_the_availability_index_in_order(floor):
+    work = case_work_profile(
+        case_id="X",
+        priority="low",
+        complexity="low",
+        frustration="low",
+        required_skills=["billing"],
+        language="en",
+        special_requirements={},
+    )
+    [sql] = [
+        s
+        for s in _captured(
+            lambda: agent_candidates(work=work, ring=ring_for(work, 0), now=timezone.now(), lockout=3)
+        )
+        if "generate_series" in s
+    ]
+    plan = _plan(sql)
+    assert "availability_status_load_idx" in _indexes(plan)
+    assert not _seq_scans(plan) & {"agents_agentavailability", "agents_humanagent", "agents_agentschedule"}
+
+
+def test_the_queue_is_read_in_serving_order_from_its_partial_index(floor):
+    now = timezone.now()
+    # two bands: the overdue one (empty here: the planner may count it off the deadline index) and the
+    # punctual one, read in serving order off its partial index, stopping at the limit
+    overdue_count = EscalationQueueEntry.objects.filter(
+        status=QueueStatus.QUEUED, wait_deadline__lte=now
+    ).count()
+    overdue, punctual = _captured(lambda: queue_waiting(now=now, limit=overdue_count + 8))
+    for sql in (overdue, punctual):
+        plan = _plan(sql)
+        assert "routing_escalationqueueentry" not in _seq_scans(plan), plan
+        assert _indexes(plan) & {"queue_serving_order_idx", "queue_deadline_idx", "queue_rank_deadline_idx"}
+    assert "queue_serving_order_idx" in _indexes(_plan(punctual))
+
+
+def test_a_queue_position_is_index_range_counts_without_a_sequential_scan(floor):
+    entry = EscalationQueueEntry.objects.filter(status=QueueStatus.QUEUED).order_by("-queued_at")[5000]
+    statements = _captured(lambda: queue_position(entry=entry))
+    [sql] = [s for s in statements if "COUNT(*)" in s]
+    with transaction.atomic(), connection.cursor() as cursor:  # the statement runs with its own settings
+        cursor.execute(
+            "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), "
+            "set_config('max_parallel_workers_per_gather', '0', true)"
+        )
+        plan = _plan(sql)
+    scans = {
+        (node["Node Type"], node.get("Index Name")) for node in _nodes(plan) if "Scan" in node["Node Type"]
+    }
+    assert {kind for kind, _ in scans} == {"Index Only Scan"}, scans
+    assert _indexes(plan) <= {"queue_rank_deadline_idx", "queue_serving_order_idx", "queue_deadline_idx"}
+
+
+def test_the_serving_order_guard_asks_the_index_whether_anything_is_ahead(floor):
+    # a critical case with no critical entry waiting: the probes must not read the whole queue to say no
+    EscalationQueueEntry.objects.filter(priority="critical").update(priority="high")
+    EscalationQueueEntry.objects.filter(wait_deadline__lte=timezone.now()).update(
+        wait_deadline=timezone.now() + dt.timedelta(minutes=20)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE routing_escalationqueueentry")
+    now = timezone.now()
+    statements = _captured(
+        lambda: queue_anything_ahead(new_work_cursor(priority="critical", now=now), now=now)
+    )
+    assert len(statements) == 2
+    for sql in statements:
+        plan = _plan(sql)
+        assert "routing_escalationqueueentry" not in _seq_scans(plan), plan
+        assert _indexes(plan) & {"queue_serving_order_idx", "queue_rank_deadline_idx", "queue_deadline_idx"}
+
+
+def test_a_cases_decisions_and_events_are_read_by_their_case_indexes(floor):
+    case = SupportCase.objects.get(case_id="plan-1")
+    for relation, index in (("decisions", "decision_case_created_idx"), ("events", "event_case_created_idx")):
+        query = getattr(case, relation).order_by("-created_at")[:100]
+        plan = json.loads(query.explain(format="json"))[0]["Plan"]
+        assert index in _indexes(plan), (relation, plan)
+
+
+def test_the_sweep_finds_due_escalations_by_their_index(floor):
+    due = EscalationQueueEntry.objects.filter(
+        status=QueueStatus.QUEUED, next_escalation_at__lte=timezone.now() + dt.timedelta(minutes=25)
+    ).order_by("next_escalation_at")[:1000]
+    plan = json.loads(due.values_list("pk").explain(format="json"))[0]["Plan"]
+    assert "queue_next_escalation_idx" in _indexes(plan)
