@@ -39,7 +39,7 @@ from agents.models import (
     AvailabilityStatus,
     HumanAgent,
 )
-from agents.selectors import AgentNotFound
+from agents.selectors import RESTORABLE_ROWS, AgentNotFound
 from agents.signals import agent_capacity_freed, agent_schedules_changed, agent_status_changed
 from config.errors import ConflictError, NotFoundError
 
@@ -522,13 +522,6 @@ def agent_deactivate(*, agent: HumanAgent) -> None:
 
 
 # --- restoring deleted nested rows ------------------------------------------------------------------
-
-RESTORABLE_ROWS: tuple[type[models.Model], ...] = (
-    AgentSkill,
-    AgentLanguage,
-    AgentSpecialization,
-    AgentSchedule,
-)
 
 
 @transaction.atomic
