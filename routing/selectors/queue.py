@@ -139,10 +139,19 @@ def queue_anything_ahead(cursor: QueueCursor, *, now: dt.datetime) -> bool:
 
 
 def queue_waiting(
-    *, now: dt.datetime, limit: int, after: QueueCursor | None = None, where: Q | None = None
+    *,
+    now: dt.datetime,
+    limit: int,
+    after: QueueCursor | None = None,
+    where: Q | None = None,
+    examine: int | None = None,
 ) -> list[EscalationQueueEntry]:
     """The next `limit` waiting entries in serving order after `after` (from the head if None),
-    optionally narrowed by `where` (a filter on entry columns). At most two indexed queries."""
+    optionally narrowed by `where` (a filter on entry columns). At most two indexed queries.
+
+    With `examine`, `where` is applied to the first `examine` entries of each band only (a bound on the
+    rows read, where `limit` bounds the rows returned): a narrowing that matches nothing then reads
+    `examine` index entries, not the whole band."""
     entries: list[EscalationQueueEntry] = []
     for overdue in (True, False):
         if overdue and after is not None and not after.overdue:
@@ -150,6 +159,8 @@ def queue_waiting(
         band = _band(now=now, overdue=overdue)
         if after is not None and after.overdue == overdue:
             band = band.filter(_after(after))
+        if examine is not None:
+            band = band.filter(pk__in=band.order_by(*SERVING_ORDER)[:examine].values("pk"))
         if where is not None:
             band = band.filter(where)
         entries += list(band.order_by(*SERVING_ORDER)[: limit - len(entries)])
@@ -161,10 +172,20 @@ def queue_waiting(
 
 
 def queue_scan(
-    *, now: dt.datetime, chunk: int = 100, limit: int = 1000, where: Q | None = None, grow: int = 1
+    *,
+    now: dt.datetime,
+    chunk: int = 100,
+    limit: int = 1000,
+    where: Q | None = None,
+    grow: int = 1,
+    examine: int | None = None,
 ) -> Iterator[EscalationQueueEntry]:
     """Waiting entries in serving order, read `chunk` at a time (each next chunk `grow` times larger:
-    a consumer that usually stops at one of the first entries reads few), at most `limit` of them."""
+    a consumer that usually stops at one of the first entries reads few), at most `limit` of them.
+    With `examine`, only the first `examine` entries of each band are considered (one read)."""
+    if examine is not None:
+        yield from queue_waiting(now=now, limit=limit, where=where, examine=examine)
+        return
     after: QueueCursor | None = None
     seen = 0
     while seen < limit:

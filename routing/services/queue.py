@@ -8,7 +8,10 @@ guarantee, held where work is handed out rather than by the timing of events:
 - a new case goes straight to an agent only when no waiting case that agent can serve outranks it, and
   an entry offered by the sweep goes to an agent only when no entry ahead of it is one the agent can
   serve: under the agent's lock the router first gives the agent the waiting work ahead
-  (`serving_order_guard`), and takes the agent for the new work only if room is left. A schedule window
+  (`serving_order_guard`), and takes the agent for the new work only if room is left. The guard reads
+  at most GUARD_EXAMINE entries of each band ahead (a bound on every route's cost under a deep
+  backlog the agent cannot serve); work further back is reached by the agent's next freed slot (its
+  dispatch scan is not bounded so) and by the sweep. A schedule window
   opening is an event no writer sees; this guard (and the sweep, which offers the queue to idle agents)
   is what serves the queue first then.
 
@@ -85,6 +88,9 @@ from routing.work import CASES
 logger = logging.getLogger(__name__)
 
 DISPATCH_SCAN_LIMIT = 1000  # waiting entries examined per agent offered the queue
+# The serving-order guard looks at this many waiting entries ahead of new work (per band) for one the
+# agent can serve; a deeper backlog is reached by freed agents' scans and the sweep.
+GUARD_EXAMINE = 500
 DISPATCH_SCAN_CHUNK = 8  # the first read (most agents can serve one of the first few); then x4
 DEFAULT_RESOLUTION_MINUTES = 30  # for the wait estimate when no agent has a recorded average
 
@@ -154,6 +160,7 @@ def dispatch_to_locked_agent(
     ahead: Q | None = None,
     profile: AgentProfile | None = None,
     reason: str = "",
+    examine: int | None = None,
 ) -> list[CaseAssignment]:
     """Give a locked agent the highest waiting entries it can serve, while it has room (at most
     `limit` of them), leaving the entry `passing_over` (a primary key) alone and, with `ahead`, only
@@ -174,7 +181,12 @@ def dispatch_to_locked_agent(
     while agent.has_room and (limit is None or len(assignments) < limit):
         started = time.perf_counter()
         found = _first_servable_entry(
-            profile=profile, now=now, lockout_at=lockout_at, passing_over=passing_over, ahead=ahead
+            profile=profile,
+            now=now,
+            lockout_at=lockout_at,
+            passing_over=passing_over,
+            ahead=ahead,
+            examine=examine,
         )
         if found is None:
             break
@@ -212,14 +224,22 @@ def dispatch_to_locked_agent(
 
 
 def _first_servable_entry(
-    *, profile: AgentProfile, now: dt.datetime, lockout_at: int, passing_over=None, ahead: Q | None = None
+    *,
+    profile: AgentProfile,
+    now: dt.datetime,
+    lockout_at: int,
+    passing_over=None,
+    ahead: Q | None = None,
+    examine: int | None = None,
 ) -> tuple[EscalationQueueEntry, Ring] | None:
     where = servable_where(profile, lockout_at=lockout_at)
     if passing_over is not None:
         where &= ~Q(pk=passing_over)
     if ahead is not None:
         where &= ahead
-    entries = queue_scan(now=now, chunk=DISPATCH_SCAN_CHUNK, grow=4, limit=DISPATCH_SCAN_LIMIT, where=where)
+    entries = queue_scan(
+        now=now, chunk=DISPATCH_SCAN_CHUNK, grow=4, limit=DISPATCH_SCAN_LIMIT, where=where, examine=examine
+    )
     for entry in entries:
         ring, _ = innermost_ring(
             agent=profile, work=entry_work_profile(entry), level=entry.widen_level, lockout=lockout_at
@@ -257,6 +277,7 @@ def serving_order_guard(
                 passing_over=passing_over,
                 profile=profile,
                 reason=f"served before {placing}: it waited longer or ranks higher (serving order)",
+                examine=GUARD_EXAMINE,
             )
             if served:  # read again: the work just given counts (load, open difficult cases)
                 profile = agent_profile(agent_id=agent.agent_id, now=now) or profile

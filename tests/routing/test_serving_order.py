@@ -11,7 +11,14 @@ import time_machine
 
 from agents.models import AgentSchedule, Weekday
 from agents.services import agent_update
-from routing.models import CaseAssignment, EscalationQueueEntry, QueueStatus, RoutingEvent, RoutingEventType
+from routing.models import (
+    CaseAssignment,
+    EscalationQueueEntry,
+    QueueStatus,
+    RoutingEvent,
+    RoutingEventType,
+    SupportCase,
+)
 from routing.services import CaseRequest, case_route
 from tests.factories import AgentScheduleFactory, SkillDomainFactory
 from tests.factories.routing import retire_seed_roster, routable_agent
@@ -161,3 +168,42 @@ def test_the_schedule_rows_of_the_fixture_cover_whole_days():
     rows = AgentSchedule.objects.filter(agent=agent)
     assert {row.day_of_week for row in rows} == set(Weekday.values)
     assert {(row.start_time, row.end_time) for row in rows} == {(dt.time(0), dt.time(0))}
+
+
+def test_the_guard_looks_a_bounded_way_into_a_backlog_the_agent_cannot_serve(monkeypatch):
+    # given: three waiting cases in a language the agent does not speak, then one it could serve
+    from routing.services import queue as queue_module
+
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=2, languages=("en",))
+    start = MONDAY + dt.timedelta(hours=10)
+    for n in range(3):
+        with time_machine.travel(start + dt.timedelta(minutes=n), tick=False):
+            case_route(
+                request=CaseRequest(
+                    case_id=f"FR-{n}",
+                    priority="high",
+                    complexity="low",
+                    required_skills=["billing"],
+                    language="fr",
+                )
+            )
+    EscalationQueueEntry.objects.create(
+        case=SupportCase.objects.create(
+            case_id="EN-OLD", priority="high", complexity="low", required_skills=["billing"], language="en"
+        ),
+        priority="high",
+        complexity="low",
+        required_skills=["billing"],
+        language="en",
+        queued_at=start + dt.timedelta(minutes=5),
+        wait_deadline=start + dt.timedelta(minutes=60),
+        next_escalation_at=start + dt.timedelta(minutes=60),
+    )
+    # when the guard may look 2 entries deep, the servable one (4th) is beyond its reach
+    monkeypatch.setattr(queue_module, "GUARD_EXAMINE", 2)
+    shallow = route("NEW-1", at=start + dt.timedelta(minutes=10), priority="high")
+    assert shallow.assignment is not None and holder("EN-OLD") is None
+    # and with a deeper look it is served first
+    monkeypatch.setattr(queue_module, "GUARD_EXAMINE", 10)
+    route("NEW-2", at=start + dt.timedelta(minutes=11), priority="high")
+    assert holder("EN-OLD") == agent.pk

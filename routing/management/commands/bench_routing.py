@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import math
 import random
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
@@ -53,6 +55,7 @@ from agents.models import (
     SkillDomain,
     Weekday,
 )
+from config.benchmark import Measure, interleaved, report
 from routing.history import SKILL_OPTIONS, bench_agents_ensure, history_generate
 from routing.management import format_table
 from routing.models import (
@@ -78,14 +81,134 @@ PRIORITIES, PRIORITY_WEIGHTS = ["low", "medium", "high", "critical"], [50, 30, 1
 COMPLEXITIES, COMPLEXITY_WEIGHTS = ["low", "medium", "high"], [40, 40, 20]
 FRUSTRATIONS, FRUSTRATION_WEIGHTS = ["low", "moderate", "high", "critical"], [60, 25, 10, 5]
 BATCH = 5_000
+# The loaded backlog waits for agents who speak a language no bench agent speaks: free agents and a queue
+# they could serve do not coexist on a live floor (they would be dispatched at once), and a route must
+# still look past a deep backlog it cannot serve (the serving-order guard's bound).
+BACKLOG_LANGUAGE = "fr"
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[rank - 1]
+def _candidates_json() -> str:
+    """A decision's candidate list as large as the service writes (50 candidates, every factor)."""
+    factors = {"skill": 0.8, "performance": 0.7, "frustration_fit": 1.0, "fatigue": 0.95, "load_balance": 0.6}
+    details = {"proficiency": 0.75, "specialization": 0.0, "csat": 0.9, "low_escalation": 0.85, "fcr": 0.8}
+    return json.dumps(
+        [
+            {"agent_id": n, "agent": f"bench_{n:06d}", "total": 0.8, "factors": factors, "details": details}
+            for n in range(50)
+        ]
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class FloorSql:
+    """The floors' statements, written by hand (table names from the models)."""
+
+    pick: str
+    skill_probe: str
+    levels: list[str]
+    insert_case: str
+    insert_assignment: str
+    raise_load: str
+    insert_decision: str
+    insert_event: str
+    candidates: str
+    position: str
+    assignment_agent: str
+    lock_agent: str
+    close_assignment: str
+    close_case: str
+    release_load: str
+    next_entry: str
+    assign_entry: str
+    case_assigned: str
+
+    @classmethod
+    def build(cls) -> FloorSql:
+        q = connection.ops.quote_name
+        availability, agent, skill, domain, language, schedule = (
+            q(model._meta.db_table)
+            for model in (
+                AgentAvailability,
+                HumanAgent,
+                AgentSkill,
+                SkillDomain,
+                AgentLanguage,
+                AgentSchedule,
+            )
+        )
+        case, assignment, entry = (
+            q(model._meta.db_table) for model in (SupportCase, CaseAssignment, EscalationQueueEntry)
+        )
+        from routing.models import RoutingDecision, RoutingEvent
+
+        decision, event = q(RoutingDecision._meta.db_table), q(RoutingEvent._meta.db_table)
+        return cls(
+            pick=(
+                f"SELECT a.agent_id FROM {availability} a JOIN {agent} h ON h.id = a.agent_id "
+                "WHERE a.status = 'available' AND h.is_active AND a.current_load < h.max_concurrent_work "
+                "AND {skills} "
+                f"AND EXISTS (SELECT 1 FROM {language} l WHERE l.agent_id = a.agent_id AND l.language_code = 'en') "
+                f"AND EXISTS (SELECT 1 FROM {schedule} s WHERE s.agent_id = a.agent_id AND ({{windows}})) "
+                "ORDER BY a.current_load, a.last_assigned_at ASC NULLS FIRST LIMIT 1 FOR UPDATE OF a SKIP LOCKED"
+            ),
+            skill_probe=(
+                f"EXISTS (SELECT 1 FROM {skill} k JOIN {domain} d ON d.id = k.domain_id WHERE k.agent_id = "
+                "a.agent_id AND d.code = %s AND k.proficiency = ANY(%s))"
+            ),
+            levels=["intermediate", "advanced", "expert"],
+            insert_case=(
+                f"INSERT INTO {case} (case_id, customer_id, priority, complexity, required_skills, "
+                "special_requirements, customer_frustration, language, max_wait_minutes, status, created_at, "
+                "updated_at) VALUES (%s, '', %s, %s, '[]', '{}', 'low', 'en', 30, %s, %s, %s) RETURNING id"
+            ),
+            insert_assignment=(
+                f"INSERT INTO {assignment} (id, case_id, agent_id, customer_id, assigned_at, status, priority, "
+                "complexity, required_skills, customer_frustration, escalated, routing_strategy) "
+                "VALUES (gen_random_uuid(), %s, %s, '', %s, 'assigned', %s, %s, '[]', 'low', FALSE, 'floor')"
+            ),
+            raise_load=f"UPDATE {availability} SET current_load = current_load + 1, last_assigned_at = %s WHERE agent_id = %s",
+            insert_decision=(
+                f"INSERT INTO {decision} (case_id, strategy, strategy_parameters, outcome, candidates, "
+                "candidate_count, prerank, reason, widen_level, duration_ms, created_at) "
+                "VALUES (%s, 'floor', '{}', %s, %s::jsonb, 50, '{}', 'floor', 0, 0, %s)"
+            ),
+            insert_event=f"INSERT INTO {event} (case_id, event_type, data, created_at) VALUES (%s, %s, '{{}}', %s)",
+            candidates=_candidates_json(),
+            position=(
+                f"SELECT COUNT(*) FROM {entry} WHERE status = 'queued' AND ("
+                "(wait_deadline <= %s AND NOT %s) OR ((wait_deadline <= %s) = %s AND ("
+                "priority_rank > %s OR (priority_rank = %s AND (queued_at, id) < (%s, %s)))))"
+            ),
+            assignment_agent=f"SELECT agent_id FROM {assignment} WHERE id = %s",
+            lock_agent=f"SELECT agent_id FROM {availability} WHERE agent_id = %s FOR NO KEY UPDATE",
+            close_assignment=(
+                f"UPDATE {assignment} SET status = 'completed', completed_at = %s, resolution_minutes = 12, "
+                "csat_rating = 5 WHERE id = %s"
+            ),
+            close_case=f"UPDATE {case} SET status = 'completed', updated_at = %s WHERE case_id = %s",
+            release_load=f"UPDATE {availability} SET current_load = current_load - 1 WHERE agent_id = %s",
+            next_entry=(
+                f"SELECT e.id, e.case_id, c.id, e.priority, e.complexity FROM {entry} e JOIN {case} c "
+                "ON c.case_id = e.case_id WHERE e.status = 'queued' AND e.language IN ('', 'en', 'es') "
+                "ORDER BY e.priority_rank DESC, e.queued_at, e.id LIMIT 1 FOR UPDATE OF e SKIP LOCKED"
+            ),
+            assign_entry=f"UPDATE {entry} SET status = 'assigned', assigned_agent_id = %s, assigned_at = %s WHERE id = %s",
+            case_assigned=f"UPDATE {case} SET status = 'assigned', updated_at = %s WHERE case_id = %s",
+        )
+
+    @staticmethod
+    def windows(now: dt.datetime) -> tuple[str, list]:
+        """The schedule rows containing now, per zone the bench uses (whole-day rows)."""
+        parts, params = [], []
+        for zone in ZONES:
+            local = now.astimezone(ZoneInfo(zone))
+            parts.append(
+                "(s.timezone = %s AND s.day_of_week = %s AND s.start_time <= %s "
+                "AND (s.end_time > %s OR s.end_time <= s.start_time))"
+            )
+            moment = local.time().replace(tzinfo=None)
+            params += [zone, Weekday.from_iso(local.isoweekday()).value, moment, moment]
+        return " OR ".join(parts), params
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
@@ -120,57 +243,98 @@ class Command(BaseCommand):
         self.print_scale()
         iterations = options["iterations"]
         run = timezone.now().strftime("%Y%m%d%H%M%S")
-        results: dict[str, list[float]] = {}
+        self.floor_sql = FloorSql.build()
+        measures: list[Measure] = []
         explain: dict[str, Callable[[], Any]] = {}
 
-        # --- route one case, through the service and through the API
-        requests = [self.case_request(f"rbench_{run}_{n}") for n in range(iterations + 1)]
-        results["route (service)"] = self.time_each(lambda r: case_route(request=r), requests[:iterations])
-        explain["route (service)"] = lambda: case_route(request=requests[iterations])
-
+        # --- route one case, through the service and through the API, each beside its floor
+        measures.append(
+            interleaved(
+                "route one case (service)",
+                lambda i: case_route(request=self.case_request(f"rbench_{run}_{i}")),
+                lambda i: self.floor_route(f"rfloor_{run}_{i}"),
+                iterations,
+                target_ms=TARGETS_P95_MS["route (service)"],
+                note="one transaction: the least-loaded eligible agent (skills, language, schedule window, "
+                "room) locked with SKIP LOCKED, the case, assignment, decision of 50 candidates and event "
+                "inserted, the load raised",
+            )
+        )
+        explain["route (service)"] = lambda: case_route(request=self.case_request(f"rbench_{run}_explain"))
         client = self.api_client()
-        bodies = [
-            dataclasses.asdict(self.case_request(f"rbench_{run}_api_{n}")) for n in range(iterations + 1)
-        ]
 
-        def post(body: dict) -> None:
+        def post(i: int) -> None:
+            body = dataclasses.asdict(self.case_request(f"rbench_{run}_api_{i}"))
             response = client.post("/api/v1/routing/cases/", body, format="json")
             if response.status_code not in (201, 202):
                 raise RuntimeError(f"API answered {response.status_code}: {response.content[:300]!r}")
 
-        results["route (API)"] = self.time_each(post, bodies[:iterations])
-        explain["route (API)"] = lambda: post(bodies[iterations])
+        measures.append(
+            interleaved(
+                "route one case (API)",
+                post,
+                lambda i: self.floor_route(f"rfloor_{run}_api_{i}"),
+                iterations,
+                target_ms=TARGETS_P95_MS["route (API)"],
+                note="the same transaction as the service's floor",
+            )
+        )
 
         # --- queue position with the queue full
         sample = list(
-            EscalationQueueEntry.objects.filter(status=QueueStatus.QUEUED).order_by("?")[: iterations + 1]
+            EscalationQueueEntry.objects.filter(status=QueueStatus.QUEUED).order_by("?")[: iterations + 30]
         )
-        results["queue position"] = self.time_each(lambda e: queue_position(entry=e), sample[:iterations])
+        measures.append(
+            interleaved(
+                "queue position",
+                lambda i: queue_position(entry=sample[i]),
+                lambda i: self.floor_position(sample[i]),
+                iterations,
+                target_ms=TARGETS_P95_MS["queue position"],
+                note="one COUNT over the waiting entries ahead in serving order (row comparison)",
+            )
+        )
         explain["queue position"] = lambda: queue_position(entry=sample[-1])
 
-        # --- complete-and-dispatch: the cases routed above, started (untimed), completed (timed)
-        routed = list(
-            CaseAssignment.objects.filter(
-                case__case_id__startswith=f"rbench_{run}_", status__in=OPEN_ASSIGNMENT_STATUSES
-            )
-            .order_by("assigned_at")
-            .values_list("case_id", flat=True)[: iterations + 1]
-        )
-        for case_id in routed:
-            case_start(case_id=case_id)
+        # --- complete-and-dispatch: the cases routed above, started (untimed), completed (timed), each
+        # completion freeing a slot that a waiting case every agent can serve (added now) takes
+        self.ensure_dispatchable(2 * iterations + 100)
+        ours_open = self.open_assignments(f"rbench_{run}_")
+        floor_open = self.open_assignments(f"rfloor_{run}_")
+        for case_id, assignment_id in ours_open:
+            case_start(case_id=case_id, assignment_id=assignment_id)
         dispatched_before = self.dispatched_count()
-        results["complete + dispatch"] = self.time_each(
-            lambda case_id: case_complete(case_id=case_id, resolution_minutes=12, csat_rating=5),
-            routed[:iterations],
+        rounds = min(iterations, len(ours_open) - 1, len(floor_open) - 1)
+        measures.append(
+            interleaved(
+                "complete + dispatch",
+                lambda i: case_complete(
+                    case_id=ours_open[i][0],
+                    assignment_id=ours_open[i][1],
+                    resolution_minutes=12,
+                    csat_rating=5,
+                ),
+                lambda i: self.floor_complete(floor_open[i]),
+                rounds,
+                warmup=0,
+                target_ms=TARGETS_P95_MS["complete + dispatch"],
+                note="one transaction: the agent locked, assignment and case closed, the load released, the "
+                "first waiting entry the agent can serve locked with SKIP LOCKED and assigned with its "
+                "decision and event, the load raised",
+            )
         )
         dispatched = self.dispatched_count() - dispatched_before
-        if len(routed) > iterations:
-            explain["complete + dispatch"] = lambda: case_complete(case_id=routed[iterations], csat_rating=4)
+        if len(ours_open) > rounds:
+            case_id, assignment_id = ours_open[rounds]
+            explain["complete + dispatch"] = lambda: case_complete(
+                case_id=case_id, assignment_id=assignment_id, csat_rating=4
+            )
 
-        self.print_results(results)
+        self.stdout.write("")
+        self.stdout.write(report(measures))
         self.stdout.write(
-            f"complete + dispatch: {dispatched} waiting entries were dispatched by {len(results['complete + dispatch'])} "
-            "completions."
+            f"complete + dispatch: {dispatched} waiting entries were dispatched by {rounds} completions "
+            "(and as many by the floor's)."
         )
         if not options["no_sweep"]:
             self.time_sweeps()
@@ -226,7 +390,7 @@ class Command(BaseCommand):
                         agent_id=agent_id,
                         day_of_week=day,
                         start_time=dt.time(0, 0),
-                        end_time=dt.time(23, 59, 59, 999999),
+                        end_time=dt.time(0, 0),
                         timezone=zone,
                         effective_from=today - dt.timedelta(days=365),
                     )
@@ -300,7 +464,7 @@ class Command(BaseCommand):
                     complexity=complexity,
                     required_skills=skills,
                     customer_frustration=frustration,
-                    language="en",
+                    language=BACKLOG_LANGUAGE,
                     max_wait_minutes=max_wait,
                     status=CaseStatus.QUEUED,
                     created_at=queued_at,
@@ -326,6 +490,40 @@ class Command(BaseCommand):
                 EscalationQueueEntry.objects.bulk_create(entries)
         self.stdout.write(f"queue: +{missing} waiting entries ({time.perf_counter() - started:.1f}s)")
         return missing
+
+    def ensure_dispatchable(self, count: int) -> None:
+        """`count` waiting cases any bench agent can serve (English, no skills), for complete-and-dispatch:
+        each completion frees a slot that one of them takes."""
+        taken = SupportCase.objects.filter(case_id__startswith="rbd_").count()
+        now = timezone.now()
+        cases, entries = [], []
+        for number in range(taken + 1, taken + count + 1):
+            case = SupportCase(
+                case_id=f"rbd_{number:07d}",
+                priority="low",
+                complexity="low",
+                required_skills=[],
+                language="en",
+                status=CaseStatus.QUEUED,
+                created_at=now,
+            )
+            cases.append(case)
+            entries.append(
+                EscalationQueueEntry(
+                    case_id=case.case_id,
+                    language="en",
+                    priority="low",
+                    complexity="low",
+                    required_skills=[],
+                    queued_at=now,
+                    max_wait_minutes=120,
+                    wait_deadline=now + dt.timedelta(minutes=120),
+                    next_escalation_at=now + dt.timedelta(minutes=120),
+                )
+            )
+        with transaction.atomic():
+            SupportCase.objects.bulk_create(cases)
+            EscalationQueueEntry.objects.bulk_create(entries)
 
     @staticmethod
     def analyze() -> None:
@@ -355,6 +553,17 @@ class Command(BaseCommand):
             case_id__regex=r"^(rbench_|rbq_)", status__in=[CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS]
         ).update(status=CaseStatus.COMPLETED, updated_at=now)
         EscalationQueueEntry.objects.filter(status=QueueStatus.ASSIGNED).update(status=QueueStatus.COMPLETED)
+        for model in (SupportCase, EscalationQueueEntry):  # backlogs loaded by earlier versions spoke English
+            model.objects.filter(case_id__startswith="rbq_").exclude(language=BACKLOG_LANGUAGE).update(
+                language=BACKLOG_LANGUAGE
+            )
+        dispatchable = EscalationQueueEntry.objects.filter(
+            case_id__startswith="rbd_", status=QueueStatus.QUEUED
+        )
+        SupportCase.objects.filter(case_id__in=dispatchable.values("case_id")).update(
+            status=CaseStatus.CANCELLED
+        )
+        dispatchable.update(status=QueueStatus.CANCELLED)
         AgentAvailability.objects.filter(agent__code__startswith="bench_").exclude(
             current_load=0, status=AvailabilityStatus.AVAILABLE, manual_override=False
         ).update(
@@ -430,40 +639,91 @@ class Command(BaseCommand):
         return client
 
     @staticmethod
-    def time_each(call: Callable[[Any], Any], items: list[Any]) -> list[float]:
-        timings = []
-        for item in items:
-            started = time.perf_counter()
-            call(item)
-            timings.append((time.perf_counter() - started) * 1000)
-        return timings
-
-    @staticmethod
     def dispatched_count() -> int:
         return EscalationQueueEntry.objects.filter(status=QueueStatus.ASSIGNED).count()
 
-    def print_results(self, results: dict[str, list[float]]) -> None:
-        rows = []
-        for name, timings in results.items():
-            ordered = sorted(timings)
-            p95 = percentile(ordered, 0.95)
-            target = TARGETS_P95_MS[name]
-            rows.append(
-                (
-                    name,
-                    len(ordered),
-                    round(percentile(ordered, 0.50), 2),
-                    round(p95, 2),
-                    round(percentile(ordered, 0.99), 2),
-                    round(ordered[-1], 2) if ordered else math.nan,
-                    f"<= {target:g}",
-                    "met" if p95 <= target else "MISSED",
-                )
+    @staticmethod
+    def open_assignments(prefix: str) -> list[tuple[str, Any]]:
+        return list(
+            CaseAssignment.objects.filter(
+                case__case_id__startswith=prefix, status__in=OPEN_ASSIGNMENT_STATUSES
             )
-        self.stdout.write("")
-        self.stdout.write(
-            format_table(["measure (ms)", "n", "p50", "p95", "p99", "max", "p95 target", ""], rows)
+            .order_by("assigned_at")
+            .values_list("case_id", "pk")
         )
+
+    # --- the floors: the same essential work, by hand -------------------------------------------------
+
+    def floor_route(self, case_id: str) -> None:
+        """Route one case by hand: one transaction doing what routing must (see the note)."""
+        now = timezone.now()
+        request = self.case_request(case_id)
+        sql = self.floor_sql
+        with transaction.atomic(), connection.cursor() as cursor:
+            windows, window_params = sql.windows(now)
+            skills = request.required_skills
+            cursor.execute(
+                sql.pick.format(
+                    skills=" AND ".join([sql.skill_probe] * len(skills)) or "TRUE", windows=windows
+                ),
+                [value for skill in skills for value in (skill, sql.levels)] + window_params,
+            )
+            row = cursor.fetchone()
+            status = "assigned" if row else "queued"
+            cursor.execute(sql.insert_case, [case_id, request.priority, request.complexity, status, now, now])
+            case_pk = cursor.fetchone()[0]
+            if row:
+                agent_id = row[0]
+                cursor.execute(
+                    sql.insert_assignment, [case_id, agent_id, request.priority, request.complexity, now]
+                )
+                cursor.execute(sql.raise_load, [now, agent_id])
+            cursor.execute(
+                sql.insert_decision, [case_pk, "assigned" if row else "queued", sql.candidates, now]
+            )
+            cursor.execute(sql.insert_event, [case_pk, "routed" if row else "queued", now])
+
+    def floor_position(self, entry: EscalationQueueEntry) -> int:
+        now = timezone.now()
+        overdue = entry.wait_deadline <= now
+        with connection.cursor() as cursor:
+            cursor.execute(
+                self.floor_sql.position,
+                [
+                    now,
+                    overdue,
+                    now,
+                    overdue,
+                    entry.priority_rank,
+                    entry.priority_rank,
+                    entry.queued_at,
+                    entry.pk,
+                ],
+            )
+            return 1 + cursor.fetchone()[0]
+
+    def floor_complete(self, open_row: tuple[str, Any]) -> None:
+        case_id, assignment_id = open_row
+        now = timezone.now()
+        sql = self.floor_sql
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql.assignment_agent, [assignment_id])
+            agent_id = cursor.fetchone()[0]
+            cursor.execute(sql.lock_agent, [agent_id])
+            cursor.execute(sql.close_assignment, [now, assignment_id])
+            cursor.execute(sql.close_case, [now, case_id])
+            cursor.execute(sql.release_load, [agent_id])
+            cursor.execute(sql.next_entry)
+            entry = cursor.fetchone()
+            if entry is None:
+                return
+            entry_id, entry_case_id, case_pk, priority, complexity = entry
+            cursor.execute(sql.insert_assignment, [entry_case_id, agent_id, priority, complexity, now])
+            cursor.execute(sql.assign_entry, [agent_id, now, entry_id])
+            cursor.execute(sql.case_assigned, [now, entry_case_id])
+            cursor.execute(sql.insert_decision, [case_pk, "assigned", sql.candidates[:400], now])
+            cursor.execute(sql.insert_event, [case_pk, "dispatched", now])
+            cursor.execute(sql.raise_load, [now, agent_id])
 
     def explain(self, runs: dict[str, Callable[[], Any]]) -> None:
         if connection.vendor != "postgresql":
