@@ -18,12 +18,11 @@ after the first request, as they are per request in production (2 queries), so t
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import Group, User
@@ -40,6 +39,7 @@ from agents.models import (
     AgentPerformance,
     AgentSchedule,
     AgentSkill,
+    AgentSpecialization,
     AvailabilityStatus,
     HumanAgent,
     LanguageProficiency,
@@ -51,6 +51,7 @@ from agents.models import (
 from agents.roles import SUPERVISORS
 from agents.selectors import agent_detail
 from agents.services import agent_availability_update
+from config.benchmark import Measure, interleaved, report
 
 PREFIX = "bench_"
 DOMAINS = [f"{PREFIX}{name}" for name in ("billing", "claims", "technical", "refunds", "sales")] + [
@@ -97,56 +98,82 @@ class Command(BaseCommand):
         )
         client = APIClient()
         client.force_authenticate(self._supervisor())
-        rows: list[tuple[str, list[float], int]] = []
+        floor = AgentFloor.build()
+        pick = [rng.choice(codes) for _ in range(iterations + 100)]
+        statuses = [rng.choice(["available", "busy"]) for _ in range(iterations + 100)]
+        measures: list[Measure] = []
         with override_settings(DEBUG=False), _without_throttling():
-            rows.append(
-                self._measure(
+            measures.append(
+                interleaved(
                     "agent detail (GET request)",
-                    lambda: client.get(f"/api/v1/agents/{rng.choice(codes)}/"),
+                    lambda i: self._ok(client.get(f"/api/v1/agents/{pick[i]}/")),
+                    lambda i: floor.detail(pick[i]),
                     iterations,
+                    target_ms=TARGETS_MS["agent detail (GET request)"],
+                    note="one statement: the agent with its availability, performance and nested sets as JSON",
                 )
             )
-            rows.append(
-                self._measure(
-                    "agent detail (selector)", lambda: agent_detail(code=rng.choice(codes)), iterations
+            measures.append(
+                interleaved(
+                    "agent detail (selector)",
+                    lambda i: agent_detail(code=pick[i]),
+                    lambda i: floor.detail(pick[i]),
+                    iterations,
+                    note="the same statement",
                 )
             )
-            rows.append(
-                self._measure(
+            measures.append(
+                interleaved(
                     "filtered list page of 50 (GET request)",
-                    lambda: client.get(
-                        "/api/v1/agents/",
-                        {
-                            "skill": rng.choice(DOMAINS),
-                            "language": rng.choice(LANGUAGES[:4]),
-                            "status": "available",
-                            "page_size": 50,
-                        },
+                    lambda i: self._ok(
+                        client.get(
+                            "/api/v1/agents/",
+                            {
+                                "skill": DOMAINS[i % len(DOMAINS)],
+                                "language": LANGUAGES[i % 4],
+                                "status": "available",
+                                "page_size": 50,
+                            },
+                        )
                     ),
+                    lambda i: floor.page(DOMAINS[i % len(DOMAINS)], LANGUAGES[i % 4]),
                     iterations,
+                    note="one statement: the page of 50 filtered agents with their nested sets as JSON, and the count",
                 )
             )
-            rows.append(
-                self._measure(
+            measures.append(
+                interleaved(
                     "availability update (PATCH request)",
-                    lambda: client.patch(
-                        f"/api/v1/agents/{rng.choice(codes)}/availability/",
-                        {"status": rng.choice(["available", "busy"])},
-                        format="json",
+                    lambda i: self._ok(
+                        client.patch(
+                            f"/api/v1/agents/{pick[i]}/availability/", {"status": statuses[i]}, format="json"
+                        )
                     ),
+                    lambda i: floor.set_status(pick[i], statuses[i]),
                     iterations,
+                    target_ms=TARGETS_MS["availability update (PATCH request)"],
+                    note="one transaction: the UPDATE of the locked row and its history INSERT",
                 )
             )
-            rows.append(
-                self._measure(
+            measures.append(
+                interleaved(
                     "availability update (service)",
-                    lambda: agent_availability_update(
-                        code=rng.choice(codes), status=rng.choice(["available", "busy"])
-                    ),
+                    lambda i: agent_availability_update(code=pick[i], status=statuses[i]),
+                    lambda i: floor.set_status(pick[i], statuses[i]),
                     iterations,
+                    note="the same transaction",
                 )
             )
-        self._report(rows, agents=len(codes), iterations=iterations)
+        self.stdout.write(
+            f"\n{len(codes)} agents, {iterations} interleaved iterations, database: {connection.vendor}\n"
+        )
+        self.stdout.write(report(measures))
+
+    @staticmethod
+    def _ok(response: Any) -> Any:
+        if response.status_code >= 400:
+            raise SystemExit(f"HTTP {response.status_code} {response.content[:300]!r}")
+        return response
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -234,52 +261,86 @@ class Command(BaseCommand):
         user.groups.add(Group.objects.get(name=SUPERVISORS))
         return User.objects.get(pk=user.pk)  # fresh permission cache
 
-    # --- measuring -----------------------------------------------------------------------------------
 
-    def _measure(
-        self, label: str, operation: Callable[[], Any], iterations: int
-    ) -> tuple[str, list[float], int]:
-        outcome = operation()
-        status = getattr(outcome, "status_code", 200)
-        if status >= 400:
-            raise SystemExit(f"{label}: HTTP {status} {getattr(outcome, 'content', b'')[:300]!r}")
-        for _ in range(min(100, iterations)):  # warm up connections, caches and the planner
-            operation()
-        statements: list[str] = []
-        with connection.execute_wrapper(_recording(statements)):  # the test client resets query logs
-            operation()
-        samples = []
-        for _ in range(iterations):
-            began = time.perf_counter()
-            operation()
-            samples.append((time.perf_counter() - began) * 1000)
-        return label, samples, len(statements)
+@dataclass(frozen=True)
+class AgentFloor:
+    """The agents benchmark's floors: the same reads and writes written by hand."""
 
-    def _report(self, rows: list[tuple[str, list[float], int]], *, agents: int, iterations: int) -> None:
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        self.stdout.write(
-            f"\n{agents} agents, {iterations} iterations per operation, database: {connection.vendor}, "
-            f"load average {load:.1f} on {os.cpu_count()} CPUs\n"
+    detail_sql: str
+    page_sql: str
+    update_sql: str
+    history_sql: str
+
+    @classmethod
+    def build(cls) -> AgentFloor:
+        q = connection.ops.quote_name
+        agent, availability, performance = (
+            q(m._meta.db_table) for m in (HumanAgent, AgentAvailability, AgentPerformance)
         )
-        header = f"{'operation':<40} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  target"
-        self.stdout.write(header)
-        self.stdout.write("-" * len(header))
-        for label, samples, query_count in rows:
-            cuts = statistics.quantiles(samples, n=100, method="inclusive")
-            p50, p95, p99 = cuts[49], cuts[94], cuts[98]
-            target = TARGETS_MS.get(label)
-            verdict = ""
-            if target is not None:
-                verdict = f"p95 <= {target:g} ms: {'met' if p95 <= target else 'NOT MET'}"
-            self.stdout.write(f"{label:<40} {query_count:>7} {p50:>8.2f} {p95:>8.2f} {p99:>8.2f}  {verdict}")
+        skill, domain, language, spec, schedule = (
+            q(m._meta.db_table)
+            for m in (AgentSkill, SkillDomain, AgentLanguage, AgentSpecialization, AgentSchedule)
+        )
+        nested = (
+            f"(SELECT json_agg(json_build_object('domain', d.code, 'proficiency', k.proficiency, 'years', "
+            f"k.years_experience)) FROM {skill} k JOIN {domain} d ON d.id = k.domain_id WHERE k.agent_id = h.id) AS skills, "
+            f"(SELECT json_agg(json_build_object('code', l.language_code, 'proficiency', l.proficiency)) "
+            f"FROM {language} l WHERE l.agent_id = h.id) AS languages, "
+            f"(SELECT json_agg(row_to_json(sp)) FROM {spec} sp WHERE sp.agent_id = h.id) AS specializations, "
+            f"(SELECT json_agg(row_to_json(s)) FROM {schedule} s WHERE s.agent_id = h.id) AS schedules"
+        )
+        columns = f"h.*, row_to_json(a) AS availability, row_to_json(p) AS performance, {nested}"
+        joins = f"{agent} h LEFT JOIN {availability} a ON a.agent_id = h.id LEFT JOIN {performance} p ON p.agent_id = h.id"
+        historical = q(AgentAvailability.history.model._meta.db_table)
+        return cls(
+            detail_sql=f"SELECT {columns} FROM {joins} WHERE h.code = %s",
+            page_sql=(
+                f"SELECT {columns}, COUNT(*) OVER () AS total FROM {joins} WHERE a.status = 'available' "
+                f"AND EXISTS (SELECT 1 FROM {skill} k JOIN {domain} d ON d.id = k.domain_id WHERE k.agent_id = h.id AND d.code = %s) "
+                f"AND EXISTS (SELECT 1 FROM {language} l WHERE l.agent_id = h.id AND l.language_code = %s) "
+                "ORDER BY h.code LIMIT 50"
+            ),
+            update_sql=(
+                f"UPDATE {availability} a SET status = %s, status_since = now(), manual_override = (%s <> 'available'), "
+                f"last_status_change = now() FROM {agent} h WHERE h.id = a.agent_id AND h.code = %s RETURNING a.*"
+            ),
+            history_sql=(
+                f"INSERT INTO {historical} (agent_id, status, status_since, expected_available_at, manual_override, "
+                "override_reason, current_load, last_assigned_at, last_status_change, history_date, history_type, "
+                "history_change_reason, history_user_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now(), '~', NULL, NULL)"
+            ),
+        )
 
+    def detail(self, code: str) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute(self.detail_sql, [code])
+            return cursor.fetchone()
 
-def _recording(statements: list[str]) -> Callable[..., Any]:
-    def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        statements.append(sql)
-        return execute(sql, params, many, context)
+    def page(self, skill: str, language: str) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute(self.page_sql, [skill, language])
+            return cursor.fetchall()
 
-    return wrapper
+    def set_status(self, code: str, status: str) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(self.update_sql, [status, status, code])
+            row = cursor.fetchone()
+            names = [column.name for column in cursor.description]
+            values = dict(zip(names, row, strict=True))
+            cursor.execute(
+                self.history_sql,
+                [
+                    values["agent_id"],
+                    values["status"],
+                    values["status_since"],
+                    values["expected_available_at"],
+                    values["manual_override"],
+                    values["override_reason"],
+                    values["current_load"],
+                    values["last_assigned_at"],
+                    values["last_status_change"],
+                ],
+            )
 
 
 @contextmanager
