@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from routing.models import CaseAssignment
-from routing.services import case_complete, case_start
+from routing.services import CaseRequest, case_complete, case_start
 
 
 def _latest_assignment_id(case_id: str):
@@ -24,3 +24,22 @@ def start_as_assignee(*, case_id: str) -> CaseAssignment:
 
 def complete_as_assignee(*, case_id: str, **outcome: Any) -> CaseAssignment:
     return case_complete(case_id=case_id, assignment_id=_latest_assignment_id(case_id), **outcome)
+
+
+def request_for(case_id: str = "C-1", **overrides: Any) -> CaseRequest:
+    """A case request that any routable_agent with billing at intermediate or better can take."""
+    values = {
+        "case_id": case_id,
+        "priority": "medium",
+        "complexity": "medium",
+        "required_skills": ["billing"],
+        "language": "en",
+    }
+    values.update(overrides)
+    return CaseRequest(**values)
+
+
+def load_of(agent) -> int:
+    from agents.models import AgentAvailability
+
+    return AgentAvailability.objects.get(agent=agent).current_load
