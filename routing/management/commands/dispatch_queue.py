@@ -48,13 +48,13 @@ class Command(BaseCommand):
 
     def _print_header(self) -> None:
         self.stdout.write(
-            f"{'time (UTC)':<20} {'escalated':>9} {'widened':>8} {'timed_out':>9} {'dispatched':>10} "
-            f"{'waiting':>8} {'ms':>8}"
+            f"{'time (UTC)':<20} {'rested':>6} {'escalated':>9} {'widened':>8} {'timed_out':>9} "
+            f"{'dispatched':>10} {'waiting':>8} {'ms':>8}"
         )
 
     def _print_row(self, report: SweepReport, elapsed_ms: float) -> None:
         waiting = EscalationQueueEntry.objects.filter(status=QueueStatus.QUEUED).count()
         self.stdout.write(
-            f"{timezone.now():%Y-%m-%d %H:%M:%S}  {report.escalated:>9} {report.widened:>8} "
+            f"{timezone.now():%Y-%m-%d %H:%M:%S}  {report.rested:>6} {report.escalated:>9} {report.widened:>8} "
             f"{report.timed_out:>9} {report.dispatched:>10} {waiting:>8} {elapsed_ms:>8.1f}"
         )
