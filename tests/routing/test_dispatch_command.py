@@ -33,8 +33,8 @@ def test_dispatch_queue_escalates_and_dispatches_and_prints_a_table():
     out = StringIO()
     call_command("dispatch_queue", stdout=out)
     lines = out.getvalue().splitlines()
-    assert lines[0].split()[2:6] == ["escalated", "widened", "timed_out", "dispatched"]
-    assert lines[1].split()[2:7] == ["1", "1", "0", "1", "0"]
+    assert lines[0].split()[2:7] == ["rested", "escalated", "widened", "timed_out", "dispatched"]
+    assert lines[1].split()[2:8] == ["0", "1", "1", "0", "1", "0"]
     assert CaseAssignment.objects.get(case__case_id="C-1").agent_id == agent.pk
     assert EscalationQueueEntry.objects.get(pk=waiting.pk).status == QueueStatus.ASSIGNED
 
