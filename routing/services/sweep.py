@@ -15,6 +15,8 @@ waiting row, and no statement names more than SWEEP_BATCH ids (SQLite allows 32,
 - Rest: agents whose difficult streak is ended by rest (on break or offline, or off shift, for
   ROUTING_FATIGUE_REST_MINUTES) get it reset first (routing.services.fatigue), so a rested agent is
   offered difficult work in the same sweep.
+- Each take-back and dispatch is its own transaction and is isolated: one that fails (a row that breaks
+  a rule) is rolled back, logged and counted (`failed`), and the sweep goes on with the others.
 - Take-back and dispatch are bounded per sweep (SWEEP_TAKE_BACK, SWEEP_DISPATCH_LIMIT entries offered
   to the best free agent, then SWEEP_AGENT_DISPATCH_LIMIT free agents, longest idle first, each offered
   the entries it can serve): each is one short transaction per case or agent, so a sweep never holds
@@ -24,7 +26,10 @@ waiting row, and no statement names more than SWEEP_BATCH ids (SQLite allows 32,
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -54,6 +59,9 @@ from routing.services.queue import (
     queue_entry_for,
 )
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
 SWEEP_BATCH = 1000  # rows escalated or widened per transaction
 SWEEP_TAKE_BACK = 200  # timed-out assignments taken back per sweep
 SWEEP_DISPATCH_LIMIT = 200  # waiting entries offered to free agents per sweep
@@ -67,6 +75,7 @@ class SweepReport:
     timed_out: int = 0
     dispatched: int = 0
     rested: int = 0
+    failed: int = 0  # items whose own transaction failed (logged); the sweep went on with the others
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -75,7 +84,19 @@ class SweepReport:
             "timed_out": self.timed_out,
             "dispatched": self.dispatched,
             "rested": self.rested,
+            "failed": self.failed,
         }
+
+
+def _isolated(report: SweepReport, what: str, work: Callable[[], T]) -> T | None:
+    """Run one item's step (its own transaction); a failure is logged and counted, and the sweep goes on:
+    one bad row never stops the sweep for everyone else."""
+    try:
+        return work()
+    except Exception:
+        logger.exception("queue sweep: %s failed; skipped until the next sweep", what)
+        report.failed += 1
+        return None
 
 
 def _raised_priority() -> Case:
@@ -235,7 +256,7 @@ def _take_back(*, assignment_id, agent_id: int, now: dt.datetime) -> EscalationQ
     return entry
 
 
-def _take_back_timed_out(*, now: dt.datetime) -> tuple[int, int]:
+def _take_back_timed_out(*, now: dt.datetime, report: SweepReport) -> tuple[int, int]:
     timeout = dt.timedelta(seconds=int(settings.ROUTING["ACCEPT_TIMEOUT_SECONDS"]))
     rows = list(
         CaseAssignment.objects.filter(status=AssignmentStatus.ASSIGNED, assigned_at__lte=now - timeout)
@@ -244,18 +265,32 @@ def _take_back_timed_out(*, now: dt.datetime) -> tuple[int, int]:
     )
     timed_out = dispatched = 0
     for assignment_id, agent_id in rows:
-        entry = _take_back(assignment_id=assignment_id, agent_id=agent_id, now=now)
+        entry = _isolated(
+            report,
+            f"taking back assignment {assignment_id}",
+            lambda assignment_id=assignment_id, agent_id=agent_id: _take_back(
+                assignment_id=assignment_id, agent_id=agent_id, now=now
+            ),
+        )
         if entry is None:
             continue
         timed_out += 1
-        if entry_dispatch(entry_id=entry.pk, now=now) is not None:
+        if _isolated(
+            report,
+            f"rerouting entry {entry.pk}",
+            lambda entry=entry: entry_dispatch(entry_id=entry.pk, now=now),
+        ):
             dispatched += 1
         else:
-            queue_entry_estimate_refresh(entry=entry, now=now)
+            _isolated(
+                report,
+                f"estimating entry {entry.pk}",
+                lambda entry=entry: queue_entry_estimate_refresh(entry=entry, now=now),
+            )
     return timed_out, dispatched
 
 
-def _dispatch_waiting(*, now: dt.datetime) -> int:
+def _dispatch_waiting(*, now: dt.datetime, report: SweepReport) -> int:
     has_room = AgentAvailability.objects.filter(
         AgentAvailability.TAKES_WORK,
         agent__is_active=True,
@@ -265,7 +300,11 @@ def _dispatch_waiting(*, now: dt.datetime) -> int:
         return 0
     dispatched = 0
     for entry in queue_waiting(now=now, limit=SWEEP_DISPATCH_LIMIT):
-        if entry_dispatch(entry_id=entry.pk, now=now) is not None:
+        if _isolated(
+            report,
+            f"dispatching entry {entry.pk}",
+            lambda entry=entry: entry_dispatch(entry_id=entry.pk, now=now),
+        ):
             dispatched += 1
     # Then the other way round: agents with room, longest idle first, each offered the queue (a scan
     # that skips entries asking skills it lacks). The pass above offers the head of the queue; an agent
@@ -276,7 +315,12 @@ def _dispatch_waiting(*, now: dt.datetime) -> int:
         "agent_id", flat=True
     )[:SWEEP_AGENT_DISPATCH_LIMIT]
     for agent_id in idle:
-        dispatched += len(queue_dispatch_for_agent(agent_id=agent_id, now=now, skip_locked=True))
+        served = _isolated(
+            report,
+            f"offering the queue to agent {agent_id}",
+            lambda agent_id=agent_id: queue_dispatch_for_agent(agent_id=agent_id, now=now, skip_locked=True),
+        )
+        dispatched += len(served or [])
     return dispatched
 
 
@@ -292,6 +336,6 @@ def queue_sweep(*, now: dt.datetime | None = None) -> SweepReport:
     report.rested = rest_fatigued_agents(now=now)
     report.escalated = _escalate_overdue(now=now)
     report.widened = _widen_waiting(now=now)
-    report.timed_out, rerouted = _take_back_timed_out(now=now)
-    report.dispatched = rerouted + _dispatch_waiting(now=now)
+    report.timed_out, rerouted = _take_back_timed_out(now=now, report=report)
+    report.dispatched = rerouted + _dispatch_waiting(now=now, report=report)
     return report

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from agents.models import AgentAvailability
 from routing.models import (
     AssignmentStatus,
     CaseAssignment,
@@ -163,3 +164,21 @@ def test_sweep_query_count_does_not_grow_with_the_entries(settings, django_asser
     later = timezone.now() + dt.timedelta(minutes=11)
     with django_assert_max_num_queries(20):  # one batch: select, update, case updates, bulk insert
         assert queue_sweep(now=later).escalated == 30
+
+
+def test_one_item_that_fails_is_skipped_and_counted_and_the_sweep_goes_on(settings):
+    # given: two timed-out assignments; one agent's stored load drifted to 0 (a raw write), so taking
+    # its case back would push the load below zero
+    settings.ROUTING = {**settings.ROUTING, "ACCEPT_TIMEOUT_SECONDS": 60}
+    drifted = routable_agent(skills={"billing": "expert"}, capacity=1)
+    case_route(request=request_for("C-1"))
+    sound = routable_agent(skills={"billing": "expert"}, capacity=1)
+    case_route(request=request_for("C-2"))
+    AgentAvailability.objects.filter(agent=drifted).update(current_load=0)
+    # when
+    report = queue_sweep(now=timezone.now() + dt.timedelta(seconds=61))
+    # then: the bad one failed alone; the other was taken back
+    assert report.failed == 1 and report.timed_out == 1
+    first_of_c2 = CaseAssignment.objects.filter(case__case_id="C-2").order_by("assigned_at").first()
+    assert first_of_c2.agent_id == sound.pk and first_of_c2.status == AssignmentStatus.TRANSFERRED
+    assert CaseAssignment.objects.get(case__case_id="C-1").status == AssignmentStatus.ASSIGNED

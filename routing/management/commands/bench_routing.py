@@ -87,14 +87,14 @@ BATCH = 5_000
 BACKLOG_LANGUAGE = "fr"
 
 
-def _candidates_json() -> str:
+def _candidates_json(count: int = 50) -> str:
     """A decision's candidate list as large as the service writes (50 candidates, every factor)."""
     factors = {"skill": 0.8, "performance": 0.7, "frustration_fit": 1.0, "fatigue": 0.95, "load_balance": 0.6}
     details = {"proficiency": 0.75, "specialization": 0.0, "csat": 0.9, "low_escalation": 0.85, "fcr": 0.8}
     return json.dumps(
         [
             {"agent_id": n, "agent": f"bench_{n:06d}", "total": 0.8, "factors": factors, "details": details}
-            for n in range(50)
+            for n in range(count)
         ]
     )
 
@@ -112,6 +112,7 @@ class FloorSql:
     insert_decision: str
     insert_event: str
     candidates: str
+    candidate: str  # a dispatch decision records the one agent it was made for
     position: str
     assignment_agent: str
     lock_agent: str
@@ -174,6 +175,7 @@ class FloorSql:
             ),
             insert_event=f"INSERT INTO {event} (case_id, event_type, data, created_at) VALUES (%s, %s, '{{}}', %s)",
             candidates=_candidates_json(),
+            candidate=_candidates_json(1),
             position=(
                 f"SELECT COUNT(*) FROM {entry} WHERE status = 'queued' AND ("
                 "(wait_deadline <= %s AND NOT %s) OR ((wait_deadline <= %s) = %s AND ("
@@ -541,7 +543,7 @@ class Command(BaseCommand):
         now = timezone.now()
         leftover = list(
             CaseAssignment.objects.filter(
-                status__in=OPEN_ASSIGNMENT_STATUSES, case__case_id__regex=r"^(rbench_|rbq_)"
+                status__in=OPEN_ASSIGNMENT_STATUSES, case__case_id__regex=r"^(rbench_|rfloor_|rbq_|rbd_)"
             ).values_list("pk", flat=True)
         )
         for chunk in _chunks(leftover, BATCH):
@@ -550,15 +552,18 @@ class Command(BaseCommand):
                     status="completed", completed_at=now, resolution_minutes=10
                 )
         SupportCase.objects.filter(
-            case_id__regex=r"^(rbench_|rbq_)", status__in=[CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS]
+            case_id__regex=r"^(rbench_|rfloor_|rbq_|rbd_)", status__in=[CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS]
         ).update(status=CaseStatus.COMPLETED, updated_at=now)
         EscalationQueueEntry.objects.filter(status=QueueStatus.ASSIGNED).update(status=QueueStatus.COMPLETED)
-        for model in (SupportCase, EscalationQueueEntry):  # backlogs loaded by earlier versions spoke English
-            model.objects.filter(case_id__startswith="rbq_").exclude(language=BACKLOG_LANGUAGE).update(
-                language=BACKLOG_LANGUAGE
-            )
+        # backlogs loaded by earlier versions spoke English
+        SupportCase.objects.filter(case_id__startswith="rbq_").exclude(language=BACKLOG_LANGUAGE).update(
+            language=BACKLOG_LANGUAGE
+        )
+        EscalationQueueEntry.objects.filter(case__case_id__startswith="rbq_").exclude(
+            language=BACKLOG_LANGUAGE
+        ).update(language=BACKLOG_LANGUAGE)
         dispatchable = EscalationQueueEntry.objects.filter(
-            case_id__startswith="rbd_", status=QueueStatus.QUEUED
+            case__case_id__startswith="rbd_", status=QueueStatus.QUEUED
         )
         SupportCase.objects.filter(case_id__in=dispatchable.values("case_id")).update(
             status=CaseStatus.CANCELLED
@@ -675,7 +680,7 @@ class Command(BaseCommand):
             if row:
                 agent_id = row[0]
                 cursor.execute(
-                    sql.insert_assignment, [case_id, agent_id, request.priority, request.complexity, now]
+                    sql.insert_assignment, [case_id, agent_id, now, request.priority, request.complexity]
                 )
                 cursor.execute(sql.raise_load, [now, agent_id])
             cursor.execute(
@@ -718,10 +723,10 @@ class Command(BaseCommand):
             if entry is None:
                 return
             entry_id, entry_case_id, case_pk, priority, complexity = entry
-            cursor.execute(sql.insert_assignment, [entry_case_id, agent_id, priority, complexity, now])
+            cursor.execute(sql.insert_assignment, [entry_case_id, agent_id, now, priority, complexity])
             cursor.execute(sql.assign_entry, [agent_id, now, entry_id])
             cursor.execute(sql.case_assigned, [now, entry_case_id])
-            cursor.execute(sql.insert_decision, [case_pk, "assigned", sql.candidates[:400], now])
+            cursor.execute(sql.insert_decision, [case_pk, "assigned", sql.candidate, now])
             cursor.execute(sql.insert_event, [case_pk, "dispatched", now])
             cursor.execute(sql.raise_load, [now, agent_id])
 
