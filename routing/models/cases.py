@@ -385,6 +385,14 @@ class EscalationQueueEntry(models.Model):
                 condition=Q(status="queued"),
                 name="queue_rank_deadline_idx",
             ),
+            # "Is anything waiting ahead of new work in a language this agent speaks?" (the serving-order
+            # guard, routing.selectors.queue_anything_ahead): two range probes per language.
+            models.Index(
+                fields=["language", "wait_deadline"],
+                include=["priority_rank"],
+                condition=Q(status="queued"),
+                name="queue_language_deadline_idx",
+            ),
             models.Index(fields=["priority", "queued_at"], name="queue_priority_queued_idx"),
             models.Index(
                 fields=["next_escalation_at"], condition=Q(status="queued"), name="queue_next_escalation_idx"

@@ -134,6 +134,15 @@ class Sql:
     params: list = field(default_factory=list)
 
 
+def _agents_schedules(agent_ref: str) -> str:
+    """The agent's own schedule rows, read by agent id (a handful) and then filtered. PostgreSQL: the
+    OFFSET 0 fence keeps the window conditions out of the scan; given them, the planner ANDed the agent's
+    rows with bitmap scans of every zone's weekday rows (thousands per agent walked: 1.2 ms each)."""
+    if connection.vendor == "postgresql":
+        return f"(SELECT * FROM {table(AgentSchedule)} own WHERE own.agent_id = {agent_ref} OFFSET 0)"
+    return f"(SELECT * FROM {table(AgentSchedule)} own WHERE own.agent_id = {agent_ref})"
+
+
 def _and(parts: list[Sql]) -> Sql:
     return Sql(" AND ".join(f"({part.text})" for part in parts), [p for part in parts for p in part.params])
 
@@ -155,8 +164,8 @@ class AgentRules:
         """A temporary row of the agent applies on `day` (it replaces the regular rows of that date)."""
         adapt = connection.ops.adapt_datefield_value
         return Sql(
-            f"EXISTS (SELECT 1 FROM {table(AgentSchedule)} t WHERE t.agent_id = s.agent_id "
-            "AND t.schedule_type = %s AND t.day_of_week = %s AND t.effective_from <= %s "
+            f"EXISTS (SELECT 1 FROM {_agents_schedules('s.agent_id')} t WHERE "
+            "t.schedule_type = %s AND t.day_of_week = %s AND t.effective_from <= %s "
             "AND (t.effective_until IS NULL OR t.effective_until >= %s))",
             [ScheduleType.TEMPORARY, weekday, adapt(day), adapt(day)],
         )
@@ -207,7 +216,7 @@ class AgentRules:
         windows = self.windows()
         return Sql(
             f"(COALESCE((SELECT MAX(CASE WHEN s.schedule_type = %s THEN 2 ELSE 1 END) "
-            f"FROM {table(AgentSchedule)} s WHERE s.agent_id = a.agent_id AND {windows.text}), 0) = 1)",
+            f"FROM {_agents_schedules('a.agent_id')} s WHERE {windows.text}), 0) = 1)",
             [ScheduleType.EXCEPTION, *windows.params],
         )
 

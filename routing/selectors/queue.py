@@ -122,13 +122,18 @@ def ahead_of(cursor: QueueCursor, *, now: dt.datetime) -> Q:
     return overdue | (Q(wait_deadline__gt=now) & before_in_band)
 
 
-def queue_anything_ahead(cursor: QueueCursor, *, now: dt.datetime) -> bool:
-    """Whether any waiting entry may come before the position `cursor` (a superset of ahead_of: an
-    entry of the same priority is counted whatever its age). Two indexed probes that stop at the first
-    row: the overdue band (queue_deadline_idx) and, for a punctual position, the punctual entries of its
-    priority or higher (a prefix of queue_serving_order_idx). An OR of the two in one statement let the
-    planner prefer a sequential scan, which reads the whole queue when nothing is ahead."""
+def queue_anything_ahead(
+    cursor: QueueCursor, *, now: dt.datetime, languages: Iterable[str] | None = None
+) -> bool:
+    """Whether any waiting entry (in one of `languages`, when given) may come before the position
+    `cursor` (a superset of ahead_of: an entry of the same priority is counted whatever its age). Two
+    indexed probes that stop at the first row: the overdue band and, for a punctual position, the
+    punctual entries of its priority or higher (queue_language_deadline_idx with languages, else
+    queue_deadline_idx and a prefix of queue_serving_order_idx). An OR of the two in one statement let
+    the planner prefer a sequential scan, which reads the whole queue when nothing is ahead."""
     waiting = EscalationQueueEntry.objects.filter(status=QueueStatus.QUEUED)
+    if languages is not None:
+        waiting = waiting.filter(language__in=sorted({*languages, ""}))
     overdue = waiting.filter(wait_deadline__lte=now)
     if cursor.overdue:
         return overdue.filter(priority_rank__gte=cursor.priority_rank).exists()

@@ -259,17 +259,21 @@ def serving_order_guard(
     give the agent the waiting entries ahead of it that the agent can serve; the agent's profile then
     (read again if it was given work), or None if no room is left.
 
-    Indexed probes answer "is anything ahead at all?" first (routing.selectors.queue_anything_ahead;
-    usually not), so an empty queue costs the router two index probes."""
+    Indexed probes answer "is anything ahead in a language the agent speaks?" first
+    (routing.selectors.queue_anything_ahead; usually not), so an empty queue, or a backlog in other
+    languages, costs the router two index probes."""
     ahead = ahead_of(cursor, now=now)
     if passing_over is not None:
         ahead &= ~Q(pk=passing_over)
-    anything_ahead: list[bool] = []
+    anything_ahead: dict[frozenset[str], bool] = {}
 
     def guard(agent: LockedAgent, profile: AgentProfile) -> AgentProfile | None:
-        if not anything_ahead:
-            anything_ahead.append(queue_anything_ahead(cursor, now=now))
-        if anything_ahead[0]:
+        # Ahead in a language the agent speaks (or none): a backlog in other languages costs one probe.
+        if profile.languages not in anything_ahead:
+            anything_ahead[profile.languages] = queue_anything_ahead(
+                cursor, now=now, languages=profile.languages
+            )
+        if anything_ahead[profile.languages]:
             served = dispatch_to_locked_agent(
                 agent=agent,
                 now=now,

@@ -552,7 +552,8 @@ class Command(BaseCommand):
                     status="completed", completed_at=now, resolution_minutes=10
                 )
         SupportCase.objects.filter(
-            case_id__regex=r"^(rbench_|rfloor_|rbq_|rbd_)", status__in=[CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS]
+            case_id__regex=r"^(rbench_|rfloor_|rbq_|rbd_)",
+            status__in=[CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS],
         ).update(status=CaseStatus.COMPLETED, updated_at=now)
         EscalationQueueEntry.objects.filter(status=QueueStatus.ASSIGNED).update(status=QueueStatus.COMPLETED)
         # backlogs loaded by earlier versions spoke English
