@@ -181,6 +181,8 @@ class AgentAvailabilityInline(ReadOnlyInline):
 
 
 class AgentPerformanceInline(ReadOnlyInline):
+    """The snapshot as of now: a period counter last updated in an earlier period reads 0."""
+
     model = AgentPerformance
     verbose_name_plural = "performance snapshot (rebuilt from case history)"
     fields = (
@@ -203,6 +205,18 @@ class AgentPerformanceInline(ReadOnlyInline):
         "last_break_at",
         "last_updated",
     )
+
+    @admin.display(description="cases today")
+    def cases_today(self, performance: AgentPerformance) -> int:
+        return performance.current_cases_today
+
+    @admin.display(description="cases this week")
+    def cases_this_week(self, performance: AgentPerformance) -> int:
+        return performance.current_cases_this_week
+
+    @admin.display(description="cases this month")
+    def cases_this_month(self, performance: AgentPerformance) -> int:
+        return performance.current_cases_this_month
 
 
 # --- change list filters -----------------------------------------------------------------------------

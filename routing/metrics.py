@@ -53,11 +53,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
-from agents.models import AgentAvailability, AgentPerformance, AvailabilityStatus, HumanAgent
+from agents.models import (
+    AgentAvailability,
+    AgentPerformance,
+    AvailabilityStatus,
+    HumanAgent,
+    snapshot_period_starts,
+)
 from routing.engine.stress import (
     CASES_PER_SLOT_PER_DAY,
     ESCALATION_POINTS,
@@ -96,12 +102,12 @@ def metrics_boundaries(
     *, now: dt.datetime, quality_window_days: int = QUALITY_WINDOW_DAYS
 ) -> MetricsBoundaries:
     now = now.astimezone(dt.UTC)
-    today_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today_start, week_start, month_start = snapshot_period_starts(now)
     return MetricsBoundaries(
         now=now,
         today_start=today_start,
-        week_start=today_start - dt.timedelta(days=today_start.weekday()),
-        month_start=today_start.replace(day=1),
+        week_start=week_start,
+        month_start=month_start,
         quality_start=now - dt.timedelta(days=quality_window_days),
         escalation_start=now - dt.timedelta(days=ESCALATION_WINDOW_DAYS),
     )
@@ -270,6 +276,32 @@ def performance_recompute(
         low = agent_ids.filter(pk__gt=high).first()
     return RecomputeResult(
         created=created, updated=updated, batches=batches, seconds=time.perf_counter() - started
+    )
+
+
+def performance_refresh_agent(*, agent_id: int, now: dt.datetime) -> None:
+    """Rebuild one agent's snapshot with the same statement as the full rebuild, in the caller's
+    transaction (a completion's): the admin and the API show the agent's figures as of their last
+    completion, never as of the last nightly recompute."""
+    bounds = metrics_boundaries(now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(lockout=_lockout()), {**_params(bounds), "lo": agent_id, "hi": agent_id})
+
+
+def performance_count_assignment(*, agent_id: int, now: dt.datetime) -> None:
+    """One more case assigned to the agent: its cases today, this week and this month, each starting
+    again from 1 when the snapshot was last updated in an earlier day, week or month (UTC, as the
+    rebuild counts them). One UPDATE in the caller's transaction."""
+    bounds = metrics_boundaries(now=now)
+
+    def counted(field: str, start: dt.datetime) -> Case:
+        return Case(When(last_updated__gte=start, then=F(field) + 1), default=Value(1))
+
+    AgentPerformance.objects.filter(agent_id=agent_id).update(
+        cases_today=counted("cases_today", bounds.today_start),
+        cases_this_week=counted("cases_this_week", bounds.week_start),
+        cases_this_month=counted("cases_this_month", bounds.month_start),
+        last_updated=now,
     )
 
 

@@ -204,9 +204,13 @@ class AgentAvailabilitySerializer(serializers.ModelSerializer):
 
 
 class AgentPerformanceSerializer(serializers.ModelSerializer):
-    """The performance snapshot; recomputed from case history, never written through the API."""
+    """The performance snapshot; kept current by routing, never written through the API."""
 
     current_workload = serializers.IntegerField(read_only=True)
+    # The period counters as of now (a counter from an earlier day reads 0): AgentPerformance.cases_in_periods.
+    cases_today = serializers.IntegerField(source="current_cases_today", read_only=True)
+    cases_this_week = serializers.IntegerField(source="current_cases_this_week", read_only=True)
+    cases_this_month = serializers.IntegerField(source="current_cases_this_month", read_only=True)
 
     class Meta:
         model = AgentPerformance

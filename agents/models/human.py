@@ -53,6 +53,7 @@ __all__ = [
     "AgentPerformance",
     "AgentPeriodMetrics",
     "AgentPeriodMetricsArchive",
+    "snapshot_period_starts",
 ]
 
 # An agent holds at most this many cases at once; the CHECK constraint and the validator share it.
@@ -585,8 +586,23 @@ class AgentAvailability(models.Model):
         )
 
 
+def snapshot_period_starts(now: Any) -> tuple[Any, Any, Any]:
+    """The starts of the UTC day, ISO week and month `now` falls in: the periods the snapshot's
+    counters count (routing.metrics rebuilds them with these boundaries)."""
+    import datetime as dt
+
+    now = now.astimezone(dt.UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return today, today - dt.timedelta(days=today.weekday()), today.replace(day=1)
+
+
 class AgentPerformance(models.Model):
-    """The agent's current performance snapshot (seed 000), rebuilt from case history by recompute."""
+    """The agent's current performance snapshot (seed 000), rebuilt from case history by recompute and
+    kept current by routing (each assignment counts, each completion refreshes the agent's figures).
+
+    The period counters hold for the period they were last updated in; read through `cases_in_periods`
+    (the API and the admin do), a counter from an earlier day, week or month reads 0, so nobody is shown
+    yesterday's "cases today"."""
 
     agent = models.OneToOneField(
         HumanAgent, on_delete=models.CASCADE, primary_key=True, related_name="performance"
@@ -631,6 +647,30 @@ class AgentPerformance(models.Model):
 
     def __str__(self) -> str:
         return f"performance of {self.agent_id}"
+
+    def cases_in_periods(self, now: Any = None) -> tuple[int, int, int]:
+        """(today, this week, this month) as of `now`: a counter last updated in an earlier period is 0."""
+        today, week, month = snapshot_period_starts(now or timezone.now())
+        stamp = self.last_updated
+        if stamp is None:
+            return self.cases_today, self.cases_this_week, self.cases_this_month
+        return (
+            self.cases_today if stamp >= today else 0,
+            self.cases_this_week if stamp >= week else 0,
+            self.cases_this_month if stamp >= month else 0,
+        )
+
+    @property
+    def current_cases_today(self) -> int:
+        return self.cases_in_periods()[0]
+
+    @property
+    def current_cases_this_week(self) -> int:
+        return self.cases_in_periods()[1]
+
+    @property
+    def current_cases_this_month(self) -> int:
+        return self.cases_in_periods()[2]
 
     @property
     def current_workload(self) -> int:

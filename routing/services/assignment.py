@@ -17,6 +17,7 @@ from routing.engine.rules import exclusion_reason
 from routing.engine.scoring import rank_candidates
 from routing.engine.strategies import Strategy
 from routing.engine.types import AgentProfile, Ranking, Ring, ScoredCandidate, WorkProfile
+from routing.metrics import performance_count_assignment
 from routing.models import (
     AssignmentStatus,
     CaseAssignment,
@@ -269,6 +270,7 @@ def create_assignment(
         match_score=None if match_score is None else round(match_score, 2),
     )
     take_load(agent, now=now)
+    performance_count_assignment(agent_id=agent.agent_id, now=now)
     if not case_status_written:
         SupportCase.objects.filter(case_id=case.case_id).update(status=CaseStatus.ASSIGNED, updated_at=now)
     return assignment

@@ -24,6 +24,7 @@ from routing.errors import (
     RoutingValidationError,
     StaleAssignment,
 )
+from routing.metrics import performance_refresh_agent
 from routing.models import (
     OPEN_ASSIGNMENT_STATUSES,
     AssignmentStatus,
@@ -360,6 +361,7 @@ def _case_complete(
             "escalated": escalated,
         },
     )
+    performance_refresh_agent(agent_id=locked.agent_id, now=now)  # the snapshot as of this completion
     dispatch_to_locked_agent(agent=locked, now=now, limit=1)
     return assignment
 

@@ -181,3 +181,31 @@ def test_routings_own_busy_at_capacity_returns_to_available_when_a_slot_frees():
     assert (availability.status, availability.manual_override) == ("busy", False)
     complete_as_assignee(case_id="C-1")
     assert AgentAvailability.objects.get(agent=agent).status == "available"
+
+
+# --- the performance snapshot stays current (issue 11) ------------------------------------------------
+
+
+def test_assignments_and_completions_keep_the_agents_snapshot_current(supervisor_client):
+    agent = routable_agent(skills={"billing": "advanced"}, capacity=3)
+    for case_id, csat in (("C-1", 5), ("C-2", 3)):
+        case_route(request=request_for(case_id))
+        complete_as_assignee(case_id=case_id, csat_rating=csat, resolution_minutes=20)
+    case_route(request=request_for("C-3"))  # assigned, not completed: counted today too
+    performance = supervisor_client.get(f"/api/v1/agents/{agent.code}/").json()["performance"]
+    assert (performance["cases_today"], performance["cases_this_week"]) == (3, 3)
+    assert performance["csat_score"] == "4.00" and performance["avg_resolution_minutes"] == 20
+
+
+def test_a_counter_from_an_earlier_day_reads_zero_until_the_agent_works_again():
+    from agents.models import AgentPerformance
+
+    agent = routable_agent(skills={"billing": "advanced"})
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    AgentPerformance.objects.filter(agent=agent).update(
+        cases_today=7, cases_this_week=9, cases_this_month=30, last_updated=yesterday
+    )
+    today, week, month = AgentPerformance.objects.get(agent=agent).cases_in_periods()
+    assert today == 0
+    case_route(request=request_for("C-1"))
+    assert AgentPerformance.objects.get(agent=agent).cases_in_periods()[0] == 1
