@@ -1,12 +1,14 @@
 # Two commands on a fresh machine with only Python:  make run  |  make test
-# The queue sweep (escalate overdue cases, widen long waits, take back unaccepted assignments, dispatch
-# waiting cases) is a separate long-running process, as it is in production: `make worker` in a second
-# terminal. Completing a case or freeing an agent dispatches the queue at once without it.
+# `make run` serves the app with the queue sweep (escalate overdue cases, widen long waits, take back
+# unaccepted assignments, dispatch waiting cases) and a trickle of demo cases beside it, all stopped by
+# one Ctrl-C (manage.py run_floor). In production the sweep is its own long-running process
+# (`make worker`).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 SWEEP_SECONDS ?= 30
+TRICKLE_SECONDS ?= 20
 PYTEST_ARGS ?=
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench
 BENCH_AGENTS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench_agents
@@ -26,9 +28,9 @@ run: install
 	$(PY) manage.py bootstrap_supervisor
 	$(PY) manage.py generate_history --days 7 --per-day 25 --seed 42 --if-empty
 	$(PY) manage.py recompute_metrics
+	$(PY) manage.py seed_demo_floor
 	@echo "Admin: http://$(HOST)/admin/   API: http://$(HOST)/api/v1/   Docs: http://$(HOST)/api/docs/"
-	@echo "Queue sweeps: run 'make worker' in another terminal."
-	$(PY) manage.py runserver $(HOST)
+	$(PY) manage.py run_floor $(HOST) --sweep-seconds $(SWEEP_SECONDS) --trickle-seconds $(TRICKLE_SECONDS)
 
 # Sweep the escalation queue every SWEEP_SECONDS until interrupted (Ctrl-C).
 worker: install
