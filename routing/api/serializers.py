@@ -22,7 +22,7 @@ from rest_framework.fields import empty
 
 from agents.languages import LANGUAGE_CHOICES
 from agents.models import HumanAgent, Proficiency, SkillDomain
-from config.api import rendered
+from config.api import IdentifierField, rendered
 from routing.models import (
     CASE_ID_MAX_LENGTH,
     CASE_ID_MESSAGE,
@@ -74,7 +74,8 @@ class CaseLanguageField(serializers.ChoiceField):
 
 
 def case_id_field(**kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(
+    # Taken exactly as sent: whitespace around a case id is a 400, not trimmed into another case's id.
+    return IdentifierField(
         max_length=CASE_ID_MAX_LENGTH, validators=[validate_case_id], help_text=CASE_ID_MESSAGE, **kwargs
     )
 
@@ -129,7 +130,7 @@ class SpecialRequirementsSerializer(serializers.Serializer):
         help_text="Lowest proficiency accepted in each required skill (default intermediate).",
     )
     optional_skills = serializers.ListField(
-        child=serializers.SlugField(max_length=50),
+        child=serializers.SlugField(max_length=50, trim_whitespace=False),
         required=False,
         allow_null=True,
         max_length=50,
@@ -185,11 +186,11 @@ class CaseInputSerializer(serializers.Serializer):
     """A new case to route. Mirrors routing.services.CaseRequest."""
 
     case_id = case_id_field()
-    customer_id = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    customer_id = IdentifierField(max_length=50, required=False, allow_blank=True, default="")
     priority = serializers.ChoiceField(choices=Priority.choices)
     complexity = ComplexityField()
     required_skills = FlatListField(
-        child=serializers.SlugField(max_length=50),
+        child=serializers.SlugField(max_length=50, trim_whitespace=False),
         allow_empty=True,
         max_length=50,
         help_text="Skill domain codes (see the agents' skill domains); an unknown code is rejected.",
