@@ -133,7 +133,12 @@ def _positive_int_parameter(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    number = int(raw) if PAGE_NUMBER_PATTERN.match(raw) and len(raw) <= 18 else 0
+    if not PAGE_NUMBER_PATTERN.match(raw):
+        number = 0
+    elif len(raw) > 18:  # a well-formed number larger than any page count: past the last page
+        number = 10**18
+    else:
+        number = int(raw)
     if number < 1:
         raise exceptions.ValidationError({name: ["Must be a positive integer (1, 2, ...)."]}, code="invalid")
     return number
@@ -517,4 +522,98 @@ class LookupSlugRelatedField(serializers.SlugRelatedField):
             self.fail("null_characters")
         if not isinstance(data, str):
             self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# --- JSON types as the schema states them --------------------------------------------------------------
+
+
+def _json_type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _expected_json_type(field: serializers.Field) -> tuple[str, tuple[type, ...]] | None:
+    """The JSON type the schema gives a writable field (drf-spectacular's mapping), or None for any."""
+    if isinstance(field, serializers.JSONField):
+        return None
+    if isinstance(field, serializers.BooleanField):
+        return "a boolean", (bool,)
+    if isinstance(field, serializers.IntegerField):
+        return "an integer", (int,)
+    if isinstance(field, serializers.FloatField):
+        return "a number", (int, float)
+    if isinstance(
+        field, (serializers.ListField, serializers.ListSerializer, serializers.MultipleChoiceField)
+    ):
+        return "a list", (list,)
+    if isinstance(field, (serializers.DictField, serializers.BaseSerializer)):
+        return "an object", (dict,)
+    if isinstance(field, serializers.ChoiceField):
+        choices = list(field.choices)
+        return ("a string", (str,)) if all(isinstance(choice, str) for choice in choices) else None
+    if isinstance(
+        field,
+        (
+            serializers.CharField,  # email, slug, regex, URL and UUID fields included
+            serializers.DecimalField,  # documented as a decimal string
+            serializers.DateField,
+            serializers.DateTimeField,
+            serializers.TimeField,
+            serializers.DurationField,
+            serializers.SlugRelatedField,
+        ),
+    ):
+        return "a string", (str,)
+    return None
+
+
+def _type_error(field: serializers.Field, value: Any) -> str | None:
+    if value is None:
+        return None if field.allow_null else "This field may not be null."
+    expected = _expected_json_type(field)
+    if expected is None:
+        return None
+    kind, types = expected
+    if isinstance(value, bool) and bool not in types:
+        return f"Expected {kind}, got a boolean."
+    if not isinstance(value, types):
+        return f"Expected {kind}, got {_json_type_name(value)}."
+    return None
+
+
+class StrictJsonTypes(serializers.Serializer):
+    """Values of the JSON type the schema states, not coerced: `"employee_id": 0` is a 400 naming
+    the field, not the string "0", and `"manual_override": 0` is not false (DRF converts numbers to
+    strings and 0/1/"yes"/"on" to booleans). Also for the items of a list of plain values. Mixed into
+    every input serializer, before the fields' own validation."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            errors: dict[str, list[str]] = {}
+            for name, field in self.fields.items():
+                if field.read_only or name not in data:
+                    continue
+                message = _type_error(field, data[name])
+                if message is None and isinstance(field, serializers.ListField):
+                    items = data[name] if isinstance(data[name], list) else []
+                    child_errors = {
+                        str(index): [child_message]
+                        for index, item in enumerate(items)
+                        if (child_message := _type_error(field.child, item))
+                    }
+                    if child_errors:
+                        errors[name] = child_errors  # type: ignore[assignment]
+                        continue
+                if message:
+                    errors[name] = [message]
+            if errors:
+                raise serializers.ValidationError(errors, code="invalid_type")
         return super().to_internal_value(data)

@@ -385,3 +385,43 @@ def test_a_schedule_time_that_is_not_a_local_wall_clock_time_is_400(
     )
     assert "start_time" in body["fields"]["schedules"]["0"]
     assert not AgentSchedule.objects.filter(agent__code="agent_new").exists()
+
+
+# --- JSON types as the schema states them, not coerced ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "method", "body", "field"),
+    [
+        (AGENTS, "post", _agent_body(employee_id=0), "employee_id"),
+        (AGENTS, "post", _agent_body(max_concurrent_cases="4"), "max_concurrent_cases"),
+        (AGENTS, "post", _agent_body(is_active=1), "is_active"),
+        (AGENTS, "post", _agent_body(base_hourly_rate=25.5), "base_hourly_rate"),
+        (
+            AGENTS,
+            "post",
+            _agent_body(skills=[{"domain": "billing", "proficiency": "expert", "years_experience": 2}]),
+            "skills",
+        ),
+        (AGENTS, "post", _agent_body(skills={"domain": "billing"}), "skills"),
+        (
+            f"{AGENTS}agent_x/availability/",
+            "put",
+            {"status": "available", "manual_override": 0},
+            "manual_override",
+        ),
+        (CASES, "post", _case_body(special_requirements={"specialization": 0}), "special_requirements"),
+        (CASES, "post", _case_body(required_skills=[1]), "required_skills"),
+        (CASES, "post", _case_body(max_wait_minutes=True), "max_wait_minutes"),
+    ],
+)
+def test_a_value_of_the_wrong_json_type_is_400_not_coerced(
+    supervisor_client: APIClient, billing, url: str, method: str, body: dict, field: str
+):
+    HumanAgentFactory(code="agent_x")
+
+    response = getattr(supervisor_client, method)(url, body, format="json")
+
+    assert list(_error(response, 400)["fields"]) == [field]
+    assert not HumanAgent.objects.filter(code="agent_new").exists()
+    assert not SupportCase.objects.exists()

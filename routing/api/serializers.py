@@ -22,7 +22,7 @@ from rest_framework.fields import empty
 
 from agents.languages import LANGUAGE_CHOICES
 from agents.models import HumanAgent, Proficiency, SkillDomain
-from config.api import IdentifierField, rendered
+from config.api import IdentifierField, StrictJsonTypes, rendered
 from routing.models import (
     CASE_ID_MAX_LENGTH,
     CASE_ID_MESSAGE,
@@ -117,7 +117,7 @@ class MinProficiencyField(serializers.ChoiceField):
         super().__init__(choices=Proficiency.choices, **kwargs)
 
 
-class SpecialRequirementsSerializer(serializers.Serializer):
+class SpecialRequirementsSerializer(StrictJsonTypes, serializers.Serializer):
     """The keys routing reads (routing.engine.rules.parse_special_requirements), each with its type.
 
     Any other key is rejected rather than stored and ignored: a misspelt `min_proficency` would otherwise
@@ -182,7 +182,7 @@ def strategy_choices() -> list[str]:
     return sorted(names())
 
 
-class CaseInputSerializer(serializers.Serializer):
+class CaseInputSerializer(StrictJsonTypes, serializers.Serializer):
     """A new case to route. Mirrors routing.services.CaseRequest."""
 
     case_id = case_id_field()
@@ -238,7 +238,7 @@ class CaseInputSerializer(serializers.Serializer):
         return attrs
 
 
-class CaseCompleteInputSerializer(serializers.Serializer):
+class CaseCompleteInputSerializer(StrictJsonTypes, serializers.Serializer):
     resolution_minutes = serializers.IntegerField(
         min_value=0, max_value=100_000, required=False, allow_null=True, default=None
     )
