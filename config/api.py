@@ -42,6 +42,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, filters, permissions, serializers, status
 from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -593,27 +594,40 @@ class StrictJsonTypes(serializers.Serializer):
     """Values of the JSON type the schema states, not coerced: `"employee_id": 0` is a 400 naming
     the field, not the string "0", and `"manual_override": 0` is not false (DRF converts numbers to
     strings and 0/1/"yes"/"on" to booleans). Also for the items of a list of plain values. Mixed into
-    every input serializer, before the fields' own validation."""
+    every input serializer. A field DRF refuses anyway keeps DRF's own error (and code); the type error
+    is added for the fields DRF would have coerced."""
+
+    def _type_errors(self, data: dict[str, Any]) -> dict[str, Any]:
+        errors: dict[str, Any] = {}
+        for name, field in self.fields.items():
+            if field.read_only or name not in data:
+                continue
+            message = _type_error(field, data[name])
+            if message:
+                errors[name] = [ErrorDetail(message, code="invalid_type")]
+            elif isinstance(field, serializers.ListField) and isinstance(data[name], list):
+                items = {
+                    str(index): [ErrorDetail(item_message, code="invalid_type")]
+                    for index, item in enumerate(data[name])
+                    if (item_message := _type_error(field.child, item))
+                }
+                if items:
+                    errors[name] = items
+        return errors
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            errors: dict[str, list[str]] = {}
-            for name, field in self.fields.items():
-                if field.read_only or name not in data:
-                    continue
-                message = _type_error(field, data[name])
-                if message is None and isinstance(field, serializers.ListField):
-                    items = data[name] if isinstance(data[name], list) else []
-                    child_errors = {
-                        str(index): [child_message]
-                        for index, item in enumerate(items)
-                        if (child_message := _type_error(field.child, item))
-                    }
-                    if child_errors:
-                        errors[name] = child_errors  # type: ignore[assignment]
-                        continue
-                if message:
-                    errors[name] = [message]
-            if errors:
-                raise serializers.ValidationError(errors, code="invalid_type")
-        return super().to_internal_value(data)
+        refused: dict[str, Any] = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if not isinstance(error.detail, dict) or not isinstance(data, dict):
+                raise
+            refused, original = dict(error.detail), error
+        if not isinstance(data, dict):
+            return value
+        coerced = {name: errors for name, errors in self._type_errors(data).items() if name not in refused}
+        if coerced:
+            raise serializers.ValidationError({**refused, **coerced})
+        if refused:
+            raise original
+        return value
