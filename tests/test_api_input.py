@@ -425,3 +425,38 @@ def test_a_value_of_the_wrong_json_type_is_400_not_coerced(
     assert list(_error(response, 400)["fields"]) == [field]
     assert not HumanAgent.objects.filter(code="agent_new").exists()
     assert not SupportCase.objects.exists()
+
+
+# --- the browsable API (development settings) still serves a signed-in supervisor ------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [AGENTS, f"{AGENTS}agent_001/", f"{AGENTS}agent_001/availability/", QUEUE, f"{AGENTS}?active=&skill="],
+)
+def test_the_browsable_api_pages_render_for_a_supervisor(supervisor_user, url: str):
+    client = APIClient()
+    client.force_login(supervisor_user)
+
+    response = client.get(url, HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 200, response.content[:300]
+    page = response.content.decode()
+    # writes go through the raw-data form, as JSON: it offers no other content type
+    if 'name="_content_type"' in page:
+        offered = re.findall(
+            r'<option value="([^"]+)"', page.split('name="_content_type"', 1)[1].split("</select>", 1)[0]
+        )
+        assert offered == ["application/json"]
+
+
+def test_the_browsable_api_raw_form_posts_json(supervisor_user, billing):
+    client = APIClient()
+    client.force_login(supervisor_user)  # session authentication, as the browsable API
+
+    response = client.post(
+        AGENTS, json.dumps(_agent_body()), content_type="application/json", HTTP_ACCEPT="text/html"
+    )
+
+    assert response.status_code == 201
+    assert HumanAgent.objects.get(code="agent_new").skills.count() == 1
