@@ -3,7 +3,7 @@
 Shared state (deploy): several server processes serve the API in production, and two counters must be
 shared by all of them, or each process counts on its own and the limit multiplies by the number of
 processes (seen: 4,798 requests in 45 s through a 1,200/min throttle with four workers):
-- the API throttle (config.api.TokenClientThrottle) counts in the default cache;
+- the API throttle (config.throttling.TokenClientThrottle) counts in the default cache;
 - the admin login lock-out (django-axes) counts failed logins in the database with its database
   handler (shared), or in AXES_CACHE with its cache handler.
 A cache that lives in one process's memory (locmem), in one host's files (file-based) or nowhere

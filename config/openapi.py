@@ -9,7 +9,7 @@ documents them itself:
   the only request content type the schema lists);
 - 400 and 404 on paginated lists (a `page` or `page_size` that is not a positive integer, a page past
   the last: config.api.StandardPagination);
-- 429 with its Retry-After header where the view is throttled (config.api.TokenClientThrottle).
+- 429 with its Retry-After header where the view is throttled (config.throttling.TokenClientThrottle).
 
 Filter parameters (query parameters of the filter backends) say `allowEmptyValue`: an empty value is the
 same as leaving the parameter out (what the browsable API's filter form sends for a field left blank);

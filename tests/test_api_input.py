@@ -413,6 +413,14 @@ def test_a_schedule_time_that_is_not_a_local_wall_clock_time_is_400(
         (CASES, "post", _case_body(special_requirements={"specialization": 0}), "special_requirements"),
         (CASES, "post", _case_body(required_skills=[1]), "required_skills"),
         (CASES, "post", _case_body(max_wait_minutes=True), "max_wait_minutes"),
+        # RFC 3339, as the schema's formats say: no date-time read in the server's zone, no basic format
+        (
+            f"{AGENTS}agent_x/availability/",
+            "patch",
+            {"expected_available_at": "2026-12-01T14:30:00"},
+            "expected_available_at",
+        ),
+        (AGENTS, "post", _agent_body(hire_date="20260101"), "hire_date"),
     ],
 )
 def test_a_value_of_the_wrong_json_type_is_400_not_coerced(

@@ -27,7 +27,7 @@ from django.core.checks import run_checks
 from django.test import override_settings
 from rest_framework.authentication import TokenAuthentication
 
-from config.api import TokenClientThrottle, throttle_wait
+from config.throttling import TokenClientThrottle, throttle_wait
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/1")
@@ -237,7 +237,7 @@ import django
 django.setup()
 from rest_framework.authentication import TokenAuthentication
 
-from config.api import TokenClientThrottle
+from config.throttling import TokenClientThrottle
 
 user_id, attempts = int(sys.argv[1]), int(sys.argv[2])
 request = SimpleNamespace(

@@ -33,7 +33,7 @@ from agents.models import (
     validate_territories,
 )
 from agents.services import AGENT_EDITABLE_FIELDS
-from config.api import IdentifierField, LookupSlugRelatedField, StrictJsonTypes
+from config.inputs import IdentifierField, LookupSlugRelatedField, StrictJsonTypes
 
 
 def _reject_duplicates(

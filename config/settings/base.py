@@ -130,10 +130,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "config.api.StrictOrderingFilter",  # an unknown field is a 400, not ignored
-        "config.api.StrictSearchFilter",
+        "config.filters.StrictOrderingFilter",  # an unknown field is a 400, not ignored
+        "config.filters.StrictSearchFilter",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["config.api.TokenClientThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.TokenClientThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token_client": env("API_THROTTLE_RATE", default="1200/min")},
     "EXCEPTION_HANDLER": "config.api.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "config.openapi.ApiAutoSchema",

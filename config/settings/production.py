@@ -30,7 +30,7 @@ X_FRAME_OPTIONS = "DENY"
 # Several gunicorn workers (and hosts) serve the API: the throttle counts in the default cache, so that
 # cache must be shared, not each process's memory (config.checks warns on a per-process one). Redis
 # on this host by default. Short socket timeouts: a stalled Redis must not stall requests (the throttle
-# admits and logs when its cache fails: config.api.TokenClientThrottle).
+# admits and logs when its cache fails: config.throttling.TokenClientThrottle).
 CACHES = {"default": env.cache("CACHE_URL", default="redis://127.0.0.1:6379/0")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})

@@ -22,7 +22,8 @@ from rest_framework.fields import empty
 
 from agents.languages import LANGUAGE_CHOICES
 from agents.models import HumanAgent, Proficiency, SkillDomain
-from config.api import IdentifierField, StrictJsonTypes, rendered
+from config.api import rendered
+from config.inputs import IdentifierField, StrictJsonTypes
 from routing.models import (
     CASE_ID_MAX_LENGTH,
     CASE_ID_MESSAGE,
