@@ -284,3 +284,26 @@ def test_a_django_permission_denied_under_the_api_is_json():
     assert response.status_code == 403
     assert response["Content-Type"].startswith("application/json")
     assert json.loads(response.content)["code"] == "permission_denied"
+
+
+# --- NUL characters in any URL of the site ---------------------------------------------------------------
+
+
+def test_a_nul_byte_in_an_admin_filter_is_400_not_a_database_error(supervisor_user):
+    client = Client(raise_request_exception=False)
+    client.force_login(supervisor_user)
+
+    response = client.get("/admin/agents/humanagent/", {"department": NUL})
+
+    assert response.status_code == 400
+
+
+def test_a_nul_byte_in_an_unknown_api_parameter_is_400_naming_it(supervisor_client: APIClient):
+    body = _assert_api_error(supervisor_client.get("/api/v1/routing/queue/", {"whatever": NUL}), 400)
+    assert body["code"] == "null_characters"
+    assert list(body["fields"]) == ["whatever"]
+
+
+def test_a_nul_byte_in_an_api_path_is_400(supervisor_client: APIClient):
+    body = _assert_api_error(supervisor_client.get("/api/v1/agents/a%00b/"), 400)
+    assert body["fields"] == {"path": ["Null characters are not allowed."]}
