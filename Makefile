@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench
 BENCH_AGENTS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench_agents
 
-.PHONY: run worker test install lint format bench clean
+.PHONY: run worker test install lint format bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,16 @@ bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_routing
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_metrics
+
+# Schema fuzzing as CI runs it (.ci/fuzz): gunicorn with production settings on a fresh PostgreSQL
+# database FUZZ_DATABASE and Redis FUZZ_REDIS_URL, schemathesis on every operation of /api/schema/ with
+# its default checks, FUZZ_MAX_EXAMPLES cases per operation and phase; any failure fails the target.
+FUZZ_DATABASE ?= switchboard_fuzz
+FUZZ_REDIS_URL ?= redis://127.0.0.1:6379/2
+FUZZ_MAX_EXAMPLES ?= 30
+fuzz: install
+	FUZZ_DATABASE=$(FUZZ_DATABASE) FUZZ_REDIS_URL=$(FUZZ_REDIS_URL) FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) \
+	  PY=$(PY) bash .ci/fuzz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,14 +2,28 @@
 
 Every error leaves the API as `{"detail": str, "code": str, "fields": {field: [messages]}}` so that
 integrations parse one shape whatever failed, including a URL no API view serves (`api_page_not_found`,
-the project's handler404) and an IntegrityError that got past validation (409 `conflict`, logged: it
-means a validation gap or a race, never something to show as a 500).
+the project's handler404) and an IntegrityError that got past validation (409, logged: it means a
+validation gap or a race, never something to show as a 500; `unique` naming the column when the
+database names it, else `conflict`).
 
 Bad input is never a 500 nor Django's HTML error page: JSON nested too deeply for Python's parser is a
 400 (`BoundedJSONParser`, the default parser), and a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413
 `request_too_large` (the exception handler turns Django's RequestDataTooBig into `RequestTooLarge`).
+Whatever still goes wrong under /api/ answers the same shape: Django's handler400/403/404/500 are
+`api_bad_request`, `api_permission_denied`, `api_page_not_found` and `api_server_error` (config.urls).
 
-The OpenAPI side of these conventions (401/403/413/429 on every operation they apply to) is
+The API speaks JSON only: BoundedJSONParser is the one parser, so a form-encoded, multipart or untyped
+body is a 415 `unsupported_media_type` instead of being half-parsed (a form cannot carry nested rows).
+A value the API cannot use is a 400 naming the parameter, never ignored: a page or page size that is
+not a positive integer (`StandardPagination`), and the filters' unknown values (config.filters,
+agents.api.filters). A value that must be unique and is taken is a 409 `unique` naming the field,
+whether the serializer sees it first or the database does (a race between two requests).
+
+Next to this module: config.throttling (the throttle, counted in a cache every server process shares),
+config.filters (filter backends that refuse what they cannot use), config.inputs (input fields: exact
+identifiers, JSON types as the schema states them).
+
+The OpenAPI side of these conventions (401/403/413/415/429 on every operation they apply to) is
 config.openapi.ApiAutoSchema.
 """
 
@@ -17,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,12 +43,11 @@ from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, permissions, serializers, status
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
 
 from config.errors import ConflictError, DomainError
 
@@ -110,28 +124,76 @@ class StrictModelPermissions(permissions.DjangoModelPermissions):
     }
 
 
+PAGE_NUMBER_PATTERN = re.compile(r"\A[0-9]+\Z")
+
+
+def _positive_int_parameter(request: Request, name: str) -> int | None:
+    """A positive integer query parameter; None when absent. Anything else is a 400 naming it (an
+    empty value too: `page` and `page_size` are numbers, and the API's own links always give one)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not PAGE_NUMBER_PATTERN.match(raw):
+        number = 0
+    elif len(raw) > 18:  # a well-formed number larger than any page count: past the last page
+        number = 10**18
+    else:
+        number = int(raw)
+    if number < 1:
+        raise exceptions.ValidationError({name: ["Must be a positive integer (1, 2, ...)."]}, code="invalid")
+    return number
+
+
+class PageNotFound(exceptions.NotFound):
+    default_code = "page_not_found"
+
+
 class StandardPagination(PageNumberPagination):
+    """Page numbers from 1; a page past the last is a 404 `page_not_found` naming `page` (the first
+    page of an empty list exists and is empty). `page_size` above the maximum is capped, as documented."""
+
     page_size_query_param = "page_size"
+    last_page_strings = ()  # `page` is a number, as the schema says; no "last"
 
     @property
     def max_page_size(self) -> int:  # read lazily: nothing reads settings at import time
         return settings.API_MAX_PAGE_SIZE
 
+    def get_page_size(self, request: Request) -> int:
+        size = _positive_int_parameter(request, self.page_size_query_param)
+        return self.page_size if size is None else min(size, self.max_page_size)
 
-class TokenClientThrottle(UserRateThrottle):
-    """Throttle integrations (token clients); supervisors in the browsable API are not throttled."""
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        self.request = request
+        page_size = self.get_page_size(request)
+        number = _positive_int_parameter(request, self.page_query_param) or 1
+        paginator = self.django_paginator_class(queryset, page_size)
+        if number > 1 and number > paginator.num_pages:
+            message = f"Page {number} is past the last page ({paginator.num_pages})."
+            raise PageNotFound({self.page_query_param: [message]})
+        self.page = paginator.page(number)
+        if paginator.num_pages > 1 and self.template is not None:
+            self.display_page_controls = True  # the browsable API shows page links
+        return list(self.page)
 
-    scope = "token_client"
-
-    def get_rate(self) -> str | None:
-        # Read per request, not from the class attribute DRF binds at import time, so the rate follows
-        # the settings (and a test's override_settings).
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
-    def allow_request(self, request, view) -> bool:
-        if not isinstance(getattr(request, "successful_authenticator", None), TokenAuthentication):
-            return True
-        return super().allow_request(request, view)
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Page number, from 1. A page past the last one is a 404 `page_not_found`.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Results per page (default {self.page_size}); larger than the maximum "
+                "(API_MAX_PAGE_SIZE, 200 unless configured) is capped to it.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]
 
 
 def _as_field_errors(data: Any) -> dict[str, Any]:
@@ -150,6 +212,50 @@ def _first_code(codes: Any) -> str:
     return str(codes)
 
 
+def _leaf_codes(codes: Any) -> list[str]:
+    if isinstance(codes, dict):
+        return [code for value in codes.values() for code in _leaf_codes(value)]
+    if isinstance(codes, list):
+        return [code for value in codes for code in _leaf_codes(value)]
+    return [str(codes)]
+
+
+def _first_message(detail: Any) -> str:
+    while isinstance(detail, (dict, list)) and detail:
+        detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
+    return str(detail) if detail else "Request failed."
+
+
+# PostgreSQL: 'Key (employee_id)=(x) already exists.'; SQLite: 'UNIQUE constraint failed: table.column'.
+_UNIQUE_KEY_PG = re.compile(r"Key \((?P<columns>[a-z0-9_, ]+)\)=")
+_UNIQUE_KEY_SQLITE = re.compile(r"UNIQUE constraint failed: (?P<columns>[a-z0-9_., ]+)$")
+
+
+def _unique_violation_fields(error: IntegrityError) -> list[str]:
+    """The columns of a unique violation, when the database names plain columns (not an expression)."""
+    cause = error.__cause__
+    diag = getattr(cause, "diag", None)
+    detail = getattr(diag, "message_detail", None) or ""
+    match = _UNIQUE_KEY_PG.search(detail) or _UNIQUE_KEY_SQLITE.search(str(error).strip())
+    if match is None:
+        return []
+    return [column.strip().rsplit(".", 1)[-1] for column in match["columns"].split(",")]
+
+
+def _integrity_conflict(error: IntegrityError) -> ConflictError:
+    columns = _unique_violation_fields(error)
+    if columns:
+        conflict = ConflictError(
+            f"Already taken: {', '.join(columns)}.",
+            fields={column: ["This value is already taken."] for column in columns},
+        )
+        conflict.code = "unique"
+        return conflict
+    return ConflictError(
+        "The request conflicts with existing data (a uniqueness or integrity rule of the database)."
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     # Imported here: rest_framework.views imports the settings that name this module (import cycle).
     from rest_framework.views import exception_handler, set_rollback
@@ -159,9 +265,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         logger.warning(
             "IntegrityError reached the API in %s; answered 409", type(view).__name__, exc_info=exc
         )
-        exc = ConflictError(
-            "The request conflicts with existing data (a uniqueness or integrity rule of the database)."
-        )
+        exc = _integrity_conflict(exc)
     if isinstance(exc, DomainError):
         set_rollback()
         body = {"detail": exc.detail, "code": exc.code, "fields": exc.fields}
@@ -184,15 +288,41 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return None
     if isinstance(exc, exceptions.ValidationError):
         fields = _as_field_errors(response.data)
-        response.data = {"detail": "Invalid input.", "code": _first_code(exc.get_codes()), "fields": fields}
+        codes = _leaf_codes(exc.get_codes())
+        if codes and all(code == "unique" for code in codes):
+            # Only taken values, nothing malformed: the request is valid but conflicts with existing
+            # data, as a duplicate case id does (409). With any other error it stays a 400.
+            response.status_code = status.HTTP_409_CONFLICT
+            taken = ", ".join(fields) or "a unique value"
+            response.data = {"detail": f"Already taken: {taken}.", "code": "unique", "fields": fields}
+        else:
+            response.data = {"detail": "Invalid input.", "code": _first_code(codes), "fields": fields}
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         response.data = {
-            "detail": str(detail) if not isinstance(detail, (dict, list)) else "Request failed.",
+            "detail": _first_message(detail) if isinstance(detail, (dict, list)) else str(detail),
             "code": _first_code(exc.get_codes()),
             "fields": _as_field_errors(detail) if isinstance(detail, (dict, list)) else {},
         }
     return response
+
+
+def _api_error(status_code: int, detail: str, code: str) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": code, "fields": {}}, status=status_code)
+
+
+def api_bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400 (Django's SuspiciousOperation and BadRequest outside DRF, e.g. a disallowed Host)."""
+    if request.path.startswith(API_PATH_PREFIX):
+        return _api_error(400, "Bad request.", "bad_request")
+    return defaults.bad_request(request, exception)
+
+
+def api_permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler403 (Django's PermissionDenied outside DRF, e.g. from a middleware)."""
+    if request.path.startswith(API_PATH_PREFIX):
+        return _api_error(403, "You do not have permission to perform this action.", "permission_denied")
+    return defaults.permission_denied(request, exception)
 
 
 def api_page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -201,5 +331,18 @@ def api_page_not_found(request: HttpRequest, exception: Exception) -> HttpRespon
     Django calls handler404 only with DEBUG off; with DEBUG on it shows its technical 404 page instead.
     """
     if request.path.startswith(API_PATH_PREFIX):
-        return JsonResponse({"detail": "Not found.", "code": "not_found", "fields": {}}, status=404)
+        return _api_error(404, "Not found.", "not_found")
     return defaults.page_not_found(request, exception)
+
+
+def api_server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an unexpected error under /api/ answers the API's error shape, not Django's HTML page.
+
+    Every 500 is a bug: Django has logged the traceback (django.request) before calling this, and the
+    body says nothing about the cause.
+    """
+    if request.path.startswith(API_PATH_PREFIX):
+        return _api_error(
+            500, "Server error: the request failed unexpectedly and was logged.", "server_error"
+        )
+    return defaults.server_error(request)

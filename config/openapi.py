@@ -4,8 +4,16 @@ Each view documents its own answers (its bodies, 400, 404, 409); the answers a c
 view alike are added here, in the one error shape (config.api.ApiErrorSerializer), unless the view
 documents them itself:
 - 401 and 403 where a permission is required (every view but AllowAny ones);
-- 413 where the operation takes a request body (any body may exceed DATA_UPLOAD_MAX_MEMORY_SIZE);
-- 429 with its Retry-After header where the view is throttled (config.api.TokenClientThrottle).
+- 413 and 415 where the operation takes a request body (any body may exceed DATA_UPLOAD_MAX_MEMORY_SIZE,
+  and the body must be JSON: config.api.BoundedJSONParser is the only parser, so `application/json` is
+  the only request content type the schema lists);
+- 400 and 404 on paginated lists (a `page` or `page_size` that is not a positive integer, a page past
+  the last: config.api.StandardPagination);
+- 429 with its Retry-After header where the view is throttled (config.throttling.TokenClientThrottle).
+
+Filter parameters (query parameters of the filter backends) say `allowEmptyValue`: an empty value is the
+same as leaving the parameter out (what the browsable API's filter form sends for a field left blank);
+any other value the filter cannot use is a 400 naming it.
 
 A module of its own, not config.api: drf_spectacular.openapi imports rest_framework.views, whose APIView
 reads DEFAULT_PARSER_CLASSES (config.api.BoundedJSONParser) when it is defined, so config.api importing
@@ -23,9 +31,12 @@ from rest_framework.permissions import AllowAny
 from config.api import ApiErrorSerializer
 
 CONVENTION_ERRORS = {
+    400: "Invalid query parameter: `fields` names it (a filter value, `page` or `page_size`).",
+    404: "Page past the last page (code `page_not_found`).",
     401: "Not authenticated (send `Authorization: Token <key>`).",
     403: "Authenticated but lacking the model permission.",
     413: "The request body is larger than the server accepts (code `request_too_large`).",
+    415: "The body is not JSON: send `Content-Type: application/json` (code `unsupported_media_type`).",
     429: "Too many requests from this token (code `throttled`); retry after `Retry-After` seconds.",
 }
 
@@ -48,15 +59,23 @@ class ApiAutoSchema(AutoSchema):
     def _takes_body(self) -> bool:
         return self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
 
+    def _is_paginated_list(self) -> bool:
+        return self.method == "GET" and self._is_list_view() and self._get_paginator() is not None
+
     def _convention_errors(self) -> list[int]:
         codes = []
+        if self._is_paginated_list():
+            codes += [400, 404]
         if self._requires_permission():
             codes += [401, 403]
         if self._takes_body():
-            codes.append(413)
+            codes += [413, 415]
         if self._is_throttled():
             codes.append(429)
         return codes
+
+    def _get_filter_parameters(self) -> list[dict[str, Any]]:
+        return [{**parameter, "allowEmptyValue": True} for parameter in super()._get_filter_parameters()]
 
     def get_override_parameters(self) -> list[Any]:
         parameters = super().get_override_parameters()

@@ -18,7 +18,11 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
 ]
 
+# Under /api/ every error answers the API's JSON shape, also those Django answers itself (config.api).
+handler400 = "config.api.api_bad_request"
+handler403 = "config.api.api_permission_denied"
 handler404 = "config.api.api_page_not_found"
+handler500 = "config.api.api_server_error"
 
 admin.site.site_header = "Switchboard"
 admin.site.site_title = "Switchboard"

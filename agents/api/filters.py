@@ -1,18 +1,71 @@
-"""Query-string filters of the agent list (django-filter; drf-spectacular documents them)."""
+"""Query-string filters of the agent list (django-filter; drf-spectacular documents them).
+
+Every filter refuses a value it cannot use with a 400 naming the parameter, never ignores it: an unknown
+skill domain code (`?skill=nosuch`), a boolean other than `true`/`false` (`?active=maybe`), a language
+or status outside its choices. An empty value (`?skill=`) is the same as leaving the parameter out: the
+browsable API's filter form sends its blank fields so. `department` is free text (matched without case),
+so a department nobody is in is an empty page, not an error.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 
 from agents.languages import LANGUAGE_CHOICES
-from agents.models import AvailabilityStatus, HumanAgent
+from agents.models import AvailabilityStatus, HumanAgent, SkillDomain
+
+
+class SkillDomainCodeField(forms.CharField):
+    """A skill domain code that exists, taken exactly as sent (not stripped)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strip=False, **kwargs)
+
+    def clean(self, value: Any) -> str:
+        code = super().clean(value)  # refuses a NUL character before any query sees it
+        if code and not SkillDomain.objects.filter(code=code).exists():
+            raise ValidationError(f"Unknown skill domain {code}.", code="unknown_skill_domain")
+        return code
+
+
+class SkillDomainFilter(django_filters.CharFilter):
+    field_class = SkillDomainCodeField
+
+
+class StrictBooleanField(forms.Field):
+    """`true` or `false`; empty means not given. Django's NullBooleanField reads anything else as
+    "unknown", which would silently drop the filter."""
+
+    VALUES = {"true": True, "false": False}
+    widget = forms.Select(choices=[("", "---------"), ("true", "Yes"), ("false", "No")])
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        if value not in self.VALUES:
+            raise ValidationError(f"{value!r} is not a boolean: use true or false.", code="invalid")
+        return self.VALUES[value]
+
+    def validate(self, value: Any) -> None:  # None is "not given", never "required"
+        return None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class AgentFilter(django_filters.FilterSet):
     # An agent has at most one row per skill domain and per language (UNIQUE), so these joins never
     # repeat an agent in the page.
-    skill = django_filters.CharFilter(
-        field_name="skills__domain__code", label="Skill domain code: agents holding that skill."
+    skill = SkillDomainFilter(
+        field_name="skills__domain__code",
+        label="Skill domain code: agents holding that skill; an unknown code is a 400.",
     )
     language = django_filters.ChoiceFilter(
         field_name="languages__language_code",
@@ -24,9 +77,7 @@ class AgentFilter(django_filters.FilterSet):
         choices=AvailabilityStatus.choices,
         label="Live availability status.",
     )
-    active = django_filters.BooleanFilter(
-        field_name="is_active", label="Active (true) or deactivated (false)."
-    )
+    active = StrictBooleanFilter(field_name="is_active", label="Active (true) or deactivated (false).")
     department = django_filters.CharFilter(
         field_name="department", lookup_expr="iexact", label="Department (case-insensitive)."
     )

@@ -8,11 +8,15 @@ validated as a complete row, also inside a PATCH of its agent (see FullRowSerial
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from django.core.validators import validate_slug
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
+from rest_framework.validators import UniqueValidator
 
 from agents.languages import ISO_639_1, LANGUAGE_CHOICES
 from agents.models import (
@@ -29,6 +33,7 @@ from agents.models import (
     validate_territories,
 )
 from agents.services import AGENT_EDITABLE_FIELDS
+from config.inputs import IdentifierField, LookupSlugRelatedField, StrictJsonTypes
 
 
 def _reject_duplicates(
@@ -46,7 +51,7 @@ def _reject_duplicates(
         seen.add(value)
 
 
-class FullRowSerializer(serializers.ModelSerializer):
+class FullRowSerializer(StrictJsonTypes, serializers.ModelSerializer):
     """A nested row that validates as a complete row even when its parent is a PATCH.
 
     DRF relaxes required fields all the way down when the root serializer is partial (fields consult
@@ -80,7 +85,7 @@ def _validate_language_code(value: str) -> None:
 
 
 class AgentSkillSerializer(FullRowSerializer):
-    domain = serializers.SlugRelatedField(
+    domain = LookupSlugRelatedField(
         slug_field="code",
         queryset=SkillDomain.objects.all(),
         help_text="SkillDomain code, e.g. `billing`.",
@@ -138,7 +143,44 @@ class AgentSpecializationSerializer(FullRowSerializer):
         ]
 
 
+WALL_CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": WALL_CLOCK_TIME_PATTERN,
+        "example": "09:00:00",
+        "description": "Local wall-clock time in the schedule's `timezone`, HH:MM[:SS[.ffffff]] "
+        "(24-hour, no UTC offset: the offset follows from the time zone on each date).",
+    }
+)
+class WallClockTimeField(serializers.TimeField):
+    """A schedule time: a local wall-clock time in the row's IANA time zone, so it carries no offset.
+
+    Declared with its pattern instead of OpenAPI's `format: time`, which is RFC 3339's full-time and
+    requires an offset ("09:00:00Z"): the API has never sent one, and an offset here would be dropped
+    (Django's time parser discards it), so one is refused instead.
+    """
+
+    default_error_messages = {
+        "wall_clock": "Use a local time HH:MM[:SS[.ffffff]] (24-hour) without a UTC offset; the "
+        "schedule's timezone gives the offset."
+    }
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(WALL_CLOCK_TIME_PATTERN, value):
+            self.fail("wall_clock")
+        return super().to_internal_value(value)
+
+
 class AgentScheduleSerializer(FullRowSerializer):
+    start_time = WallClockTimeField(help_text="When the shift starts, local time.")
+    end_time = WallClockTimeField(
+        help_text="When the shift ends, local time; at or before start_time it ends the next day (22:00-06:00, "
+        "09:00-00:00 until midnight, 00:00-00:00 the whole day)."
+    )
+
     class Meta:
         model = AgentSchedule
         fields = [
@@ -151,18 +193,16 @@ class AgentScheduleSerializer(FullRowSerializer):
             "schedule_type",
         ]
         # `timezone` keeps the model's validator: "PST is not an IANA time zone (use e.g. America/...)".
+        # An end_time at or before start_time is a window that crosses midnight (routing.engine.schedule).
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        start, end = attrs.get("start_time"), attrs.get("end_time")
-        if start is not None and end is not None and end <= start:
-            raise serializers.ValidationError({"end_time": ["Must be after start_time (same-day window)."]})
         since, until = attrs.get("effective_from"), attrs.get("effective_until")
         if since is not None and until is not None and until < since:
             raise serializers.ValidationError({"effective_until": ["Must not be before effective_from."]})
         return attrs
 
 
-class AgentAvailabilitySerializer(serializers.ModelSerializer):
+class AgentAvailabilitySerializer(StrictJsonTypes, serializers.ModelSerializer):
     """An agent's live status. Load and capacity are maintained by routing and are read-only here."""
 
     capacity = serializers.IntegerField(
@@ -232,7 +272,7 @@ class AgentPerformanceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AgentSerializer(serializers.ModelSerializer):
+class AgentSerializer(StrictJsonTypes, serializers.ModelSerializer):
     """An agent with its nested sets; availability and performance are read-only here.
 
     A nested list, when given, replaces that set (rows matched by skill domain, language code and
@@ -240,6 +280,28 @@ class AgentSerializer(serializers.ModelSerializer):
     to clear a set.
     """
 
+    # Identifiers are taken exactly as sent: " agent_001" is a 400, not trimmed into another agent's code.
+    code = IdentifierField(
+        max_length=50,
+        validators=[
+            validate_slug,
+            UniqueValidator(HumanAgent.objects.all(), message="An agent with this code already exists."),
+        ],
+        help_text=HumanAgent._meta.get_field("code").help_text,
+    )
+    employee_id = IdentifierField(
+        max_length=50,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        validators=[
+            UniqueValidator(
+                HumanAgent.objects.all(), message="An agent with this employee id already exists."
+            )
+        ],
+        help_text="HR employee id, unique; blank or null for none (stored as null, so agents without one "
+        "do not collide).",
+    )
     skills = AgentSkillSerializer(many=True, required=False)
     languages = AgentLanguageSerializer(many=True, required=False)
     specializations = AgentSpecializationSerializer(many=True, required=False)
@@ -261,6 +323,18 @@ class AgentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {
+            "email": {
+                "validators": [
+                    UniqueValidator(
+                        HumanAgent.objects.all(), message="An agent with this email already exists."
+                    )
+                ]
+            }
+        }
+
+    def validate_employee_id(self, value: str | None) -> str | None:
+        return value or None
 
     def validate_skills(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         _reject_duplicates(rows, lambda row: row["domain"].code, "Skill domain")

@@ -138,6 +138,11 @@ class AgentAvailabilityApi(GenericAPIView):
     queryset = AgentAvailability.objects.all()  # the model StrictModelPermissions checks
     pagination_class = None
     filter_backends: list[Any] = []
+    # The handlers below read and write through agents.selectors and agents.services; get_object serves
+    # DRF's own machinery (OPTIONS metadata and the browsable API's forms look the object up to check
+    # object permissions), which otherwise fails an assertion looking for a `pk` URL argument (a 500).
+    lookup_field = "agent__code"
+    lookup_url_kwarg = "code"
 
     @extend_schema(
         summary="Get an agent's availability",

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "axes",
+    "config.apps.SwitchboardConfig",  # project-wide system checks (config/checks.py)
     "agents",
     "routing",
     "voice",
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RejectNulCharactersMiddleware",  # a NUL in a URL is a 400, never a DataError
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -122,19 +124,17 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.api.StrictModelPermissions"],
-    "DEFAULT_PARSER_CLASSES": [
-        "config.api.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: a form-encoded or multipart body cannot carry the nested rows and objects the API
+    # takes, so it is a 415 rather than half-parsed (the browsable API posts JSON from its raw form).
+    "DEFAULT_PARSER_CLASSES": ["config.api.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.api.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "config.filters.StrictOrderingFilter",  # an unknown field is a 400, not ignored
+        "config.filters.StrictSearchFilter",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["config.api.TokenClientThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.TokenClientThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token_client": env("API_THROTTLE_RATE", default="1200/min")},
     "EXCEPTION_HANDLER": "config.api.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "config.openapi.ApiAutoSchema",
@@ -161,6 +161,10 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Failed logins are counted in the database (AccessAttempt rows), which every server process shares, so
+# the lock-out holds across processes and restarts and supervisors see the attempts in the admin.
+# config.checks warns (deploy) if this is changed to a handler that counts per process.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 # --- Routing ----------------------------------------------------------------------------------------
 ROUTING = {

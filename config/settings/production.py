@@ -26,6 +26,15 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# --- State shared by every server process -----------------------------------------------------------
+# Several gunicorn workers (and hosts) serve the API: the throttle counts in the default cache, so that
+# cache must be shared, not each process's memory (config.checks warns on a per-process one). Redis
+# on this host by default. Short socket timeouts: a stalled Redis must not stall requests (the throttle
+# admits and logs when its cache fails: config.throttling.TokenClientThrottle).
+CACHES = {"default": env.cache("CACHE_URL", default="redis://127.0.0.1:6379/0")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
+
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     # No browsable API in production: integrations speak JSON.

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
+from django.core.validators import validate_slug
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
@@ -23,6 +24,7 @@ from rest_framework.fields import empty
 from agents.languages import LANGUAGE_CHOICES
 from agents.models import HumanAgent, Proficiency, SkillDomain
 from config.api import rendered
+from config.inputs import IdentifierField, StrictJsonTypes
 from routing.models import (
     CASE_ID_MAX_LENGTH,
     CASE_ID_MESSAGE,
@@ -74,7 +76,8 @@ class CaseLanguageField(serializers.ChoiceField):
 
 
 def case_id_field(**kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(
+    # Taken exactly as sent: whitespace around a case id is a 400, not trimmed into another case's id.
+    return IdentifierField(
         max_length=CASE_ID_MAX_LENGTH, validators=[validate_case_id], help_text=CASE_ID_MESSAGE, **kwargs
     )
 
@@ -116,7 +119,7 @@ class MinProficiencyField(serializers.ChoiceField):
         super().__init__(choices=Proficiency.choices, **kwargs)
 
 
-class SpecialRequirementsSerializer(serializers.Serializer):
+class SpecialRequirementsSerializer(StrictJsonTypes, serializers.Serializer):
     """The keys routing reads (routing.engine.rules.parse_special_requirements), each with its type.
 
     Any other key is rejected rather than stored and ignored: a misspelt `min_proficency` would otherwise
@@ -129,7 +132,7 @@ class SpecialRequirementsSerializer(serializers.Serializer):
         help_text="Lowest proficiency accepted in each required skill (default intermediate).",
     )
     optional_skills = serializers.ListField(
-        child=serializers.SlugField(max_length=50),
+        child=serializers.SlugField(max_length=50, trim_whitespace=False),
         required=False,
         allow_null=True,
         max_length=50,
@@ -181,15 +184,15 @@ def strategy_choices() -> list[str]:
     return sorted(names())
 
 
-class CaseInputSerializer(serializers.Serializer):
+class CaseInputSerializer(StrictJsonTypes, serializers.Serializer):
     """A new case to route. Mirrors routing.services.CaseRequest."""
 
     case_id = case_id_field()
-    customer_id = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    customer_id = IdentifierField(max_length=50, required=False, allow_blank=True, default="")
     priority = serializers.ChoiceField(choices=Priority.choices)
     complexity = ComplexityField()
     required_skills = FlatListField(
-        child=serializers.SlugField(max_length=50),
+        child=serializers.SlugField(max_length=50, trim_whitespace=False),
         allow_empty=True,
         max_length=50,
         help_text="Skill domain codes (see the agents' skill domains); an unknown code is rejected.",
@@ -237,7 +240,7 @@ class CaseInputSerializer(serializers.Serializer):
         return attrs
 
 
-class AssignmentActionInputSerializer(serializers.Serializer):
+class AssignmentActionInputSerializer(StrictJsonTypes, serializers.Serializer):
     """Which assignment a start or completion acts on: its id, or the acting agent's code (or both,
     which must agree); one of them is required (400 `assignment_not_identified`, checked by the service
     after the case is found). A late action on an assignment that is no longer open answers 409."""
@@ -248,8 +251,13 @@ class AssignmentActionInputSerializer(serializers.Serializer):
         default=None,
         help_text="The assignment's id (from the routing answer).",
     )
-    agent = serializers.SlugField(
-        max_length=50, required=False, allow_null=True, default=None, help_text="The acting agent's code."
+    agent = IdentifierField(
+        max_length=50,
+        required=False,
+        allow_null=True,
+        default=None,
+        validators=[validate_slug],
+        help_text="The acting agent's code.",
     )
 
 

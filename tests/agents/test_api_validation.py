@@ -321,3 +321,28 @@ def test_an_integrity_error_in_a_view_is_a_logged_409_in_the_error_shape(
     assert set(body) == {"detail", "code", "fields"}
     assert "agents_humanagent_email_key" not in body["detail"]  # the SQL stays in the log
     assert any("IntegrityError" in record.getMessage() for record in caplog.records)
+
+
+def test_a_night_shift_is_one_schedule_row_crossing_midnight(supervisor_client, agent):
+    rows = [
+        {
+            "day_of_week": "friday",
+            "start_time": "22:00:00",
+            "end_time": "06:00:00",
+            "timezone": "Europe/Madrid",
+            "effective_from": "2026-01-01",
+        },
+        {
+            "day_of_week": "saturday",
+            "start_time": "09:00:00",
+            "end_time": "00:00:00",
+            "timezone": "Europe/Madrid",
+            "effective_from": "2026-01-01",
+        },
+    ]
+    response = supervisor_client.patch(detail_url(agent.code), {"schedules": rows}, format="json")
+    assert response.status_code == 200, response.json()
+    assert {(row["start_time"], row["end_time"]) for row in response.json()["schedules"]} == {
+        ("22:00:00", "06:00:00"),
+        ("09:00:00", "00:00:00"),
+    }

@@ -1,0 +1,164 @@
+"""Input fields and checks every input serializer shares: what the API takes is what the schema says.
+
+- IdentifierField: an identifier exactly as sent (surrounding whitespace is a 400, never trimmed);
+- LookupSlugRelatedField: a lookup that never sends the database a value no row can hold (NUL);
+- StrictJsonTypes: each value of the JSON type (and RFC 3339 format) the schema gives it, not coerced.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+
+
+class IdentifierField(serializers.CharField):
+    """An identifier (a code, a case id) taken exactly as sent: surrounding whitespace is a 400 naming
+    the field, never trimmed into another identifier (DRF's CharField trims by default)."""
+
+    default_error_messages = {
+        "surrounding_whitespace": "Must not begin or end with whitespace: identifiers are taken exactly as sent."
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value != value.strip():
+            self.fail("surrounding_whitespace")
+        return value
+
+
+class LookupSlugRelatedField(serializers.SlugRelatedField):
+    """SlugRelatedField whose lookup never reaches the database with a value no row can hold: a NUL
+    character (PostgreSQL text cannot contain one, so the query itself fails: a DataError, a 500) or a
+    non-string is refused as the field's own error before the query."""
+
+    default_error_messages = {"null_characters": "Null characters are not allowed."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("null_characters")
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# --- JSON types as the schema states them --------------------------------------------------------------
+
+
+def _json_type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _expected_json_type(field: serializers.Field) -> tuple[str, tuple[type, ...]] | None:
+    """The JSON type the schema gives a writable field (drf-spectacular's mapping), or None for any."""
+    if isinstance(field, serializers.JSONField):
+        return None
+    if isinstance(field, serializers.BooleanField):
+        return "a boolean", (bool,)
+    if isinstance(field, serializers.IntegerField):
+        return "an integer", (int,)
+    if isinstance(field, serializers.FloatField):
+        return "a number", (int, float)
+    if isinstance(
+        field, (serializers.ListField, serializers.ListSerializer, serializers.MultipleChoiceField)
+    ):
+        return "a list", (list,)
+    if isinstance(field, (serializers.DictField, serializers.BaseSerializer)):
+        return "an object", (dict,)
+    if isinstance(field, serializers.ChoiceField):
+        choices = list(field.choices)
+        return ("a string", (str,)) if all(isinstance(choice, str) for choice in choices) else None
+    if isinstance(
+        field,
+        (
+            serializers.CharField,  # email, slug, regex, URL and UUID fields included
+            serializers.DecimalField,  # documented as a decimal string
+            serializers.DateField,
+            serializers.DateTimeField,
+            serializers.TimeField,
+            serializers.DurationField,
+            serializers.SlugRelatedField,
+        ),
+    ):
+        return "a string", (str,)
+    return None
+
+
+# RFC 3339 as OpenAPI's `format: date` and `format: date-time` mean it. DRF's parsers are laxer: Python's
+# fromisoformat takes "20260101", and a date-time without an offset is read in the server's time zone.
+RFC3339_DATE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
+RFC3339_DATE_TIME = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})\Z")
+
+
+def _type_error(field: serializers.Field, value: Any) -> str | None:
+    if value is None:
+        return None if field.allow_null else "This field may not be null."
+    expected = _expected_json_type(field)
+    if expected is None:
+        return None
+    kind, types = expected
+    if isinstance(value, bool) and bool not in types:
+        return f"Expected {kind}, got a boolean."
+    if not isinstance(value, types):
+        return f"Expected {kind}, got {_json_type_name(value)}."
+    if isinstance(field, serializers.DateTimeField) and not RFC3339_DATE_TIME.match(value):
+        return "Use an ISO 8601 date-time with its UTC offset, e.g. 2026-01-01T09:00:00Z."
+    if isinstance(field, serializers.DateField) and not RFC3339_DATE.match(value):
+        return "Use an ISO 8601 date, YYYY-MM-DD."
+    return None
+
+
+class StrictJsonTypes(serializers.Serializer):
+    """Values of the JSON type the schema states, not coerced: `"employee_id": 0` is a 400 naming
+    the field, not the string "0", and `"manual_override": 0` is not false (DRF converts numbers to
+    strings and 0/1/"yes"/"on" to booleans). Also for the items of a list of plain values. Mixed into
+    every input serializer. A field DRF refuses anyway keeps DRF's own error (and code); the type error
+    is added for the fields DRF would have coerced."""
+
+    def _type_errors(self, data: dict[str, Any]) -> dict[str, Any]:
+        errors: dict[str, Any] = {}
+        for name, field in self.fields.items():
+            if field.read_only or name not in data:
+                continue
+            message = _type_error(field, data[name])
+            if message:
+                errors[name] = [ErrorDetail(message, code="invalid_type")]
+            elif isinstance(field, serializers.ListField) and isinstance(data[name], list):
+                items = {
+                    str(index): [ErrorDetail(item_message, code="invalid_type")]
+                    for index, item in enumerate(data[name])
+                    if (item_message := _type_error(field.child, item))
+                }
+                if items:
+                    errors[name] = items
+        return errors
+
+    def to_internal_value(self, data: Any) -> Any:
+        refused: dict[str, Any] = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if not isinstance(error.detail, dict) or not isinstance(data, dict):
+                raise
+            refused, original = dict(error.detail), error
+        if not isinstance(data, dict):
+            return value
+        coerced = {name: errors for name, errors in self._type_errors(data).items() if name not in refused}
+        if coerced:
+            raise serializers.ValidationError({**refused, **coerced})
+        if refused:
+            raise original
+        return value

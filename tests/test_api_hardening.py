@@ -1,0 +1,309 @@
+"""Bad input never reaches the database as a 500, and every error under /api/ answers the API's JSON.
+
+The sweeps read the published OpenAPI schema, so an operation, parameter or body field added later is
+swept too: a NUL character in every query parameter and in every string of every request body, and an
+OPTIONS request on every path, by a supervisor (who may change) and an analyst (who may only read).
+PostgreSQL text cannot hold a NUL character, so there an unchecked one fails the query itself (a
+DataError, a 500); the sweeps run on both databases and expect the same 400.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.test import Client, RequestFactory
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+
+from agents.models import HumanAgent
+from config import api
+from routing.models import SupportCase
+from tests.factories import HumanAgentFactory
+from tests.factories.agents import AgentSkillFactory, SkillDomainFactory
+from tests.factories.routing import SupportCaseFactory
+
+pytestmark = pytest.mark.django_db
+
+NUL = "a\x00b"
+AGENT_CODE = "sweep_agent"
+CASE_ID = "SWEEP-1"
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+@pytest.fixture
+def targets(db) -> None:
+    """The objects the sweeps' path parameters name: an agent with a skill, and a case."""
+    agent = HumanAgentFactory(code=AGENT_CODE)
+    AgentSkillFactory(agent=agent, domain=SkillDomainFactory(code="billing"))
+    SupportCaseFactory(case_id=CASE_ID)
+
+
+def _url(path: str) -> str:
+    return path.replace("{code}", AGENT_CODE).replace("{case_id}", CASE_ID)
+
+
+def _operations(schema: dict) -> Iterator[tuple[str, str, dict]]:
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield path, method, operation
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    if "allOf" in node and len(node["allOf"]) == 1:
+        return _resolve(schema, node["allOf"][0])
+    return node
+
+
+def _assert_api_error(response: Any, status: int) -> dict:
+    assert response.status_code == status, (response.status_code, response.content[:300])
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"detail", "code", "fields"}
+    return body
+
+
+# --- fault 10: the two 500s -------------------------------------------------------------------------------
+
+
+def _agent_body(**overrides: Any) -> dict:
+    return {
+        "code": "nul_agent",
+        "name": "Nul Agent",
+        "email": "nul@example.com",
+        "skill_level": "senior",
+        "skills": [{"domain": "billing", "proficiency": "expert"}],
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+def test_a_nul_byte_in_a_nested_skill_domain_is_400_naming_it(
+    supervisor_client: APIClient, targets: None, method: str
+):
+    url = "/api/v1/agents/" if method == "post" else f"/api/v1/agents/{AGENT_CODE}/"
+    body = _agent_body(
+        code="nul_agent" if method == "post" else AGENT_CODE,
+        skills=[{"domain": "bill\x00ing", "proficiency": "expert"}],
+    )
+    agents_before = HumanAgent.objects.count()
+
+    response = getattr(supervisor_client, method)(url, body, format="json")
+
+    error = _assert_api_error(response, 400)
+    assert error["fields"]["skills"]["0"]["domain"] == ["Null characters are not allowed."]
+    assert HumanAgent.objects.count() == agents_before
+
+
+def test_options_on_availability_by_a_user_who_may_change_it_describes_the_put(
+    supervisor_client: APIClient, targets: None
+):
+    response = supervisor_client.options(f"/api/v1/agents/{AGENT_CODE}/availability/")
+
+    assert response.status_code == 200
+    assert "status" in response.json()["actions"]["PUT"]
+
+
+def test_options_on_the_availability_of_an_unknown_agent_is_not_a_500(supervisor_client: APIClient):
+    response = supervisor_client.options("/api/v1/agents/nobody/availability/")
+
+    assert response.status_code == 200
+    assert "actions" not in response.json()  # nothing to put to
+
+
+@pytest.mark.parametrize("who", ["supervisor_client", "analyst_client"])
+def test_options_on_every_path_answers_json(request: pytest.FixtureRequest, schema: dict, targets, who: str):
+    client: APIClient = request.getfixturevalue(who)
+    for path in schema["paths"]:
+        response = client.options(_url(path))
+        assert response.status_code == 200, (who, path, response.content[:300])
+        assert response.json()["name"]
+
+
+# --- NUL characters anywhere they could reach the database --------------------------------------------------
+
+
+def _query_parameters(schema: dict) -> list[tuple[str, str]]:
+    return [
+        (path, parameter["name"])
+        for path, method, operation in _operations(schema)
+        if method == "get"
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+    ]
+
+
+def test_the_sweep_covers_the_list_filters(schema: dict):
+    swept = set(_query_parameters(schema))
+    assert {
+        ("/api/v1/agents/", name) for name in ("skill", "search", "ordering", "page", "page_size")
+    } <= swept
+    assert ("/api/v1/routing/queue/", "page_size") in swept
+
+
+def test_a_nul_byte_in_any_query_parameter_is_400_naming_it(
+    supervisor_client: APIClient, schema: dict, targets
+):
+    for path, name in _query_parameters(schema):
+        response = supervisor_client.get(_url(path), {name: NUL})
+        error = _assert_api_error(response, 400)
+        assert name in error["fields"], (path, name, error)
+
+
+def _string_paths(schema: dict, node: dict, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every place a string can go in a request body of this schema (list items as index 0)."""
+    node = _resolve(schema, node)
+    kinds = node.get("type")
+    if "oneOf" in node or "anyOf" in node:
+        for option in node.get("oneOf", node.get("anyOf", [])):
+            yield from _string_paths(schema, option, prefix)
+        return
+    if kinds == "object" or "properties" in node:
+        for name, child in node.get("properties", {}).items():
+            if not _resolve(schema, child).get("readOnly"):
+                yield from _string_paths(schema, child, (*prefix, name))
+    elif kinds == "array":
+        yield from _string_paths(schema, node["items"], (*prefix, 0))
+    elif kinds == "string" or "enum" in node:
+        yield prefix
+
+
+def _with_value(body: dict, where: tuple[Any, ...], value: Any) -> dict:
+    """`body` with `value` at `where`, building the missing containers (a list gets one item)."""
+    changed = copy.deepcopy(body)
+    container: Any = changed
+    for key, following in zip(where, [*where[1:], None], strict=True):
+        if following is None:
+            if isinstance(container, list):
+                container[:1] = [value]
+            else:
+                container[key] = value
+            break
+        empty: Any = [] if isinstance(following, int) else {}
+        if isinstance(container, list):
+            if not container:
+                container.append(empty)
+            container = container[0]
+        else:
+            if not isinstance(container.get(key), type(empty)):
+                container[key] = empty
+            container = container[key]
+    return changed
+
+
+VALID_BODIES = {
+    ("/api/v1/agents/", "post"): _agent_body(),
+    ("/api/v1/agents/{code}/", "put"): _agent_body(code=AGENT_CODE),
+    ("/api/v1/agents/{code}/", "patch"): {},
+    ("/api/v1/agents/{code}/availability/", "put"): {"status": "available"},
+    ("/api/v1/agents/{code}/availability/", "patch"): {},
+    ("/api/v1/routing/cases/", "post"): {
+        "case_id": "NUL-1",
+        "priority": "high",
+        "complexity": "low",
+        "required_skills": ["billing"],
+    },
+    ("/api/v1/routing/cases/{case_id}/complete/", "post"): {},
+}
+
+
+def _body_operations(schema: dict) -> list[tuple[str, str, dict]]:
+    found = []
+    for path, method, operation in _operations(schema):
+        content = operation.get("requestBody", {}).get("content", {})
+        if "application/json" in content:
+            found.append((path, method, content["application/json"]["schema"]))
+    return found
+
+
+def test_every_operation_with_a_body_has_a_valid_body_to_sweep(schema: dict):
+    assert {(path, method) for path, method, _ in _body_operations(schema)} <= set(VALID_BODIES)
+
+
+def test_a_nul_byte_in_any_string_of_any_body_is_400_naming_its_field(
+    supervisor_client: APIClient, schema: dict, targets
+):
+    swept = 0
+    for path, method, body_schema in _body_operations(schema):
+        for where in _string_paths(schema, body_schema):
+            body = _with_value(VALID_BODIES[(path, method)], where, NUL)
+            response = getattr(supervisor_client, method)(_url(path), body, format="json")
+            error = _assert_api_error(response, 400)
+            assert where[0] in error["fields"], (method, path, where, error)
+            swept += 1
+    assert swept > 40  # every string field of every body, nested rows included
+    assert not SupportCase.objects.filter(case_id="NUL-1").exists()
+
+
+# --- every error under /api/ answers JSON, 500 included --------------------------------------------------
+
+
+def test_an_unexpected_error_under_the_api_is_a_json_500(supervisor_user, monkeypatch):
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("agents.api.views.agent_detail", broken)
+    client = Client(raise_request_exception=False)
+    client.force_login(supervisor_user)
+
+    response = client.get(f"/api/v1/agents/{AGENT_CODE}/", HTTP_ACCEPT="application/json")
+
+    body = _assert_api_error(response, 500)
+    assert body["code"] == "server_error"
+    assert "a bug" not in body["detail"]
+
+
+def test_errors_outside_the_api_keep_django_s_pages():
+    request = RequestFactory().get("/admin/")
+    assert not api.api_server_error(request)["Content-Type"].startswith("application/json")
+    assert not api.api_bad_request(request, SuspiciousOperation())["Content-Type"].startswith(
+        "application/json"
+    )
+
+
+def test_a_disallowed_host_under_the_api_is_a_json_400():
+    response = Client().get("/api/v1/agents/", HTTP_HOST="evil.example.com")
+
+    body = _assert_api_error(response, 400)
+    assert body["code"] == "bad_request"
+
+
+def test_a_django_permission_denied_under_the_api_is_json():
+    response = api.api_permission_denied(RequestFactory().get("/api/v1/agents/"), PermissionDenied())
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("application/json")
+    assert json.loads(response.content)["code"] == "permission_denied"
+
+
+# --- NUL characters in any URL of the site ---------------------------------------------------------------
+
+
+def test_a_nul_byte_in_an_admin_filter_is_400_not_a_database_error(supervisor_user):
+    client = Client(raise_request_exception=False)
+    client.force_login(supervisor_user)
+
+    response = client.get("/admin/agents/humanagent/", {"department": NUL})
+
+    assert response.status_code == 400
+
+
+def test_a_nul_byte_in_an_unknown_api_parameter_is_400_naming_it(supervisor_client: APIClient):
+    body = _assert_api_error(supervisor_client.get("/api/v1/routing/queue/", {"whatever": NUL}), 400)
+    assert body["code"] == "null_characters"
+    assert list(body["fields"]) == ["whatever"]
+
+
+def test_a_nul_byte_in_an_api_path_is_400(supervisor_client: APIClient):
+    body = _assert_api_error(supervisor_client.get("/api/v1/agents/a%00b/"), 400)
+    assert body["fields"] == {"path": ["Null characters are not allowed."]}
