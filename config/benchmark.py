@@ -96,6 +96,8 @@ def report(measures: Sequence[Measure]) -> str:
     widths = [max(len(str(header)), *(len(str(row[i])) for row in rows)) for i, header in enumerate(headers)]
     lines = ["  ".join(str(value).ljust(width) for value, width in zip(headers, widths, strict=True))]
     lines.append("  ".join("-" * width for width in widths))
-    lines += ["  ".join(str(value).ljust(width) for value, width in zip(row, widths, strict=True)) for row in rows]
+    lines += [
+        "  ".join(str(value).ljust(width) for value, width in zip(row, widths, strict=True)) for row in rows
+    ]
     notes = [f"- {measure.label}: {measure.note}" for measure in measures if measure.note]
     return "\n".join([*lines, *(["", "floors:", *notes] if notes else []), "", machine_load()])

@@ -214,7 +214,8 @@ VALID_BODIES = {
         "complexity": "low",
         "required_skills": ["billing"],
     },
-    ("/api/v1/routing/cases/{case_id}/complete/", "post"): {},
+    ("/api/v1/routing/cases/{case_id}/start/", "post"): {"agent": AGENT_CODE},
+    ("/api/v1/routing/cases/{case_id}/complete/", "post"): {"agent": AGENT_CODE},
 }
 
 

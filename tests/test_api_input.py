@@ -394,7 +394,7 @@ def test_a_schedule_time_that_is_not_a_local_wall_clock_time_is_400(
     ("url", "method", "body", "field"),
     [
         (AGENTS, "post", _agent_body(employee_id=0), "employee_id"),
-        (AGENTS, "post", _agent_body(max_concurrent_cases="4"), "max_concurrent_cases"),
+        (AGENTS, "post", _agent_body(max_concurrent_work="4"), "max_concurrent_work"),
         (AGENTS, "post", _agent_body(is_active=1), "is_active"),
         (AGENTS, "post", _agent_body(base_hourly_rate=25.5), "base_hourly_rate"),
         (
@@ -404,12 +404,7 @@ def test_a_schedule_time_that_is_not_a_local_wall_clock_time_is_400(
             "skills",
         ),
         (AGENTS, "post", _agent_body(skills={"domain": "billing"}), "skills"),
-        (
-            f"{AGENTS}agent_x/availability/",
-            "put",
-            {"status": "available", "manual_override": 0},
-            "manual_override",
-        ),
+        (f"{AGENTS}agent_x/availability/", "put", {"status": 1}, "status"),
         (CASES, "post", _case_body(special_requirements={"specialization": 0}), "special_requirements"),
         (CASES, "post", _case_body(required_skills=[1]), "required_skills"),
         (CASES, "post", _case_body(max_wait_minutes=True), "max_wait_minutes"),

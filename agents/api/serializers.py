@@ -336,6 +336,22 @@ class AgentSerializer(StrictJsonTypes, serializers.ModelSerializer):
     def validate_employee_id(self, value: str | None) -> str | None:
         return value or None
 
+    # Names an older version of the API used: refused with the new name rather than ignored.
+    RENAMED = {"max_concurrent_cases": "max_concurrent_work"}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            renamed = {old: new for old, new in self.RENAMED.items() if old in data}
+            if renamed:
+                raise serializers.ValidationError(
+                    {
+                        old: [f"Renamed: send {new} (an agent's capacity counts work of every kind)."]
+                        for old, new in renamed.items()
+                    },
+                    code="renamed_field",
+                )
+        return super().to_internal_value(data)
+
     def validate_skills(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         _reject_duplicates(rows, lambda row: row["domain"].code, "Skill domain")
         return rows

@@ -14,9 +14,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.validators import validate_slug
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
-from django.core.validators import validate_slug
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty

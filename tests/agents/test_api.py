@@ -328,14 +328,21 @@ def test_create_with_non_iso_language_code_is_400(supervisor_client):
     assert "language_code" in response.json()["fields"]["languages"]["0"]
 
 
-def test_create_with_schedule_ending_before_it_starts_is_400(supervisor_client):
+def test_create_with_a_schedule_ending_before_it_starts_is_a_night_shift(supervisor_client):
     SkillDomainFactory(code="billing")
-    schedule = {**new_agent_payload()["schedules"][0], "start_time": "17:00", "end_time": "09:00"}
+    schedule = {**new_agent_payload()["schedules"][0], "start_time": "22:00", "end_time": "06:00"}
 
     response = supervisor_client.post(LIST_URL, new_agent_payload(schedules=[schedule]))
 
+    assert response.status_code == 201, response.json()
+    assert response.json()["schedules"][0]["end_time"] == "06:00:00"
+
+
+def test_the_capacity_under_its_old_name_is_refused_naming_the_new_one(supervisor_client):
+    agent = HumanAgentFactory()
+    response = supervisor_client.patch(detail_url(agent.code), {"max_concurrent_cases": 4}, format="json")
     assert response.status_code == 400
-    assert "end_time" in response.json()["fields"]["schedules"]["0"]
+    assert "max_concurrent_work" in response.json()["fields"]["max_concurrent_cases"][0]
 
 
 def test_create_with_duplicate_skill_domain_is_400(supervisor_client):
