@@ -1,275 +1,32 @@
-"""Routing API shapes: input serializers validate and name the bad field; output serializers only render.
+"""Routing API outputs: they only render.
 
 The output side never queries: every object arrives already joined/prefetched by routing.selectors or
-returned by a service, and values that depend on "now" (waiting time, SLA breach) or on the page
-(queue position) are computed once by the view and passed in (`context["now"]`, `entry.position`).
-
-Enum-valued fields keep one choice set per property name across components (`status` is rendered
-only by one component per set), so drf-spectacular names the enums without collisions.
+returned by a service, and values that depend on "now" (waiting time, SLA breach) or on the page (queue
+position) are computed once by the view and passed in (`context["now"]`, `entry.position`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
-from django.core.validators import validate_slug
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
-from rest_framework.fields import empty
 
-from agents.languages import LANGUAGE_CHOICES
-from agents.models import HumanAgent, Proficiency, SkillDomain
+from agents.models import HumanAgent
 from config.api import rendered
-from config.inputs import IdentifierField, StrictJsonTypes
+from routing.api.serializers.fields import ComplexityField
 from routing.models import (
-    CASE_ID_MAX_LENGTH,
-    CASE_ID_MESSAGE,
     FINISHED_ASSIGNMENT_STATUSES,
     CaseAssignment,
     CaseAssignmentArchive,
-    Complexity,
     EscalationQueueEntry,
-    Frustration,
-    Priority,
     RoutingDecision,
     RoutingEvent,
     SupportCase,
-    validate_case_id,
 )
 from routing.selectors.cases import CASE_EVENTS_SHOWN
-
-# --- enum fields shared with the agents API --------------------------------------------------------
-#
-# Complexity has the same values and labels as agents' FrustrationTolerance, and the case language the
-# same choices as AgentLanguage.language_code. drf-spectacular names an enum by its (value, label) set, so
-# it would give each of those sets two names and warn (which fails `spectacular --fail-on-warn` and
-# `check --deploy`). Declaring these two fields' schema as a plain enum of values gives them their own
-# set: ComplexityEnum and LanguageEnum. (An ENUM_NAME_OVERRIDES entry in settings would do the same.)
-
-
-@extend_schema_field({"type": "string", "enum": list(Complexity.values)})
-class ComplexityField(serializers.ChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=Complexity.choices, **kwargs)
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "enum": ["", *(code for code, _ in LANGUAGE_CHOICES)],
-        "description": "ISO 639-1 code the customer speaks, e.g. en, es, zh; empty when unknown.",
-    }
-)
-class CaseLanguageField(serializers.ChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=LANGUAGE_CHOICES, allow_blank=True, **kwargs)
-
-
-# --- case ids ----------------------------------------------------------------------------------------
-#
-# What a case id may be is stated once, in routing.models (validate_case_id, also the model field's
-# validator, the service's check and the URL converter's pattern); this field gives its message here.
-
-
-def case_id_field(**kwargs: Any) -> serializers.CharField:
-    # Taken exactly as sent: whitespace around a case id is a 400, not trimmed into another case's id.
-    return IdentifierField(
-        max_length=CASE_ID_MAX_LENGTH, validators=[validate_case_id], help_text=CASE_ID_MESSAGE, **kwargs
-    )
-
-
-# --- special requirements ------------------------------------------------------------------------------
-
-
-def _flat_messages(detail: Any, prefix: str = "") -> list[ErrorDetail]:
-    """Nested DRF errors as one list of "key: message" strings, keeping each message's code, so a bad
-    special requirement reads `{"special_requirements": ["specializations[0]: Not a valid string."]}`,
-    the `{field: [messages]}` shape config.api documents (and the service's own check produces)."""
-    if isinstance(detail, Mapping):
-        messages: list[ErrorDetail] = []
-        for key, value in detail.items():
-            name = f"{prefix}[{key}]" if str(key).isdigit() else (f"{prefix}.{key}" if prefix else str(key))
-            if key == "non_field_errors":
-                name = prefix
-            messages += _flat_messages(value, name)
-        return messages
-    if isinstance(detail, list):
-        return [message for item in detail for message in _flat_messages(item, prefix)]
-    code = getattr(detail, "code", "invalid")
-    return [ErrorDetail(f"{prefix}: {detail}" if prefix else str(detail), code=code)]
-
-
-class FlatListField(serializers.ListField):
-    """A ListField whose item errors read "[index]: message" in one list, like the other fields'."""
-
-    def run_validation(self, data: Any = empty) -> Any:
-        try:
-            return super().run_validation(data)
-        except serializers.ValidationError as error:
-            raise serializers.ValidationError(_flat_messages(error.detail)) from None
-
-
-@extend_schema_field({"type": "string", "enum": list(Proficiency.values)})
-class MinProficiencyField(serializers.ChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=Proficiency.choices, **kwargs)
-
-
-class SpecialRequirementsSerializer(StrictJsonTypes, serializers.Serializer):
-    """The keys routing reads (routing.engine.rules.parse_special_requirements), each with its type.
-
-    Any other key is rejected rather than stored and ignored: a misspelt `min_proficency` would otherwise
-    route the case as if nothing had been asked. A key sent as null counts as not sent.
-    """
-
-    min_proficiency = MinProficiencyField(
-        required=False,
-        allow_null=True,
-        help_text="Lowest proficiency accepted in each required skill (default intermediate).",
-    )
-    optional_skills = serializers.ListField(
-        child=serializers.SlugField(max_length=50, trim_whitespace=False),
-        required=False,
-        allow_null=True,
-        max_length=50,
-        help_text="Required skills that may be dropped when the wait widens; each must be in "
-        "required_skills.",
-    )
-    specializations = serializers.ListField(
-        child=serializers.CharField(max_length=100),
-        required=False,
-        allow_null=True,
-        max_length=50,
-        help_text="Agent specializations that raise an agent's skill score (e.g. enterprise_accounts).",
-    )
-    specialization = serializers.CharField(
-        max_length=100,
-        required=False,
-        allow_null=True,
-        help_text="One specialization; the same as specializations: [name].",
-    )
-
-    def run_validation(self, data: Any = empty) -> Any:
-        if data is not empty and data is not None and not isinstance(data, Mapping):
-            raise serializers.ValidationError(
-                f'Expected a dictionary of items but got type "{type(data).__name__}".', code="not_a_dict"
-            )
-        try:
-            return super().run_validation(data)
-        except serializers.ValidationError as error:
-            raise serializers.ValidationError(_flat_messages(error.detail)) from None
-
-    def to_internal_value(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = sorted(str(key) for key in data if key not in self.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown key(s): {', '.join(unknown)}; routing reads {', '.join(self.fields)}.",
-                code="unknown_key",
-            )
-        values = super().to_internal_value(data)
-        return {key: value for key, value in values.items() if value is not None}
-
-
-# --- input -------------------------------------------------------------------------------------------
-
-
-def strategy_choices() -> list[str]:
-    """The registered strategy names (the engine's registry is the one list)."""
-    from routing.engine.strategies import names
-
-    return sorted(names())
-
-
-class CaseInputSerializer(StrictJsonTypes, serializers.Serializer):
-    """A new case to route. Mirrors routing.services.CaseRequest."""
-
-    case_id = case_id_field()
-    customer_id = IdentifierField(max_length=50, required=False, allow_blank=True, default="")
-    priority = serializers.ChoiceField(choices=Priority.choices)
-    complexity = ComplexityField()
-    required_skills = FlatListField(
-        child=serializers.SlugField(max_length=50, trim_whitespace=False),
-        allow_empty=True,
-        max_length=50,
-        help_text="Skill domain codes (see the agents' skill domains); an unknown code is rejected.",
-    )
-    customer_frustration = serializers.ChoiceField(
-        choices=Frustration.choices, required=False, default=Frustration.LOW
-    )
-    language = CaseLanguageField(required=False, default="")
-    special_requirements = SpecialRequirementsSerializer(required=False, default=dict)
-    estimated_resolution_minutes = serializers.IntegerField(
-        min_value=1, max_value=100_000, required=False, allow_null=True, default=None
-    )
-    max_wait_minutes = serializers.IntegerField(min_value=1, max_value=100_000, required=False, default=30)
-    strategy = serializers.ChoiceField(
-        choices=[],
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="Routing strategy; the configured default when omitted.",
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["strategy"].choices = strategy_choices()
-
-    def validate_required_skills(self, codes: list[str]) -> list[str]:
-        # One query for the whole list; the service checks again under its transaction.
-        codes = list(dict.fromkeys(codes))
-        known = set(SkillDomain.objects.filter(code__in=codes).values_list("code", flat=True))
-        unknown = [code for code in codes if code not in known]
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown skill domain(s): {', '.join(unknown)}.", code="unknown_skill_domain"
-            )
-        return codes
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        optional = attrs.get("special_requirements", {}).get("optional_skills") or []
-        stray = [skill for skill in optional if skill not in attrs.get("required_skills", [])]
-        if stray:
-            raise serializers.ValidationError(
-                {"special_requirements": [f"optional_skills: {', '.join(stray)} not among required_skills."]},
-                code="optional_skill_not_required",
-            )
-        return attrs
-
-
-class AssignmentActionInputSerializer(StrictJsonTypes, serializers.Serializer):
-    """Which assignment a start or completion acts on: its id, or the acting agent's code (or both,
-    which must agree); one of them is required (400 `assignment_not_identified`, checked by the service
-    after the case is found). A late action on an assignment that is no longer open answers 409."""
-
-    assignment_id = serializers.UUIDField(
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="The assignment's id (from the routing answer).",
-    )
-    agent = IdentifierField(
-        max_length=50,
-        required=False,
-        allow_null=True,
-        default=None,
-        validators=[validate_slug],
-        help_text="The acting agent's code.",
-    )
-
-
-class CaseCompleteInputSerializer(AssignmentActionInputSerializer):
-    resolution_minutes = serializers.IntegerField(
-        min_value=0, max_value=100_000, required=False, allow_null=True, default=None
-    )
-    csat_rating = serializers.IntegerField(
-        min_value=1, max_value=5, required=False, allow_null=True, default=None, help_text="1 to 5."
-    )
-    escalated = serializers.BooleanField(required=False, default=False)
-
 
 # --- output: pieces ----------------------------------------------------------------------------------
 
