@@ -111,7 +111,11 @@ EVENT_DATA_SCHEMAS: dict[str, dict[str, Any]] = {
     "confirmation": {
         "type": "object",
         "required": ["subject", "confirmed"],
-        "properties": {"subject": _TEXT, "confirmed": {"type": "boolean"}, "attempts": {"type": "integer", "minimum": 1}},
+        "properties": {
+            "subject": _TEXT,
+            "confirmed": {"type": "boolean"},
+            "attempts": {"type": "integer", "minimum": 1},
+        },
     },
     "barge_in": {
         "type": "object",

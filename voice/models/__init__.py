@@ -14,6 +14,7 @@ from voice.models.locations import (
 )
 from voice.models.telemetry import (
     CALL_ID_PATTERN,
+    FINAL_CALL_STATUS_CHOICES,
     FINAL_CALL_STATUSES,
     Call,
     CallEvent,
@@ -34,6 +35,7 @@ __all__ = [
     "CallEvent",
     "CallEventType",
     "CallStatus",
+    "FINAL_CALL_STATUS_CHOICES",
     "FINAL_CALL_STATUSES",
     "KnowledgeCategory",
     "KnowledgeEntry",

@@ -100,9 +100,7 @@ def validate_tags(value: Any) -> None:
     if not isinstance(value, list):
         raise ValidationError('Tags must be a list of words, e.g. ["hours", "parking"].', code="not_a_list")
     if len(value) > MAX_TAGS:
-        raise ValidationError(
-            "At most %(limit)s tags.", code="too_many_tags", params={"limit": MAX_TAGS}
-        )
+        raise ValidationError("At most %(limit)s tags.", code="too_many_tags", params={"limit": MAX_TAGS})
     bad = [str(tag) for tag in value if not isinstance(tag, str) or not TAG_PATTERN.match(tag)]
     if bad:
         raise ValidationError(

@@ -81,7 +81,9 @@ class AgentConfig(models.Model):
         indexes = [
             # The hot path: the active configuration(s) of an organization, by location.
             models.Index(
-                fields=["organization", "location"], condition=Q(is_active=True), name="voice_config_active_idx"
+                fields=["organization", "location"],
+                condition=Q(is_active=True),
+                name="voice_config_active_idx",
             ),
         ]
 

@@ -78,7 +78,8 @@ class KnowledgeEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=IsJSONArray("tags"), name="voice_knowledge_tags_array"),
             models.CheckConstraint(
-                condition=Q(priority__gte=0, priority__lte=MAX_PRIORITY), name="voice_knowledge_priority_range"
+                condition=Q(priority__gte=0, priority__lte=MAX_PRIORITY),
+                name="voice_knowledge_priority_range",
             ),
             models.CheckConstraint(
                 condition=Q(category__in=KnowledgeCategory.values), name="voice_knowledge_category_valid"

@@ -130,6 +130,10 @@ class Location(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.address_normalize()
+        super().save(*args, **kwargs)
+
     def address_normalize(self) -> None:
         """Trim and collapse whitespace everywhere; upper-case the country, postal code and region codes."""
         self.name = text_normalize(self.name)
@@ -144,10 +148,6 @@ class Location(models.Model):
     def clean_fields(self, exclude: Any = None) -> None:
         self.address_normalize()  # validators see what will be stored
         super().clean_fields(exclude=exclude)
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.address_normalize()
-        super().save(*args, **kwargs)
 
     @property
     def address_lines(self) -> list[str]:
@@ -199,7 +199,12 @@ class LocationException(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(closed=True, opens_at__isnull=True, closes_at__isnull=True)
-                    | Q(closed=False, opens_at__isnull=False, closes_at__isnull=False, opens_at__lt=F("closes_at"))
+                    | Q(
+                        closed=False,
+                        opens_at__isnull=False,
+                        closes_at__isnull=False,
+                        opens_at__lt=F("closes_at"),
+                    )
                 ),
                 name="voice_exception_closed_or_interval",
                 violation_error_message="A closed day has no times; special hours need opening before closing.",
@@ -250,7 +255,9 @@ class Appointment(models.Model):
     class Meta:
         ordering = ["start_at", "pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(end_at__gt=F("start_at")), name="voice_appointment_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(end_at__gt=F("start_at")), name="voice_appointment_ends_after_start"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=AppointmentStatus.values), name="voice_appointment_status_valid"
             ),

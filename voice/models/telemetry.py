@@ -40,6 +40,7 @@ class CallStatus(models.TextChoices):
 
 
 FINAL_CALL_STATUSES = [status for status in CallStatus.values if status != CallStatus.IN_PROGRESS]
+FINAL_CALL_STATUS_CHOICES = [(status, CallStatus(status).label) for status in FINAL_CALL_STATUSES]
 
 
 class Speaker(models.TextChoices):
@@ -94,9 +95,7 @@ class Call(models.Model):
         ordering = ["-started_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "call_id"], name="voice_call_id_unique"),
-            models.CheckConstraint(
-                condition=Q(status__in=CallStatus.values), name="voice_call_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=CallStatus.values), name="voice_call_status_valid"),
             models.CheckConstraint(
                 condition=Q(status=CallStatus.IN_PROGRESS, ended_at__isnull=True)
                 | (~Q(status=CallStatus.IN_PROGRESS) & Q(ended_at__isnull=False)),
@@ -118,7 +117,9 @@ class Call(models.Model):
             ),
             models.Index(fields=["started_at"], name="voice_call_started_idx"),
             models.Index(
-                fields=["started_at"], condition=Q(sanitized_at__isnull=True), name="voice_call_unsanitized_idx"
+                fields=["started_at"],
+                condition=Q(sanitized_at__isnull=True),
+                name="voice_call_unsanitized_idx",
             ),
             models.Index(
                 fields=["started_at"], condition=Q(status=CallStatus.FAILED), name="voice_call_failed_idx"
@@ -187,7 +188,9 @@ class CallEvent(models.Model):
             models.CheckConstraint(condition=IsJSONObject("event_data"), name="voice_event_data_object"),
         ]
         indexes = [
-            models.Index(fields=["organization", "event_type", "occurred_at"], name="voice_event_org_type_idx"),
+            models.Index(
+                fields=["organization", "event_type", "occurred_at"], name="voice_event_org_type_idx"
+            ),
             models.Index(fields=["call", "turn_index"], name="voice_event_call_turn_idx"),
             models.Index(fields=["occurred_at"], name="voice_event_occurred_idx"),
         ]
