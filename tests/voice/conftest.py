@@ -43,7 +43,9 @@ def org_b(db) -> Organization:
 
 @pytest.fixture
 def make_user(db) -> Callable[..., User]:
-    def make(username: str, *, group: str | None = SUPERVISORS, superuser: bool = False, **roles: str) -> User:
+    def make(
+        username: str, *, group: str | None = SUPERVISORS, superuser: bool = False, **roles: str
+    ) -> User:
         user = User.objects.create_user(username, f"{username}@example.com", "correct-horse-battery")
         user.is_staff = True
         user.is_superuser = superuser
@@ -147,7 +149,9 @@ def build_tenant(organization: Organization, label: str) -> Tenant:
         location=location, service=service, provider=provider, customer_name=f"{label} customer"
     )
     config = AgentConfigFactory(organization=organization, notes=f"{label} config")
-    call = CallFactory(organization=organization, location=location, agent_config=config, call_id=f"{label}-call")
+    call = CallFactory(
+        organization=organization, location=location, agent_config=config, call_id=f"{label}-call"
+    )
     TurnFactory(call=call, turn_index=0, text=f"{label} says hello")
     CallEventFactory(call=call, turn_index=0)
     knowledge = KnowledgeEntryFactory(organization=organization, title=f"{label} parking", tags=["parking"])

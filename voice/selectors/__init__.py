@@ -18,6 +18,7 @@ from voice.selectors.knowledge import (
     knowledge_list,
     knowledge_lookup,
     knowledge_search,
+    knowledge_tags,
     search_fallback_groups,
 )
 from voice.selectors.locations import (
@@ -61,6 +62,7 @@ __all__ = [
     "knowledge_list",
     "knowledge_lookup",
     "knowledge_search",
+    "knowledge_tags",
     "location_free_slots",
     "location_get",
     "location_list",

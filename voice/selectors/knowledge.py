@@ -168,3 +168,23 @@ def knowledge_lookup(
             order.append("-rank")
     order += ["-updated_at", "-pk"]
     return list(queryset.order_by(*order)[: max(1, min(limit, MAX_LOOKUP))])
+
+
+def knowledge_tags(*, caller: VoiceCaller, limit: int = 40) -> list[str]:
+    """The most used tags of the caller's facts (for the admin's tag filter); one grouped query."""
+    from django.db import connection
+
+    scoped_sql, scoped_params = (
+        caller.scope(KnowledgeEntry.objects.all()).values("pk").query.sql_with_params()
+    )
+    if connection.vendor == "postgresql":
+        elements = "jsonb_array_elements_text(e.tags) AS t(value)"
+    else:
+        elements = "json_each(e.tags) AS t"
+    sql = (
+        f"SELECT t.value, COUNT(*) AS uses FROM voice_knowledgeentry e, {elements} "
+        f"WHERE e.id IN ({scoped_sql}) GROUP BY t.value ORDER BY uses DESC, t.value LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*scoped_params, limit])
+        return [row[0] for row in cursor.fetchall()]

@@ -34,7 +34,8 @@ MAX_SLOT_DAYS = 31
 
 # Monday first (the weekday column holds names, which sort alphabetically).
 WEEKDAY_ORDER = Case(
-    *[When(weekday=day, then=Value(rank)) for rank, day in enumerate(Weekday.values)], output_field=IntegerField()
+    *[When(weekday=day, then=Value(rank)) for rank, day in enumerate(Weekday.values)],
+    output_field=IntegerField(),
 )
 
 
