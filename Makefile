@@ -10,6 +10,7 @@ SWEEP_SECONDS ?= 30
 PYTEST_ARGS ?=
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench
 BENCH_AGENTS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench_agents
+BENCH_VOICE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sb_voice_bench
 
 .PHONY: run worker test install lint format bench clean
 
@@ -26,6 +27,7 @@ run: install
 	$(PY) manage.py bootstrap_supervisor
 	$(PY) manage.py generate_history --days 7 --per-day 25 --seed 42 --if-empty
 	$(PY) manage.py recompute_metrics
+	$(PY) manage.py seed_voice_demo
 	@echo "Admin: http://$(HOST)/admin/   API: http://$(HOST)/api/v1/   Docs: http://$(HOST)/api/docs/"
 	@echo "Queue sweeps: run 'make worker' in another terminal."
 	$(PY) manage.py runserver $(HOST)
@@ -56,6 +58,9 @@ bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_routing
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_metrics
+	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_VOICE_DATABASE_URL))) 2>/dev/null || true
+	DATABASE_URL=$(BENCH_VOICE_DATABASE_URL) $(PY) manage.py migrate --noinput
+	DATABASE_URL=$(BENCH_VOICE_DATABASE_URL) $(PY) manage.py bench_voice
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -157,8 +157,8 @@ def _validator(key: str, schema: dict[str, Any]) -> Draft202012Validator:
 
 
 def schema_errors(key: str, schema: dict[str, Any], value: Any) -> list[str]:
-    """Every violation as 'path: message', sorted by path ('' for the top level)."""
-    messages = []
+    """Every violation as 'path: message', sorted by path (the top level first)."""
+    messages: list[tuple[str, str]] = []
     for error in _validator(key, schema).iter_errors(value):
         path = ".".join(str(part) for part in error.absolute_path)
         if error.validator == "additionalProperties":
@@ -168,8 +168,8 @@ def schema_errors(key: str, schema: dict[str, Any], value: Any) -> list[str]:
             message = f"unknown key(s) {', '.join(unknown)}; known: {known}"
         else:
             message = error.message
-        messages.append(f"{path}: {message}" if path else message)
-    return sorted(messages)
+        messages.append((path, f"{path}: {message}" if path else message))
+    return [message for _, message in sorted(messages)]
 
 
 def _raise(messages: list[str], code: str) -> None:
