@@ -123,7 +123,9 @@ def _fallback_filter(query: str) -> Q | None:
 
 
 def knowledge_list(*, caller: VoiceCaller) -> QuerySet[KnowledgeEntry]:
-    return caller.scope(KnowledgeEntry.objects.defer("search_vector")).select_related("location")
+    return caller.scope(KnowledgeEntry.objects.defer("search_vector")).select_related(
+        "organization", "location"
+    )
 
 
 def knowledge_get(*, caller: VoiceCaller, pk: Any) -> KnowledgeEntry:

@@ -40,7 +40,7 @@ WEEKDAY_ORDER = Case(
 
 
 def location_list(*, caller: VoiceCaller) -> QuerySet[Location]:
-    return caller.scope(Location.objects.all()).prefetch_related(
+    return caller.scope(Location.objects.select_related("organization")).prefetch_related(
         Prefetch("hours", queryset=LocationHours.objects.order_by(WEEKDAY_ORDER, "opens_at")),
         Prefetch("exceptions", queryset=LocationException.objects.order_by("date", "opens_at")),
         Prefetch("services", queryset=Service.objects.only("pk").order_by("pk")),
@@ -53,7 +53,7 @@ def location_get(*, caller: VoiceCaller, pk: Any) -> Location:
 
 
 def service_list(*, caller: VoiceCaller) -> QuerySet[Service]:
-    return caller.scope(Service.objects.all())
+    return caller.scope(Service.objects.select_related("organization"))
 
 
 def service_get(*, caller: VoiceCaller, pk: Any) -> Service:
@@ -61,7 +61,7 @@ def service_get(*, caller: VoiceCaller, pk: Any) -> Service:
 
 
 def provider_list(*, caller: VoiceCaller) -> QuerySet[Provider]:
-    return caller.scope(Provider.objects.all()).prefetch_related(
+    return caller.scope(Provider.objects.select_related("organization")).prefetch_related(
         Prefetch("services", queryset=Service.objects.only("pk").order_by("pk")),
         Prefetch("locations", queryset=Location.objects.only("pk").order_by("pk")),
     )
@@ -72,7 +72,9 @@ def provider_get(*, caller: VoiceCaller, pk: Any) -> Provider:
 
 
 def appointment_list(*, caller: VoiceCaller) -> QuerySet[Appointment]:
-    return caller.scope(Appointment.objects.all()).select_related("location", "service", "provider")
+    return caller.scope(Appointment.objects.all()).select_related(
+        "organization", "location", "service", "provider"
+    )
 
 
 def appointment_get(*, caller: VoiceCaller, pk: Any) -> Appointment:
