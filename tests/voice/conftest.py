@@ -48,7 +48,11 @@ def make_user(db) -> Callable[..., User]:
     ) -> User:
         # No password (hashing one costs ~0.1 s a user): tests sign in with tokens and force_login.
         user = User.objects.create(
-            username=username, email=f"{username}@example.com", is_staff=True, is_superuser=superuser, password="!"
+            username=username,
+            email=f"{username}@example.com",
+            is_staff=True,
+            is_superuser=superuser,
+            password="!",
         )
         if group:
             user.groups.add(Group.objects.get(name=group))

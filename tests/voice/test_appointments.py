@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, connections
@@ -169,13 +168,13 @@ def test_staff_may_book_but_a_non_member_may_not(branch, make_user, caller_of) -
     staff = make_user("front_desk", **{org.slug: MembershipRole.STAFF})
     outsider = make_user("outsider")
     start = next_weekday(0, hour=10, zone="America/New_York")
-    kwargs = dict(
-        location=location,
-        service=service,
-        provider=provider,
-        customer_name="A",
-        customer_phone="+16175550100",
-    )
+    kwargs = {
+        "location": location,
+        "service": service,
+        "provider": provider,
+        "customer_name": "A",
+        "customer_phone": "+16175550100",
+    }
     appointment_book(caller=caller_of(staff), start_at=start, **kwargs)
     with pytest.raises(RoleForbidden):
         appointment_book(caller=caller_of(outsider), start_at=start + dt.timedelta(hours=1), **kwargs)

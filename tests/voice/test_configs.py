@@ -7,7 +7,7 @@ import pytest
 from tests.factories.voice import AgentConfigFactory, LocationFactory
 from voice.access import caller_for_organization
 from voice.errors import RoleForbidden
-from voice.models import AgentConfig, MembershipRole
+from voice.models import AgentConfig
 from voice.selectors import config_active, config_diff
 from voice.services import config_activate, config_deactivate, config_publish
 from voice.services.configs import OrganizationConfigRequired

@@ -19,12 +19,21 @@ class StrictSerializerMixin:
     parent (as agents.api.serializers.FullRowSerializer explains)."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            writable = {name for name, field in self.fields.items() if not field.read_only}  # type: ignore[attr-defined]
-            unknown = sorted(set(data) - writable)
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in unknown})
-        return super().to_internal_value(data)  # type: ignore[misc]
+        if not isinstance(data, dict):
+            return super().to_internal_value(data)  # type: ignore[misc]
+        writable = {name for name, field in self.fields.items() if not field.read_only}  # type: ignore[attr-defined]
+        unknown = {name: ["Unknown or read-only field."] for name in sorted(set(data) - writable)}
+        known = data.copy()  # a QueryDict (form data) stays one, with its lists
+        for name in unknown:
+            del known[name]
+        try:
+            value = super().to_internal_value(known)  # type: ignore[misc]
+        except serializers.ValidationError as error:
+            detail = error.detail if isinstance(error.detail, dict) else {"non_field_errors": error.detail}
+            raise serializers.ValidationError({**detail, **unknown}) from None
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
 
     def run_validation(self, data: Any = empty) -> Any:
         root = self.root  # type: ignore[attr-defined]
