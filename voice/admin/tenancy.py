@@ -5,12 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 
 from voice.models import Membership, Organization
 
 
 class SuperuserOnlyMixin:
+    """Only superusers see these pages; for anyone else every organization id is "not found" alike
+    (rather than 403 for an existing one and 404 for a missing one, which would tell them apart)."""
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        queryset = super().get_queryset(request)  # type: ignore[misc]
+        return queryset if request.user.is_superuser else queryset.none()
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> HttpResponse:
+        raise Http404(f"No {opts.verbose_name} with id {object_id}.")
+
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.is_superuser
 

@@ -33,8 +33,18 @@ def _scoped(model: Any) -> Any:
     return queryset
 
 
+def strict_boolean(field_name: str, label: str) -> django_filters.TypedChoiceFilter:
+    """true or false, and anything else a 400 (django-filter's BooleanFilter ignores "maybe")."""
+    return django_filters.TypedChoiceFilter(
+        field_name=field_name,
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+        label=label,
+    )
+
+
 class ActiveFilterSet(django_filters.FilterSet):
-    active = django_filters.BooleanFilter(field_name="is_active", label="Active (true) or not (false).")
+    active = strict_boolean("is_active", "Active (true) or not (false).")
 
 
 class LocationFilter(ActiveFilterSet):
