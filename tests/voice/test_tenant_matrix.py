@@ -255,7 +255,13 @@ API_MATRIX: dict[tuple[str, str], list[Case]] = {
 
 
 def test_the_api_matrix_covers_every_voice_route_and_method() -> None:
-    routes = {(pattern.name, method) for pattern in api_patterns for method in pattern.callback.actions}
+    # DRF adds "head" (as "get") to a route's actions once it has served a request.
+    routes = {
+        (pattern.name, method)
+        for pattern in api_patterns
+        for method in pattern.callback.actions
+        if method != "head"
+    }
     assert set(API_MATRIX) == routes
 
 
