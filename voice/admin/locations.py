@@ -17,6 +17,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from config.errors import DomainError
 from voice.admin.base import (
@@ -207,7 +208,12 @@ class ProviderAdmin(VoiceAdminMixin, admin.ModelAdmin):
 
 
 class AppointmentForm(forms.ModelForm):
-    """Shows the booking refusals of voice.services (hours, double booking) on the form itself."""
+    """Shows the booking refusals of voice.services (hours, double booking) on the form itself.
+
+    Times are entered and shown in the location's own time zone (what the branch's staff read on
+    their clock), not the server's: the form reads the wall-clock date and time it is given as the
+    location's, and shows a stored appointment's times converted to it.
+    """
 
     class Meta:
         model = Appointment
@@ -228,9 +234,30 @@ class AppointmentForm(forms.ModelForm):
         if "end_at" in self.fields:
             self.fields["end_at"].required = False
             self.fields["end_at"].help_text = "Empty: the start plus the service's duration."
+        for name in ("start_at", "end_at"):
+            if name in self.fields:
+                self.fields[name].help_text = (
+                    self.fields[name].help_text + " In the location's time zone."
+                ).strip()
+        if self.instance.pk is not None:
+            zone = ZoneInfo(self.instance.location.time_zone)
+            for name in ("start_at", "end_at"):
+                self.initial[name] = getattr(self.instance, name).astimezone(zone).replace(tzinfo=None)
+
+    def _as_location_time(self, data: dict[str, Any]) -> None:
+        location = data.get("location") or (self.instance.location if self.instance.pk else None)
+        if location is None:
+            return
+        zone = ZoneInfo(location.time_zone)
+        current = timezone.get_current_timezone()
+        for name in ("start_at", "end_at"):
+            if data.get(name) is not None:
+                wall_clock = data[name].astimezone(current).replace(tzinfo=None)
+                data[name] = wall_clock.replace(tzinfo=zone)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        self._as_location_time(data)
         # On a change, location and service are read-only: the instance holds them.
         current = {
             name: data.get(name) if name in data else getattr(self.instance, name, None)

@@ -18,7 +18,9 @@ class SuperuserOnlyMixin:
         queryset = super().get_queryset(request)  # type: ignore[misc]
         return queryset if request.user.is_superuser else queryset.none()
 
-    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> HttpResponse:
+    def _get_obj_does_not_exist_redirect(
+        self, request: HttpRequest, opts: Any, object_id: str
+    ) -> HttpResponse:
         raise Http404(f"No {opts.verbose_name} with id {object_id}.")
 
     def has_module_permission(self, request: HttpRequest) -> bool:

@@ -52,14 +52,16 @@ def config_publish(
     policies: dict[str, Any],
     script_overrides: dict[str, Any],
     location: Location | None = None,
+    organization: Organization | None = None,
     notes: str = "",
     activate: bool = True,
 ) -> AgentConfig:
     """A new version for the organization (or an override for `location`), active at once unless
-    `activate` is false (published for later: activate it when ready)."""
-    organization = (
-        location.organization if location is not None else caller.organization_for_create("agentconfig")
-    )
+    `activate` is false (published for later: activate it when ready). The organization is the
+    location's, else the one given, else the caller's chosen one."""
+    if location is not None:
+        organization = location.organization
+    organization = organization or caller.organization_for_create("agentconfig")
     caller.require_write("agentconfig", organization)
     if location is not None:
         same_organization(organization, location=location)
