@@ -212,3 +212,5 @@ def test_the_chart_scales_bars_to_a_round_maximum_and_skips_missing_values() -> 
     assert tallest.height == pytest.approx((chart.plot_bottom - chart.plot_top) * 0.9, abs=0.2)
     assert tallest.title == "v1 p95 LLM: 900"
     assert bar_chart(categories=[], series=["x"], values={}).empty
+    counts = bar_chart(categories=["a"], series=["calls"], values={("a", "calls"): 1.0}, integers=True)
+    assert [tick.label for tick in counts.ticks] == ["0", "1", "2", "3", "4"]

@@ -196,4 +196,4 @@ def _calls_chart(rows: list[Any]) -> Any:
     categories = [row.label for row in rows]
     series = ["completed", "transferred", "failed", "abandoned"]
     values = {(row.label, name): float(getattr(row, name)) for row in rows for name in series}
-    return bar_chart(categories=categories, series=series, values=values, unit="calls")
+    return bar_chart(categories=categories, series=series, values=values, unit="calls", integers=True)

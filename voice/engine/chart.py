@@ -83,11 +83,15 @@ def bar_chart(
     width: int = 900,
     height: int = 280,
     ticks: int = 4,
+    integers: bool = False,
 ) -> BarChart:
+    """`integers`: the values are counts, so the axis ticks are whole numbers."""
     left, top, right_margin, bottom_margin = 60, 30, 10, 40
     plot_width, plot_height = width - left - right_margin, height - top - bottom_margin
     present = [v for v in values.values() if v is not None]
     maximum = _nice_ceiling(max(present, default=0))
+    if integers:
+        maximum = math.ceil(max(maximum, ticks) / ticks) * ticks
     group_width = plot_width / max(len(categories), 1)
     bar_width = group_width * 0.8 / max(len(series), 1)
     bars, labels = [], []

@@ -7,9 +7,10 @@ counts, latencies, sentiment, statuses and outcomes stay for analytics. "Older t
 strictly older than now minus N days: a row one day younger than its limit is kept.
 
 How it runs. Steps go in a fixed order (the calls first, so their turns and events leave with them),
-each in batches of `batch_size` rows, one transaction per batch: a batch picks the ids of the next
-rows (through the timestamp index, or the partial index of the rows not yet sanitized), then deletes
-or updates exactly those. Interrupted, it has committed whole batches only; run again, it carries on
+each in batches of `batch_size` rows, one transaction per batch. A batch of calls picks the calls'
+ids, then deletes their turns, their events and them; a batch of other rows is one statement,
+`DELETE` (or `UPDATE`) `... WHERE id IN (SELECT id ... LIMIT batch_size)`, the ids coming through the
+timestamp index or the partial index of the rows not yet sanitized. Interrupted, it has committed whole batches only; run again, it carries on
 where it stopped, and a run with nothing to do changes nothing. A call's turns and events are deleted
 in the same transaction as the call, so no batch leaves an orphan.
 
@@ -30,7 +31,7 @@ from django.utils import timezone
 
 from voice.models import Appointment, Call, CallEvent, CallStatus, Turn
 
-DEFAULT_BATCH_SIZE = 5_000
+DEFAULT_BATCH_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -139,18 +140,39 @@ def _calls_delete(
     turns.batches = events.batches = calls.batches
 
 
-def _rows_delete(select: models.QuerySet, batch_size: int, result: StepResult) -> None:
-    def apply(ids: list[int]) -> None:
-        result.rows += _delete_ids(select.model, ids)
+def _in_statement_batches(run: Callable[[], int], batch_size: int, result: StepResult) -> None:
+    """Repeat a statement that changes at most `batch_size` rows, each in its own transaction."""
+    while True:
+        with transaction.atomic():
+            changed = run()
+        if changed:
+            result.rows += changed
+            result.batches += 1
+        if changed < batch_size:
+            return
 
-    _in_batches(select, batch_size, apply, result)
+
+def _rows_delete(select: models.QuerySet, batch_size: int, result: StepResult) -> None:
+    """Rows without dependants: one DELETE ... WHERE id IN (the next batch's ids) per batch."""
+    table = connection.ops.quote_name(select.model._meta.db_table)
+    batch_sql, params = select.order_by().values("pk")[:batch_size].query.sql_with_params()
+
+    def run() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE id IN ({batch_sql})", params)
+            return cursor.rowcount
+
+    _in_statement_batches(run, batch_size, result)
 
 
 def _rows_update(select: models.QuerySet, batch_size: int, result: StepResult, **values: object) -> None:
-    def apply(ids: list[int]) -> None:
-        result.rows += select.model.objects.filter(pk__in=ids).update(**values)
+    """One UPDATE ... WHERE id IN (the next batch's ids) per batch; the updated rows leave `select`."""
+    batch = select.order_by().values("pk")[:batch_size]
 
-    _in_batches(select, batch_size, apply, result)
+    def run() -> int:
+        return select.model.objects.filter(pk__in=batch).update(**values)
+
+    _in_statement_batches(run, batch_size, result)
 
 
 def retention_run(

@@ -36,6 +36,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
+from django.db.models import Count
 from django.test.utils import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -173,35 +174,46 @@ class Command(BaseCommand):
                 )
         organizations = list(Organization.objects.filter(slug__startswith=PREFIX).order_by("slug")[:count])
         ids = [org.pk for org in organizations]
-        if Location.objects.filter(organization_id__in=ids).count() < 4 * count:
-            with transaction.atomic():
-                Location.objects.filter(organization_id__in=ids).delete()
-                Location.objects.bulk_create(
-                    [
-                        Location(
-                            organization=org,
-                            name=f"Branch {b}",
-                            street=f"{b} Main St",
-                            city="Springfield",
-                            country="US",
-                            time_zone="America/Chicago",
-                        )
-                        for org in organizations
-                        for b in range(1, 5)
-                    ]
-                )
+        # Top up what is missing, organization by organization (earlier runs' rows are kept).
+        have = dict(
+            Location.objects.filter(organization_id__in=ids)
+            .values("organization_id")
+            .annotate(n=Count("pk"))
+            .values_list("organization_id", "n")
+        )
+        with transaction.atomic():
+            Location.objects.bulk_create(
+                [
+                    Location(
+                        organization=org,
+                        name=f"Branch {b}",
+                        street=f"{b} Main St",
+                        city="Springfield",
+                        country="US",
+                        time_zone="America/Chicago",
+                    )
+                    for org in organizations
+                    for b in range(have.get(org.pk, 0) + 1, 5)
+                ]
+            )
         locations: dict[int, list[int]] = {}
         for org_id, location_id in Location.objects.filter(organization_id__in=ids).values_list(
             "organization_id", "pk"
         ):
             locations.setdefault(org_id, []).append(location_id)
         self.locations = locations
-        per_org_configs = max(1, configs // count)
-        if AgentConfig.objects.filter(organization_id__in=ids).count() < per_org_configs * count:
-            self._load_configs(organizations, per_org_configs)
-        per_org_facts = max(1, facts // count)
-        if KnowledgeEntry.objects.filter(organization_id__in=ids).count() < per_org_facts * count:
-            self._load_facts(organizations, per_org_facts)
+        with_configs = set(
+            AgentConfig.objects.filter(organization_id__in=ids).values_list("organization_id", flat=True)
+        )
+        missing = [org for org in organizations if org.pk not in with_configs]
+        if missing:
+            self._load_configs(missing, max(1, configs // count))
+        with_facts = set(
+            KnowledgeEntry.objects.filter(organization_id__in=ids).values_list("organization_id", flat=True)
+        )
+        missing = [org for org in organizations if org.pk not in with_facts]
+        if missing:
+            self._load_facts(missing, max(1, facts // count))
         self.stdout.write(
             f"Scale: {len(organizations)} organizations, {sum(map(len, locations.values()))} locations, "
             f"{AgentConfig.objects.filter(organization_id__in=ids).count()} configurations, "
@@ -212,7 +224,6 @@ class Command(BaseCommand):
     def _load_configs(self, organizations: list[Organization], per_org: int) -> None:
         started = time.perf_counter()
         with transaction.atomic():
-            AgentConfig.objects.filter(organization__in=organizations).delete()
             rows = []
             for org in organizations:
                 branches = self.locations[org.pk]
@@ -247,7 +258,6 @@ class Command(BaseCommand):
         rng = self.rng
         categories = KnowledgeCategory.values
         with transaction.atomic():
-            KnowledgeEntry.objects.filter(organization__in=organizations).delete()
             batch: list[KnowledgeEntry] = []
             total = 0
             for org in organizations:
