@@ -73,8 +73,3 @@ class CallClosed(ConflictError):
 class TurnConflict(ConflictError):
     code = "turn_conflict"
     default_detail = "Call {call_id} already has a different turn {index}."
-
-
-class ConfigAlreadyActive(ConflictError):
-    code = "config_already_active"
-    default_detail = "Version {version} is already the active configuration of its scope."

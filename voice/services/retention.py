@@ -23,10 +23,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, F, Func, Q, Subquery
 from django.utils import timezone
 
 from voice.models import Appointment, Call, CallEvent, CallStatus, Turn
@@ -152,27 +153,46 @@ def _in_statement_batches(run: Callable[[], int], batch_size: int, result: StepR
             return
 
 
+class InBatch(Func):
+    """`column IN (batch)` for a sliced queryset of ids, so a batch is one statement.
+
+    On PostgreSQL it is `column = ANY(ARRAY(batch))`: the planner then evaluates the batch once and
+    looks each id up through the primary key, where `IN (subquery)` may hash the subquery and scan the
+    whole table for every batch. SQLite evaluates `IN (subquery)` into a temporary index by itself.
+    """
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, column: str, batch: models.QuerySet) -> None:
+        super().__init__(F(column), Subquery(batch))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:
+        column, column_params = compiler.compile(self.source_expressions[0])
+        batch, batch_params = compiler.compile(self.source_expressions[1])  # "(SELECT ...)"
+        return f"{column} IN {batch}", [*column_params, *batch_params]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:
+        column, column_params = compiler.compile(self.source_expressions[0])
+        batch, batch_params = compiler.compile(self.source_expressions[1])
+        return f"{column} = ANY(ARRAY{batch})", [*column_params, *batch_params]
+
+
 def _rows_delete(select: models.QuerySet, batch_size: int, result: StepResult) -> None:
-    """Rows without dependants: one DELETE ... WHERE id IN (the next batch's ids) per batch."""
-    table = connection.ops.quote_name(select.model._meta.db_table)
-    batch_sql, params = select.order_by().values("pk")[:batch_size].query.sql_with_params()
-
-    def run() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {table} WHERE id IN ({batch_sql})", params)
-            return cursor.rowcount
-
-    _in_statement_batches(run, batch_size, result)
+    """Rows nothing refers to: one DELETE of the next batch per transaction (Django's fast delete:
+    a single statement, no rows loaded, since these models have no dependants or delete signals)."""
+    batch = select.order_by().values("pk")[:batch_size]
+    _in_statement_batches(
+        lambda: select.model.objects.filter(InBatch("pk", batch)).delete()[0], batch_size, result
+    )
 
 
 def _rows_update(select: models.QuerySet, batch_size: int, result: StepResult, **values: object) -> None:
-    """One UPDATE ... WHERE id IN (the next batch's ids) per batch; the updated rows leave `select`."""
+    """One UPDATE of the next batch per transaction; the updated rows leave `select`."""
     batch = select.order_by().values("pk")[:batch_size]
-
-    def run() -> int:
-        return select.model.objects.filter(pk__in=batch).update(**values)
-
-    _in_statement_batches(run, batch_size, result)
+    _in_statement_batches(
+        lambda: select.model.objects.filter(InBatch("pk", batch)).update(**values), batch_size, result
+    )
 
 
 def retention_run(
