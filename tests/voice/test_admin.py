@@ -321,3 +321,24 @@ def test_a_member_in_two_organizations_sees_both_with_an_organization_filter(
         b'name="_save"'
         not in client.get(reverse("admin:voice_location_change", args=[tenant_b.location.pk])).content
     )
+
+
+def test_a_location_form_offers_only_its_organizations_services_even_to_a_superuser(
+    make_user, tenant_a, tenant_b
+) -> None:
+    client = Client()
+    client.force_login(make_user("root", group=None, superuser=True))
+    page = client.get(reverse("admin:voice_location_change", args=[tenant_a.location.pk])).content.decode()
+    assert "Acme cleaning" in page and "Globex cleaning" not in page and "Globex provider" not in page
+
+
+def test_a_form_mixing_two_organizations_is_refused(make_user, tenant_a, tenant_b) -> None:
+    client = Client()
+    client.force_login(make_user("root", group=None, superuser=True))
+    response = client.post(
+        reverse("admin:voice_location_add"),
+        location_post(tenant_a.organization, services=[str(tenant_b.service.pk)]),
+    )
+    assert response.status_code == 200
+    assert "Choose only rows of Acme Dental: Globex cleaning belong elsewhere." in response.content.decode()
+    assert not Location.objects.filter(name="Back Bay").exists()

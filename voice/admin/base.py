@@ -106,6 +106,35 @@ SCOPED_CHOICES: dict[type[Model], Callable[[VoiceCaller], QuerySet]] = {
 }
 
 
+class TenantConsistentFormMixin:
+    """Every row a form refers to (a location, services, providers, ...) belongs to the organization of
+    the row being edited: the chosen organization, the instance's, or its location's. The choices are
+    already limited to the user's organizations; this catches a mix of two of them."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()  # type: ignore[misc]
+        instance = self.instance  # type: ignore[attr-defined]
+        organization = data.get("organization") or getattr(instance, "organization", None)
+        if organization is None and data.get("location") is not None:
+            organization = data["location"].organization
+        if organization is None:
+            return data
+        for name, value in data.items():
+            rows = list(value) if isinstance(value, QuerySet | list | tuple) else [value]
+            foreign = [
+                row
+                for row in rows
+                if isinstance(row, Model)
+                and getattr(row, "organization_id", organization.pk) != organization.pk
+            ]
+            if foreign:
+                self.add_error(  # type: ignore[attr-defined]
+                    name,
+                    f"Choose only rows of {organization}: {', '.join(str(row) for row in foreign)} belong elsewhere.",
+                )
+        return data
+
+
 class VoiceAdminMixin:
     """Tenant scoping, role-aware permissions and feature flags for a voice ModelAdmin (see the module
     docstring). `selector(caller)` is the change list's queryset; it must be scoped to the caller."""
@@ -132,6 +161,18 @@ class VoiceAdminMixin:
     ) -> HttpResponse:
         raise Http404(f"No {opts.verbose_name} with id {object_id}.")
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        # The row being edited, for the choices below: they offer only rows of its organization.
+        request._voice_admin_object = obj
+        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        return type(form.__name__, (TenantConsistentFormMixin, form), {})
+
+    def _scoped_choices(self, request: HttpRequest, model: type[Model]) -> QuerySet:
+        queryset = SCOPED_CHOICES[model](self.caller(request))
+        obj = getattr(request, "_voice_admin_object", None)
+        organization_id = getattr(obj, "organization_id", None)
+        return queryset.filter(organization_id=organization_id) if organization_id else queryset
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         caller = self.caller(request)
         if db_field.related_model is Organization:
@@ -139,12 +180,12 @@ class VoiceAdminMixin:
             queryset = Organization.objects.order_by("name")
             kwargs["queryset"] = queryset if ids is None else queryset.filter(pk__in=sorted(ids))
         elif db_field.related_model in SCOPED_CHOICES:
-            kwargs["queryset"] = SCOPED_CHOICES[db_field.related_model](caller)
+            kwargs["queryset"] = self._scoped_choices(request, db_field.related_model)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.related_model in SCOPED_CHOICES:
-            kwargs["queryset"] = SCOPED_CHOICES[db_field.related_model](self.caller(request))
+            kwargs["queryset"] = self._scoped_choices(request, db_field.related_model)
         return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
 
     # -- permissions: the model permission and the membership role; feature flags

@@ -112,11 +112,17 @@ class AgentConfigAdmin(VoiceAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="policies")
     def pretty_policies(self, config: AgentConfig) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(config.policies, indent=2, sort_keys=True))
+        return format_html(
+            '<pre style="white-space: pre-wrap">{}</pre>',
+            json.dumps(config.policies, indent=2, sort_keys=True),
+        )
 
     @admin.display(description="script overrides")
     def pretty_script_overrides(self, config: AgentConfig) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(config.script_overrides, indent=2, sort_keys=True))
+        return format_html(
+            '<pre style="white-space: pre-wrap">{}</pre>',
+            json.dumps(config.script_overrides, indent=2, sort_keys=True),
+        )
 
     # -- publishing (add) and reading (change)
 

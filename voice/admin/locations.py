@@ -30,6 +30,7 @@ from voice.admin.base import (
 )
 from voice.models import Appointment, Location, LocationException, LocationHours, Provider, Service
 from voice.selectors import appointment_list, location_list, provider_list, service_list
+from voice.selectors.locations import WEEKDAY_ORDER
 from voice.services import (
     appointment_book,
     appointment_check,
@@ -92,6 +93,10 @@ class LocationHoursInline(admin.TabularInline):
     formset = HoursFormSet
     extra = 0
     fields = HOURS_FIELDS
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).order_by(WEEKDAY_ORDER, "opens_at")  # Monday first
+
     verbose_name_plural = "opening hours (several intervals a day; a weekday without any is closed)"
 
 
@@ -301,7 +306,6 @@ class AppointmentAdmin(VoiceAdminMixin, admin.ModelAdmin):
         "provider",
         "service",
         "customer_name",
-        "customer_phone",
         "status",
     )
     list_select_related = ("location", "provider", "service")

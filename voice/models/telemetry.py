@@ -168,7 +168,7 @@ class Turn(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.call_id}#{self.turn_index}"
+        return f"turn {self.turn_index} ({self.get_speaker_display().lower()})"
 
 
 class CallEvent(models.Model):
@@ -196,4 +196,5 @@ class CallEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} on {self.call_id}"
+        at = f" at turn {self.turn_index}" if self.turn_index is not None else ""
+        return f"{self.get_event_type_display()}{at}"

@@ -435,6 +435,11 @@ def _seed_business(
         _seed_calls(caller, organization, locations, now=now, rng=rng, report=report)
 
 
+def _area(organization: Organization) -> str:
+    """Local-looking numbers: Boston's area code for the dental practice, Chicago's for the garage."""
+    return "+1617555" if organization.slug == "bright-smile" else "+1312555"
+
+
 CUSTOMERS = [
     "Alex Kim",
     "Jordan Lee",
@@ -458,6 +463,7 @@ def _seed_appointments(
     report: SeedReport,
 ) -> None:
     today = now.astimezone(zone).date()
+    area = _area(organization)
     for offset in range(1, 8):
         day = today + dt.timedelta(days=offset)
         for location in locations.values():
@@ -478,7 +484,7 @@ def _seed_appointments(
                         service=service,
                         provider=rng.choice(able),
                         customer_name=rng.choice(CUSTOMERS),
-                        customer_phone=f"+1312555{rng.randint(1000, 9999)}",
+                        customer_phone=f"{area}{rng.randint(1000, 9999)}",
                         start_at=start,
                         status=rng.choice(["scheduled", "confirmed"]),
                         now=now,
@@ -560,7 +566,7 @@ def _seed_calls(
                 started_at=started,
                 location=location,
                 agent_config=config,
-                caller_phone=f"+1617555{rng.randint(1000, 9999)}",
+                caller_phone=f"{_area(organization)}{rng.randint(1000, 9999)}",
             ),
             ending=CallEnding(
                 ended_at=clock,
