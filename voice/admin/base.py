@@ -119,7 +119,7 @@ class TenantConsistentFormMixin:
             organization = data["location"].organization
         if organization is None:
             return data
-        for name, value in data.items():
+        for name, value in list(data.items()):
             rows = list(value) if isinstance(value, QuerySet | list | tuple) else [value]
             foreign = [
                 row
