@@ -118,7 +118,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'historical knowledge base entry',
-                'verbose_name_plural': 'historical knowledge base',
+                'verbose_name_plural': 'historical knowledge base entries',
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
@@ -315,7 +315,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'knowledge base entry',
-                'verbose_name_plural': 'knowledge base',
+                'verbose_name_plural': 'knowledge base entries',
                 'ordering': ['organization_id', 'category', '-priority', 'pk'],
                 'indexes': [models.Index(models.F('organization'), models.F('category'), models.OrderBy(models.F('priority'), descending=True), condition=models.Q(('is_active', True)), name='voice_knowledge_lookup_idx'), models.Index(fields=['organization', 'location'], name='voice_knowledge_org_loc_idx')],
                 'constraints': [models.CheckConstraint(condition=agents.models.IsJSONArray('tags'), name='voice_knowledge_tags_array'), models.CheckConstraint(condition=models.Q(('priority__gte', 0), ('priority__lte', 100)), name='voice_knowledge_priority_range'), models.CheckConstraint(condition=models.Q(('category__in', ['business_info', 'hours', 'policies', 'services', 'faq'])), name='voice_knowledge_category_valid')],

@@ -74,7 +74,7 @@ class KnowledgeEntry(models.Model):
     class Meta:
         ordering = ["organization_id", "category", "-priority", "pk"]
         verbose_name = "knowledge base entry"
-        verbose_name_plural = "knowledge base"
+        verbose_name_plural = "knowledge base entries"
         constraints = [
             models.CheckConstraint(condition=IsJSONArray("tags"), name="voice_knowledge_tags_array"),
             models.CheckConstraint(
