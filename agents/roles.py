@@ -22,19 +22,6 @@ ANALYSTS = "Analysts"
 SUPERVISOR_EDITABLE: dict[str, set[str]] = {
     "agents": {"*"},
     "routing": {"supportcase", "caseassignment", "escalationqueueentry"},
-    # The voice back office; which organizations and what a membership role allows: voice.access.
-    # Organizations and memberships are the superuser's (tenants are set up, not edited by staff).
-    "voice": {
-        "location",
-        "locationhours",
-        "locationexception",
-        "service",
-        "provider",
-        "appointment",
-        "agentconfig",
-        "call",
-        "knowledgeentry",
-    },
 }
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from agents.roles import ANALYSTS, SUPERVISORS
+from agents.roles import ANALYSTS
 from tests.factories.voice import (
     AgentConfigFactory,
     AppointmentFactory,
@@ -28,7 +28,8 @@ from tests.factories.voice import (
     TurnFactory,
 )
 from voice.access import VoiceCaller, caller_for_organization, caller_for_user
-from voice.models import Membership, MembershipRole, Organization
+from voice.models import MembershipRole, Organization
+from voice.services.tenancy import membership_save
 
 
 @pytest.fixture
@@ -43,9 +44,9 @@ def org_b(db) -> Organization:
 
 @pytest.fixture
 def make_user(db) -> Callable[..., User]:
-    def make(
-        username: str, *, group: str | None = SUPERVISORS, superuser: bool = False, **roles: str
-    ) -> User:
+    def make(username: str, *, group: str | None = None, superuser: bool = False, **roles: str) -> User:
+        """A staff user with an optional project group and memberships (slug=role), which put them in
+        the voice role groups as the membership service does."""
         # No password (hashing one costs ~0.1 s a user): tests sign in with tokens and force_login.
         user = User.objects.create(
             username=username,
@@ -57,7 +58,7 @@ def make_user(db) -> Callable[..., User]:
         if group:
             user.groups.add(Group.objects.get(name=group))
         for slug, role in roles.items():
-            Membership.objects.create(organization=Organization.objects.get(slug=slug), user=user, role=role)
+            membership_save(organization=Organization.objects.get(slug=slug), user=user, role=role)
         return User.objects.get(pk=user.pk)
 
     return make

@@ -11,7 +11,8 @@ from agents.roles import SUPERVISORS
 from tests.browser.test_admin_browser import ARTIFACTS, PASSWORD, browser, orm_connection_closed, page  # noqa: F401
 from tests.factories.voice import AgentConfigFactory, TurnFactory
 from tests.voice.conftest import build_tenant
-from voice.models import AgentConfig, Membership, MembershipRole, Organization
+from voice.models import AgentConfig, MembershipRole, Organization
+from voice.services.tenancy import membership_save
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("seed_rows_back_after_flush")]
 
@@ -32,7 +33,7 @@ def test_a_manager_rolls_back_a_configuration_and_reads_the_analytics(live_serve
     )
     manager = User.objects.create_user("acme-manager", "m@example.com", PASSWORD, is_staff=True)
     manager.groups.add(Group.objects.get(name=SUPERVISORS))
-    Membership.objects.create(organization=acme, user=manager, role=MembershipRole.MANAGER)
+    membership_save(organization=acme, user=manager, role=MembershipRole.MANAGER)
     ARTIFACTS.mkdir(exist_ok=True)
 
     # when they log in and open the older version

@@ -88,7 +88,9 @@ def test_an_analyst_member_reads_but_cannot_write(token_client, analyst_a, tenan
 def test_staff_book_appointments_but_do_not_run_locations(token_client, staff_a, tenant_a) -> None:
     client = token_client(staff_a)
     response = client.patch(f"{V}locations/{tenant_a.location.pk}/", {"name": "Renamed"}, format="json")
-    assert response.status_code == 403 and response.json()["code"] == "role_forbidden"
+    assert (
+        response.status_code == 403 and response.json()["code"] == "permission_denied"
+    )  # no change_location
     assert (
         client.patch(
             f"{V}appointments/{tenant_a.appointment.pk}/", {"notes": "called back"}, format="json"
@@ -97,8 +99,24 @@ def test_staff_book_appointments_but_do_not_run_locations(token_client, staff_a,
     )
 
 
+def test_the_role_counts_in_the_rows_organization(token_client, make_user, tenant_a, tenant_b) -> None:
+    # a manager of Acme (so holding the managers' permissions) who is only staff at Globex
+    client = token_client(make_user("mixed", acme=MembershipRole.MANAGER, globex=MembershipRole.STAFF))
+    mine = client.patch(
+        f"{V}locations/{tenant_a.location.pk}/?organization=acme", {"name": "Renamed"}, format="json"
+    )
+    theirs = client.patch(
+        f"{V}locations/{tenant_b.location.pk}/?organization=globex", {"name": "Renamed"}, format="json"
+    )
+    assert mine.status_code == 200
+    assert theirs.status_code == 403 and theirs.json()["code"] == "role_forbidden"
+    assert theirs.json()["detail"] == "Your role in Globex Auto (staff) does not allow changing locations."
+
+
 def test_a_user_without_a_membership_sees_nothing(token_client, make_user, tenant_a) -> None:
-    client = token_client(make_user("nobody"))
+    from agents.roles import SUPERVISORS
+
+    client = token_client(make_user("nobody", group=SUPERVISORS))  # may view voice data, but of no tenant
     assert client.get(f"{V}locations/").json()["count"] == 0
     assert client.get(f"{V}locations/{tenant_a.location.pk}/").status_code == 404
 

@@ -170,7 +170,7 @@ def test_published_versions_cannot_be_edited_or_deleted(client_a, org_a) -> None
 def test_a_staff_member_gets_403_for_publishing_and_reads_fine(token_client, staff_a, org_a) -> None:
     client = token_client(staff_a)
     response = client.post(URL, {"policies": {}}, format="json")
-    assert response.status_code == 403 and response.json()["code"] == "role_forbidden"
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
     assert client.get(URL).status_code == 200
 
 

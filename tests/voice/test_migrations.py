@@ -1,6 +1,6 @@
 """Voice migrations forward and back (django-test-migrations): 0001 the schema (with btree_gist and
-the exclusion constraint on PostgreSQL), 0002 the PostgreSQL GIN indexes. Going back from 0002 keeps
-every row; the knowledge search vector is the database's own (a generated column) either way.
+the exclusion constraint on PostgreSQL), 0002 the PostgreSQL GIN indexes, 0003 the role groups (data).
+Going back keeps every row; the knowledge search vector is the database's own (a generated column).
 Transactional like every migration test: `seed_rows_back_after_flush` restores the seeded roster."""
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ pytestmark = pytest.mark.usefixtures("seed_rows_back_after_flush")
 
 SCHEMA = ("voice", "0001_initial")
 INDEXED = ("voice", "0002_knowledge_gin_indexes")
+ROLES = ("voice", "0003_voice_roles")
+ROLE_GROUPS = ("Voice staff", "Voice managers")
 
 
 def _indexes() -> set[str]:
@@ -40,16 +42,38 @@ def _facts(state: Any) -> tuple[int, str]:
     return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def test_0002_adds_the_gin_indexes_on_postgres_only_and_going_back_keeps_every_row(migrator) -> None:
+def test_0002_and_0003_forward_and_back_keep_every_row(migrator) -> None:
+    """0002: the GIN indexes (PostgreSQL only). 0003: the role groups, existing members put in them.
+    Back to 0001: indexes and groups gone, every fact as it was."""
     old = migrator.apply_initial_migration(SCHEMA)
     before = _facts(old)
-    assert not {"voice_knowledge_search_gin", "voice_knowledge_tags_gin"} & _indexes()
-    indexed = migrator.apply_tested_migration(INDEXED)
     gin = {"voice_knowledge_search_gin", "voice_knowledge_tags_gin"}
+    assert not gin & _indexes()
+    manager = old.apps.get_model("auth", "User").objects.create(username="m", password="!")
+    organization = old.apps.get_model("voice", "Organization").objects.get(slug="acme")
+    old.apps.get_model("voice", "Membership").objects.create(
+        organization=organization, user=manager, role="manager"
+    )
+    old.apps.get_model("auth", "Group").objects.filter(
+        name__in=ROLE_GROUPS
+    ).delete()  # as before 0003 existed
+
+    indexed = migrator.apply_tested_migration(INDEXED)
     assert (gin <= _indexes()) == (connection.vendor == "postgresql")
     assert _facts(indexed) == before
+
+    roles = migrator.apply_tested_migration(ROLES)
+    groups = roles.apps.get_model("auth", "Group").objects
+    staff, managers = groups.get(name="Voice staff"), groups.get(name="Voice managers")
+    assert staff.permissions.filter(codename="add_appointment").exists()
+    assert not staff.permissions.filter(codename="add_location").exists()
+    assert managers.permissions.filter(codename="change_agentconfig").exists()
+    member = roles.apps.get_model("auth", "User").objects.get(username="m")
+    assert set(member.groups.values_list("name", flat=True)) == set(ROLE_GROUPS)
+
     reverted = migrator.apply_tested_migration(SCHEMA)
     assert not gin & _indexes()
+    assert not reverted.apps.get_model("auth", "Group").objects.filter(name__in=ROLE_GROUPS).exists()
     assert _facts(reverted) == before
 
 

@@ -1,57 +1,94 @@
-"""The project roles' grants on voice models (stated literally here), and the OpenAPI contract of the
-voice endpoints (the organization parameter, the error answers)."""
+"""Who may do what in the voice app, stated literally: the role groups a membership puts a user in,
+the project groups' view grants, the frozen migration copy; and the OpenAPI contract of the voice
+endpoints (the organization parameter, the error answers)."""
 
 from __future__ import annotations
+
+import importlib
+from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, User
 
 from agents.roles import ANALYSTS, SUPERVISORS
+from voice.models import MembershipRole
+from voice.roles import VOICE_MANAGERS, VOICE_STAFF, group_grants
+from voice.services.tenancy import membership_delete, membership_save
 
 pytestmark = pytest.mark.django_db
 
-EDITED_BY_SUPERVISORS = [
+STAFF_EDITS = ["appointment", "knowledgeentry", "call"]
+MANAGER_EDITS = [
+    *STAFF_EDITS,
     "location",
     "locationhours",
     "locationexception",
     "service",
     "provider",
-    "appointment",
     "agentconfig",
-    "call",
-    "knowledgeentry",
 ]
-VIEW_ONLY = ["organization", "membership", "turn", "callevent", "historicalknowledgeentry"]
+NEVER_EDITED = ["organization", "membership", "turn", "callevent", "historicalknowledgeentry"]
 
 
-def _member(group: str) -> User:
-    user = User.objects.create(username=f"{group}-voice", password="!")
+def _fresh(user: User) -> User:
+    return User.objects.get(pk=user.pk)  # no stale permission cache
+
+
+def _in_group(group: str) -> User:
+    user = User.objects.create(username=f"{group}-member", password="!")
     user.groups.add(Group.objects.get(name=group))
-    return User.objects.get(pk=user.pk)
+    return _fresh(user)
 
 
 def test_every_voice_model_is_named_here() -> None:
     names = {model._meta.model_name for model in apps.get_app_config("voice").get_models()}
-    assert names == set(EDITED_BY_SUPERVISORS) | set(VIEW_ONLY)
+    assert names == set(MANAGER_EDITS) | set(NEVER_EDITED)
 
 
-def test_supervisors_edit_the_voice_back_office_and_only_view_tenants_and_telemetry_rows() -> None:
-    supervisor = _member(SUPERVISORS)
-    for name in EDITED_BY_SUPERVISORS:
-        for action in ("view", "add", "change", "delete"):
-            assert supervisor.has_perm(f"voice.{action}_{name}"), f"{action} {name}"
-    for name in VIEW_ONLY:
-        assert supervisor.has_perm(f"voice.view_{name}")
+@pytest.mark.parametrize(("group", "edits"), [(VOICE_STAFF, STAFF_EDITS), (VOICE_MANAGERS, MANAGER_EDITS)])
+def test_the_role_groups_grant_their_table(group, edits) -> None:
+    member = _in_group(group)
+    for name in MANAGER_EDITS + NEVER_EDITED:
+        assert member.has_perm(f"voice.view_{name}") == (name != "membership"), name
         for action in ("add", "change", "delete"):
-            assert not supervisor.has_perm(f"voice.{action}_{name}"), f"{action} {name}"
+            assert member.has_perm(f"voice.{action}_{name}") == (name in edits), f"{action} {name}"
+    assert not member.has_perm("agents.view_humanagent")  # nothing outside the voice app
 
 
-def test_analysts_only_view_voice_data() -> None:
-    analyst = _member(ANALYSTS)
-    for name in EDITED_BY_SUPERVISORS + VIEW_ONLY:
-        assert analyst.has_perm(f"voice.view_{name}")
-        assert not analyst.has_perm(f"voice.change_{name}")
+def test_the_project_groups_only_view_voice_data() -> None:
+    for group in (SUPERVISORS, ANALYSTS):
+        member = _in_group(group)
+        for name in MANAGER_EDITS:
+            assert member.has_perm(f"voice.view_{name}")
+            assert not member.has_perm(f"voice.change_{name}")
+
+
+def test_memberships_keep_the_role_groups_in_step(org_a, org_b) -> None:
+    user = User.objects.create(username="someone", password="!")
+    groups = lambda: set(_fresh(user).groups.values_list("name", flat=True))  # noqa: E731
+    staff = membership_save(organization=org_a, user=user, role=MembershipRole.STAFF)
+    assert groups() == {VOICE_STAFF}
+    manager = membership_save(organization=org_b, user=user, role=MembershipRole.MANAGER)
+    assert groups() == {VOICE_STAFF, VOICE_MANAGERS}
+    membership_save(organization=org_b, user=user, role=MembershipRole.STAFF)  # demoted
+    assert groups() == {VOICE_STAFF}
+    membership_delete(membership=staff)
+    membership_delete(membership=manager)
+    assert groups() == set()
+
+
+def test_the_migration_keeps_its_own_copy_of_the_table() -> None:
+    migration = importlib.import_module("voice.migrations.0003_voice_roles")
+    source = Path(migration.__file__).read_text()
+    assert "from voice" not in source and "import voice" not in source
+    live = group_grants()
+    assert {f"{a}_{m}" for m in migration.STAFF_WRITES for a in ("add", "change", "delete")} <= live[
+        VOICE_STAFF
+    ]
+    assert {f"{a}_{m}" for m in migration.MANAGER_WRITES for a in ("add", "change", "delete")} <= live[
+        VOICE_MANAGERS
+    ]
 
 
 @pytest.fixture(scope="module")

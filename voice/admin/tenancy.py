@@ -1,4 +1,8 @@
-"""Organizations and memberships: the superuser's (tenants are set up, not edited by their staff)."""
+"""Organizations and memberships: the superuser's (tenants are set up, not edited by their staff).
+
+Memberships are saved and deleted through voice.services.tenancy, which keeps the members' role
+groups (voice.roles) in step.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse
 
 from voice.models import Membership, Organization
+from voice.services.tenancy import membership_delete, membership_save
 
 
 class SuperuserOnlyMixin:
@@ -46,6 +51,9 @@ class MembershipInline(SuperuserOnlyMixin, admin.TabularInline):
     readonly_fields = ("created_at",)
     raw_id_fields = ("user",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("created_at",)
+
 
 @admin.register(Organization)
 class OrganizationAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
@@ -55,6 +63,15 @@ class OrganizationAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        memberships = formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            membership_delete(membership=membership)
+        for membership in memberships:
+            membership_save(organization=form.instance, user=membership.user, role=membership.role)
+
 
 @admin.register(Membership)
 class MembershipAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
@@ -63,3 +80,17 @@ class MembershipAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     list_filter = ("role", "organization")
     search_fields = ("user__username", "user__email", "organization__name")
     raw_id_fields = ("user",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("organization", "user") if obj is not None else ()  # a change is of the role only
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        saved = membership_save(organization=obj.organization, user=obj.user, role=obj.role)
+        obj.pk, obj._state.adding, obj._state.db = saved.pk, False, saved._state.db
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        membership_delete(membership=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for membership in queryset.select_related("user"):
+            membership_delete(membership=membership)
