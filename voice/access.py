@@ -138,16 +138,17 @@ def caller_for_user(user: Any, *, organization_slug: str | None = None) -> Voice
     organization it is not a member of). An unknown slug and another organization's slug get the same
     answer (OrganizationUnknown), so the answer says nothing about other tenants.
 
-    Without a slug, a member of several organizations gets `organization=None` (all of them); the API
-    then asks for a choice (`caller_require_choice`), the admin shows them all.
+    With a slug only that membership is read (an integration may belong to hundreds of organizations;
+    each request acts in one). Without a slug, a member of several organizations gets
+    `organization=None` (all of them); the API then asks for a choice (`caller_require_choice`), the
+    admin shows them all.
     """
     if user is None or not user.is_authenticated:
         return VoiceCaller(user=None, is_superuser=False)
-    memberships = list(
-        Membership.objects.filter(user_id=user.pk, organization__is_active=True)
-        .select_related("organization")
-        .order_by("organization__name")
-    )
+    memberships_query = Membership.objects.filter(user_id=user.pk, organization__is_active=True)
+    if organization_slug is not None:
+        memberships_query = memberships_query.filter(organization__slug=organization_slug)
+    memberships = list(memberships_query.select_related("organization").order_by("organization__name"))
     roles = {membership.organization_id: membership.role for membership in memberships}
     organizations = tuple(membership.organization for membership in memberships)
     chosen: Organization | None = None

@@ -336,9 +336,7 @@ class AppointmentChangeSerializer(StrictModelSerializer):
 
 class AgentConfigSerializer(serializers.ModelSerializer):
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    location_name = serializers.CharField(
-        source="location.name", read_only=True, allow_null=True, default=None
-    )
+    location_name = serializers.SerializerMethodField(help_text="The override's location; null org-wide.")
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     policies = PoliciesField()
     script_overrides = ScriptOverridesField()
@@ -360,6 +358,13 @@ class AgentConfigSerializer(serializers.ModelSerializer):
             "activated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_location_name(self, config: AgentConfig) -> str | None:
+        if config.location_id is None:
+            return None
+        # The hot path annotates the name (voice.selectors.configs); lists join the location.
+        return getattr(config, "location_name", None) or config.location.name
 
 
 class AgentConfigPublishSerializer(StrictSerializer):

@@ -3,7 +3,8 @@
 `config_active` is what the voice pipeline asks before every call: one indexed query (the partial
 index over active configurations) that returns the location's override if it has one and the
 organization's configuration otherwise, and says at the same time whether the location exists in the
-organization, so an unknown location is an error rather than a silent fallback.
+organization, so an unknown location is an error rather than a silent fallback. Its SQL is compiled
+once (voice.selectors.compiled).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from voice.engine.diff import Change, document_diff
 from voice.errors import OrganizationRequired, VoiceNotFound
 from voice.models import AgentConfig, Location
 from voice.selectors.common import scoped_get
+from voice.selectors.compiled import CompiledQuery
 
 
 class ConfigLocationUnknown(VoiceNotFound):
@@ -51,24 +53,39 @@ class ActiveConfig:
     source: str  # "location" (an override), "organization", or "none"
 
 
+def _active_for_organization(*, organization: int) -> QuerySet[AgentConfig]:
+    return AgentConfig.objects.filter(organization_id=organization, is_active=True, location__isnull=True)[:1]
+
+
+def _active_for_location(*, organization: int, location: int) -> QuerySet[AgentConfig]:
+    """The location's active override, else the organization's (overrides sort first: NULLS LAST),
+    and whether the location is the organization's at all."""
+    return (
+        AgentConfig.objects.filter(organization_id=organization)
+        .filter(Q(is_active=True) & (Q(location_id=location) | Q(location__isnull=True)))
+        .annotate(
+            location_known=Exists(
+                Location.objects.filter(pk=location, organization_id=organization).values("pk")
+            ),
+            location_name=F("location__name"),  # for the response, without a query for the location
+        )
+        .order_by(F("location_id").asc(nulls_last=True))[:1]
+    )
+
+
+ACTIVE_FOR_ORGANIZATION = CompiledQuery(AgentConfig, _active_for_organization)
+ACTIVE_FOR_LOCATION = CompiledQuery(AgentConfig, _active_for_location)
+
+
 def config_active(*, caller: VoiceCaller, location_id: int | None = None) -> ActiveConfig:
     organization = caller.organization
     if organization is None:
         raise OrganizationRequired()
-    active = AgentConfig.objects.filter(organization_id=organization.pk, is_active=True)
     if location_id is None:
-        config = active.filter(location__isnull=True).first()
+        rows = ACTIVE_FOR_ORGANIZATION("organization", organization=organization.pk)
+        config = _with_organization(rows[0], organization) if rows else None
         return ActiveConfig(config=config, source="organization" if config else "none")
-    rows = list(
-        AgentConfig.objects.filter(organization_id=organization.pk)
-        .filter(Q(is_active=True) & (Q(location_id=location_id) | Q(location__isnull=True)))
-        .annotate(
-            location_known=Exists(
-                Location.objects.filter(pk=location_id, organization_id=organization.pk).values("pk")
-            )
-        )
-        .order_by(F("location_id").asc(nulls_last=True))[:1]
-    )
+    rows = ACTIVE_FOR_LOCATION("location", organization=organization.pk, location=int(location_id))
     known = rows[0].location_known if rows else _location_in(organization.pk, location_id)
     if not known:
         raise ConfigLocationUnknown(
@@ -77,8 +94,13 @@ def config_active(*, caller: VoiceCaller, location_id: int | None = None) -> Act
         )
     if not rows:
         return ActiveConfig(config=None, source="none")
-    config = rows[0]
+    config = _with_organization(rows[0], organization)
     return ActiveConfig(config=config, source="location" if config.location_id else "organization")
+
+
+def _with_organization(config: AgentConfig, organization: Any) -> AgentConfig:
+    config.organization = organization  # known already: no query when the response names it
+    return config
 
 
 def _location_in(organization_id: int, location_id: int) -> bool:

@@ -32,6 +32,7 @@ from voice.access import VoiceCaller
 from voice.models import KnowledgeEntry
 from voice.models.common import SEARCH_CONFIG, tag_normalize
 from voice.selectors.common import scoped_get
+from voice.selectors.compiled import CompiledQuery
 
 MAX_LOOKUP = 50
 LOOKUP_FIELDS = (
@@ -143,6 +144,51 @@ def knowledge_search(queryset: QuerySet[KnowledgeEntry], query: str) -> QuerySet
     return queryset.filter(condition).annotate(rank=Value(0.0))
 
 
+def _lookup(
+    queryset: QuerySet[KnowledgeEntry],
+    *,
+    limit: int,
+    category: str | None = None,
+    tags: list[str] | None = None,
+    query: str | None = None,
+    location: int | None = None,
+) -> QuerySet[KnowledgeEntry]:
+    """The lookup's rules on an already scoped queryset (the one statement of them)."""
+    queryset = queryset.filter(is_active=True).only(*LOOKUP_FIELDS)
+    if category is not None:
+        queryset = queryset.filter(category=category)
+    if location is None:
+        queryset = queryset.filter(location__isnull=True)
+    else:
+        queryset = queryset.filter(Q(location__isnull=True) | Q(location_id=location))
+    if tags:
+        queryset = queryset.filter(TagsOverlap("tags", tags))
+    order: list[Any] = ["-priority"]
+    if query is not None:
+        queryset = knowledge_search(queryset, query)
+        if connection.vendor == "postgresql":
+            order.append("-rank")
+    order += ["-updated_at", "-pk"]
+    return queryset.order_by(*order)[:limit]
+
+
+def _lookup_in_organization(*, organization: int, limit: int, **values: Any) -> QuerySet[KnowledgeEntry]:
+    return _lookup(KnowledgeEntry.objects.filter(organization_id=organization), limit=limit, **values)
+
+
+class _LookupShapes(dict):
+    """One CompiledQuery per LIMIT (SQL inlines it): at most MAX_LOOKUP of them."""
+
+    def __missing__(self, limit: int) -> CompiledQuery:
+        compiled = self[limit] = CompiledQuery(
+            KnowledgeEntry, lambda **values: _lookup_in_organization(limit=limit, **values)
+        )
+        return compiled
+
+
+LOOKUPS = _LookupShapes()
+
+
 def knowledge_lookup(
     *,
     caller: VoiceCaller,
@@ -152,24 +198,27 @@ def knowledge_lookup(
     location_id: int | None = None,
     limit: int = 5,
 ) -> list[KnowledgeEntry]:
-    """The facts the agent may quote now: one query (see the module docstring for the rules)."""
-    queryset = caller.scope(KnowledgeEntry.objects.filter(is_active=True)).only(*LOOKUP_FIELDS)
+    """The facts the agent may quote now: one query (see the module docstring for the rules).
+
+    For a caller in one organization (the voice pipeline's case) the query's SQL is compiled once per
+    shape (voice.selectors.compiled); a caller reaching several organizations runs it through the ORM.
+    """
+    limit = max(1, min(limit, MAX_LOOKUP))
+    values: dict[str, Any] = {}
     if category:
-        queryset = queryset.filter(category=category)
-    if location_id is None:
-        queryset = queryset.filter(location__isnull=True)
-    else:
-        queryset = queryset.filter(Q(location__isnull=True) | Q(location_id=location_id))
-    wanted = [tag_normalize(tag) for tag in tags if tag_normalize(tag)]
+        values["category"] = category
+    wanted = sorted({tag_normalize(tag) for tag in tags if tag_normalize(tag)})
     if wanted:
-        queryset = queryset.filter(TagsOverlap("tags", wanted))
-    order: list[Any] = ["-priority"]
+        values["tags"] = wanted
     if query.strip():
-        queryset = knowledge_search(queryset, query)
-        if connection.vendor == "postgresql":
-            order.append("-rank")
-    order += ["-updated_at", "-pk"]
-    return list(queryset.order_by(*order)[: max(1, min(limit, MAX_LOOKUP))])
+        values["query"] = query
+    if location_id is not None:
+        values["location"] = int(location_id)
+    ids = caller.organization_ids
+    if ids is None or len(ids) != 1:
+        return list(_lookup(caller.scope(KnowledgeEntry.objects.all()), limit=limit, **values))
+    shape = tuple(sorted(values))
+    return LOOKUPS[limit](shape, organization=next(iter(ids)), **values)
 
 
 def knowledge_tags(*, caller: VoiceCaller, limit: int = 40) -> list[str]:

@@ -11,8 +11,10 @@ Hot paths, timed interleaved with their floor in the same loop (the order altern
   same query written by hand (psycopg on the same connection, no ORM);
 - knowledge lookup: voice.selectors.knowledge_lookup (a category, and two thirds of the time tags,
   one third a text query; top 5), against the hand-written SQL with the same filters and order;
-- and the same two through the API (GET requests through the test client, force-authenticated), also
-  against the floor, to show what a request adds.
+- and the same two through the API: GET requests through the test client as the voice platform's
+  integration user (staff in every organization, a token; each request authenticates, loads the
+  user's permissions and its membership, as in production), against the same floor, to show what a
+  request adds.
 
 Retention: `--retention-rounds` rounds; each loads the 1,000,000-turn dataset afresh (COPY) and runs
 either voice.services.retention.retention_run (batched, one transaction per batch) or the floor (the
@@ -39,6 +41,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.test.utils import override_settings
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from routing.management import format_table
@@ -47,6 +50,7 @@ from voice.models import AgentConfig, KnowledgeCategory, KnowledgeEntry, Locatio
 from voice.models.common import SEARCH_CONFIG
 from voice.selectors import config_active, knowledge_lookup
 from voice.services.retention import Cutoffs, RetentionPeriods, retention_run
+from voice.services.tenancy import membership_groups_sync
 
 PREFIX = "bench-voice-"
 TARGET_MS = 5.0
@@ -371,8 +375,8 @@ class Command(BaseCommand):
                 return cursor.fetchall()
 
         client = APIClient()
-        user = self._bench_user(organizations)
-        client.force_authenticate(user)
+        token, _ = Token.objects.get_or_create(user=self._bench_user(organizations))
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
 
         def config_api(case: dict[str, Any]) -> Any:
             return client.get(
@@ -496,14 +500,18 @@ class Command(BaseCommand):
                 )
 
     def _bench_user(self, organizations: list[Organization]) -> User:
-        user, _ = User.objects.get_or_create(
-            username="bench_voice", defaults={"is_superuser": True, "is_staff": True}
+        """The voice platform's integration: staff in every benchmark organization (not a superuser)."""
+        user, _ = User.objects.get_or_create(username="bench_voice_pipeline", defaults={"password": "!"})
+        present = set(Membership.objects.filter(user=user).values_list("organization_id", flat=True))
+        Membership.objects.bulk_create(
+            [
+                Membership(organization=org, user=user, role="staff")
+                for org in organizations
+                if org.pk not in present
+            ]
         )
-        if not user.is_superuser:
-            user.is_superuser = True
-            user.save(update_fields=["is_superuser"])
-        Membership.objects.filter(user=user).delete()
-        return User.objects.get(pk=user.pk)
+        membership_groups_sync(user=user)
+        return user
 
     # --- retention ---------------------------------------------------------------------------------------
 
