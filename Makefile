@@ -12,6 +12,7 @@ TRICKLE_SECONDS ?= 20
 PYTEST_ARGS ?=
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench
 BENCH_AGENTS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench_agents
+BENCH_VOICE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sb_voice_bench
 
 .PHONY: run worker test install lint format bench fuzz clean
 
@@ -29,6 +30,7 @@ run: install
 	$(PY) manage.py generate_history --days 7 --per-day 25 --seed 42 --if-empty
 	$(PY) manage.py recompute_metrics
 	$(PY) manage.py seed_demo_floor
+	$(PY) manage.py seed_voice_demo
 	@echo "Admin: http://$(HOST)/admin/   API: http://$(HOST)/api/v1/   Docs: http://$(HOST)/api/docs/"
 	$(PY) manage.py run_floor $(HOST) --sweep-seconds $(SWEEP_SECONDS) --trickle-seconds $(TRICKLE_SECONDS)
 
@@ -58,6 +60,9 @@ bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_routing
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_metrics
+	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_VOICE_DATABASE_URL))) 2>/dev/null || true
+	DATABASE_URL=$(BENCH_VOICE_DATABASE_URL) $(PY) manage.py migrate --noinput
+	DATABASE_URL=$(BENCH_VOICE_DATABASE_URL) $(PY) manage.py bench_voice
 
 # Schema fuzzing as CI runs it (.ci/fuzz): gunicorn with production settings on a fresh PostgreSQL
 # database FUZZ_DATABASE and Redis FUZZ_REDIS_URL, schemathesis on every operation of /api/schema/ with

@@ -8,6 +8,7 @@ api_v1 = [
     path("", ApiRootView.as_view(), name="api-root"),
     path("", include("agents.api.urls")),
     path("routing/", include("routing.api.urls")),
+    path("voice/", include("voice.api.urls")),
 ]
 
 urlpatterns = [

@@ -197,3 +197,32 @@ LOGGING = {
 # --- Python's cyclic garbage collector (applied by config.runtime.gc_tune in every entry point) -------
 # Thresholds of generations 0, 1 and 2; CPython's own are 700, 10, 10. See config.runtime for why.
 GC_THRESHOLDS = env.list("GC_THRESHOLDS", cast=int, default=[50_000, 20, 20])
+
+# --- Voice (voice app) --------------------------------------------------------------------------------
+# Feature flags (voice.features): a disabled feature's API answers 404 and its admin pages are hidden;
+# its data stays. All on unless set to false.
+VOICE_FEATURES = {
+    "locations": env.bool("ENABLE_LOCATIONS", default=True),
+    "agent_configs": env.bool("ENABLE_AGENT_CONFIGS", default=True),
+    "telemetry": env.bool("ENABLE_TELEMETRY", default=True),
+    "knowledge_base": env.bool("ENABLE_KNOWLEDGE_BASE", default=True),
+}
+# Retention periods in days (voice.services.retention; `manage.py retention_cleanup`, run daily).
+VOICE_RETENTION = {
+    "CALL_DAYS": env.int("VOICE_RETENTION_CALL_DAYS", default=730),
+    "FAILED_CALL_DAYS": env.int("VOICE_RETENTION_FAILED_CALL_DAYS", default=90),
+    "TURN_DAYS": env.int("VOICE_RETENTION_TURN_DAYS", default=365),
+    "CALL_EVENT_DAYS": env.int("VOICE_RETENTION_CALL_EVENT_DAYS", default=180),
+    "APPOINTMENT_DAYS": env.int("VOICE_RETENTION_APPOINTMENT_DAYS", default=1825),
+    # Transcripts, turn text and caller phone numbers are removed after this many days.
+    "SANITIZE_AFTER_DAYS": env.int("VOICE_SANITIZE_AFTER_DAYS", default=90),
+}
+# OpenAPI enum names of the voice choice sets (several models have a `status`).
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "AppointmentStatusEnum": "voice.models.AppointmentStatus",
+        "CallStatusEnum": "voice.models.CallStatus",
+        "FinalCallStatusEnum": "voice.models.telemetry.FINAL_CALL_STATUS_CHOICES",
+        "DayOfWeekEnum": "agents.models.Weekday",  # voice opening hours reuse the agents' weekdays
+    }
+)
