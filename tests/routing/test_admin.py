@@ -27,7 +27,7 @@ from routing.models import (
     SupportCase,
 )
 from tests.factories.agents import HumanAgentFactory
-from tests.routing.test_api import on_shift_agent, waiting_entry
+from tests.routing.floor import on_shift_agent, waiting_entry
 
 pytestmark = pytest.mark.django_db
 
