@@ -13,6 +13,8 @@ PYTEST_ARGS ?=
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench
 BENCH_AGENTS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench_agents
 BENCH_VOICE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sb_voice_bench
+BENCH_MOVE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench_move
+BENCH_IMPORT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench_import
 
 .PHONY: run worker test install lint format bench fuzz clean
 
@@ -63,6 +65,10 @@ bench: install
 	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_VOICE_DATABASE_URL))) 2>/dev/null || true
 	DATABASE_URL=$(BENCH_VOICE_DATABASE_URL) $(PY) manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_VOICE_DATABASE_URL) $(PY) manage.py bench_voice
+	$(PY) manage.py bench_move --to $(BENCH_MOVE_DATABASE_URL)
+	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_IMPORT_DATABASE_URL))) 2>/dev/null || true
+	DATABASE_URL=$(BENCH_IMPORT_DATABASE_URL) $(PY) manage.py migrate --noinput
+	DATABASE_URL=$(BENCH_IMPORT_DATABASE_URL) $(PY) manage.py bench_import_legacy
 
 # Schema fuzzing as CI runs it (.ci/fuzz): gunicorn with production settings on a fresh PostgreSQL
 # database FUZZ_DATABASE and Redis FUZZ_REDIS_URL, schemathesis on every operation of /api/schema/ with

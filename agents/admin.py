@@ -665,3 +665,7 @@ class AgentPeriodMetricsAdmin(SimpleHistoryAdmin):
     date_hierarchy = "period_date"
     search_fields = ("agent__code", "agent__name")
     raw_id_fields = ("agent",)
+
+
+# The automated agents' admin (its own module; registers on import).
+from agents import admin_automated  # noqa: E402, F401

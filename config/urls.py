@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("agents.api.urls")),
     path("routing/", include("routing.api.urls")),
     path("voice/", include("voice.api.urls")),
+    path("automation/", include("agents.api.automation.urls")),
 ]
 
 urlpatterns = [

@@ -26,6 +26,10 @@ class ApiRootView(APIView):
                 "agents": reverse("agent-list", request=request),
                 "routing_cases": reverse("routing-api:case-route", request=request),
                 "routing_queue": reverse("routing-api:queue-list", request=request),
+                "automation_agents": reverse("automation-api:agent-list", request=request),
+                "automation_tasks": reverse("automation-api:task-list", request=request),
+                "automation_workflows": reverse("automation-api:workflow-list", request=request),
+                "automation_messages": reverse("automation-api:message-list", request=request),
                 "schema": reverse("schema", request=request),
                 "docs": reverse("api-docs", request=request),
             }

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "routing",
     "voice",
     "scoring",
+    "dbmove",  # manage.py move_database: the verified SQLite -> PostgreSQL move (no models)
 ]
 
 MIDDLEWARE = [
@@ -95,6 +96,25 @@ else:
     options["options"] = f"{options.get('options', '')} -c jit=off".strip()
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+# --- Read replicas (config.db_router) --------------------------------------------------------------
+# Optional PostgreSQL replicas of the primary: lag-tolerant reads (list endpoints, reports) go there,
+# everything that writes, locks or decides permissions stays on the primary. None set: nothing changes.
+DATABASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    _replica = env.db_url_config(_url)
+    _replica_options = _replica.setdefault("OPTIONS", {})
+    _replica_options["options"] = f"{_replica_options.get('options', '')} -c jit=off".strip()
+    _replica.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    _replica.setdefault("CONN_HEALTH_CHECKS", True)
+    _replica["TEST"] = {"MIRROR": "default"}  # tests read the primary's test database through it
+    DATABASES[f"replica_{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica_{_number}")
+if DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "config.db_router.ReplicaReadsMiddleware"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -185,6 +205,29 @@ ROUTING = {
     # every eligible agent (exact, slow at thousands). The trade-off: routing.selectors.candidates.
     "CANDIDATE_POOL": env.int("ROUTING_CANDIDATE_POOL", default=50),
 }
+
+# --- Automated agents (agents.automation) -------------------------------------------------------------
+AUTOMATION = {
+    # An agent whose last heartbeat is older than this is marked offline by the sweep.
+    "HEARTBEAT_MAX_AGE_SECONDS": env.int("AUTOMATION_HEARTBEAT_MAX_AGE_SECONDS", default=300),
+    # A failed message delivery is retried after BASE * 2^(retries - 1) seconds, at most MAX.
+    "MESSAGE_RETRY_BASE_SECONDS": env.int("AUTOMATION_MESSAGE_RETRY_BASE_SECONDS", default=30),
+    "MESSAGE_RETRY_MAX_SECONDS": env.int("AUTOMATION_MESSAGE_RETRY_MAX_SECONDS", default=3600),
+}
+# The automation API's choice sets share field names (status, priority) with other apps': name them.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "AutomatedAgentStatusEnum": "agents.models.AutomatedAgentStatus",
+        "AutomatedAgentTypeEnum": "agents.models.AutomatedAgentType",
+        "TaskStatusEnum": "agents.models.TaskStatus",
+        "TaskPriorityEnum": "agents.models.TaskPriority",
+        "WorkflowStatusEnum": "agents.models.WorkflowStatus",
+        "ExecutionStatusEnum": "agents.models.ExecutionStatus",
+        "MessageStatusEnum": "agents.models.MessageStatus",
+        "MessagePriorityEnum": "agents.models.MessagePriority",
+        "PriorityEnum": "routing.models.Priority",  # routing's keeps the name it had before these
+    }
+)
 
 LOGGING = {
     "version": 1,

@@ -36,6 +36,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from agents.automation.services import automation_sweep
 from agents.models import AgentAvailability
 from routing.engine.rules import MAX_RING
 from routing.models import (
@@ -338,4 +339,5 @@ def queue_sweep(*, now: dt.datetime | None = None) -> SweepReport:
     report.widened = _widen_waiting(now=now)
     report.timed_out, rerouted = _take_back_timed_out(now=now, report=report)
     report.dispatched = rerouted + _dispatch_waiting(now=now, report=report)
+    automation_sweep(now=now)  # automated agents: stale heartbeats offline, messages expired/resent
     return report

@@ -36,6 +36,14 @@ AGENT_MODELS = [
     "agentavailability",
     "agentperformance",
     "agentperiodmetrics",
+    # the automated agents and their work (agents.models.automated, agents.models.workflows)
+    "automatedagent",
+    "agentcapability",
+    "agentperformancesample",
+    "agentmessage",
+    "agenttask",
+    "workflow",
+    "workflowexecution",
 ]
 # Records: everyone views them, nobody edits them.
 AGENT_RECORD_MODELS = ["agentperiodmetricsarchive"]
