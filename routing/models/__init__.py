@@ -1,5 +1,5 @@
 """Routing's models: support cases with their assignments and queue (`cases`), and the audit trail every
-kind of work shares (`audit`). Re-exported here: `routing.models.SupportCase` is the public name."""
+kind of work shares (`audit`), and sales leads with their queues, rules and experiments (`leads`). Re-exported here: `routing.models.SupportCase` is the public name."""
 
 from routing.models.audit import (
     WORK_ITEM_FIELDS,
@@ -8,6 +8,27 @@ from routing.models.audit import (
     RoutingEvent,
     RoutingEventType,
     exactly_one_work_item,
+)
+from routing.models.leads import (
+    CLOSED_LEAD_STATUSES,
+    OPEN_LEAD_STATUSES,
+    AssignmentQueue,
+    AssignmentQueueStatus,
+    ConversionOutcome,
+    ExperimentStatus,
+    GuardrailMetric,
+    Lead,
+    LeadExperimentAssignment,
+    LeadRoutingHistory,
+    LeadSource,
+    LeadStatus,
+    LeadTier,
+    QueueType,
+    RoutingExperiment,
+    RoutingExperimentVariant,
+    RoutingRule,
+    RuleType,
+    SuccessMetric,
 )
 from routing.models.cases import (
     CASE_ID_CHARACTERS,
@@ -33,6 +54,25 @@ from routing.models.cases import (
 )
 
 __all__ = [
+    "CLOSED_LEAD_STATUSES",
+    "OPEN_LEAD_STATUSES",
+    "AssignmentQueue",
+    "AssignmentQueueStatus",
+    "ConversionOutcome",
+    "ExperimentStatus",
+    "GuardrailMetric",
+    "Lead",
+    "LeadExperimentAssignment",
+    "LeadRoutingHistory",
+    "LeadSource",
+    "LeadStatus",
+    "LeadTier",
+    "QueueType",
+    "RoutingExperiment",
+    "RoutingExperimentVariant",
+    "RoutingRule",
+    "RuleType",
+    "SuccessMetric",
     "CASE_ID_CHARACTERS",
     "CASE_ID_MAX_LENGTH",
     "CASE_ID_MESSAGE",
