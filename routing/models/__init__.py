@@ -9,27 +9,6 @@ from routing.models.audit import (
     RoutingEventType,
     exactly_one_work_item,
 )
-from routing.models.leads import (
-    CLOSED_LEAD_STATUSES,
-    OPEN_LEAD_STATUSES,
-    AssignmentQueue,
-    AssignmentQueueStatus,
-    ConversionOutcome,
-    ExperimentStatus,
-    GuardrailMetric,
-    Lead,
-    LeadExperimentAssignment,
-    LeadRoutingHistory,
-    LeadSource,
-    LeadStatus,
-    LeadTier,
-    QueueType,
-    RoutingExperiment,
-    RoutingExperimentVariant,
-    RoutingRule,
-    RuleType,
-    SuccessMetric,
-)
 from routing.models.cases import (
     CASE_ID_CHARACTERS,
     CASE_ID_MAX_LENGTH,
@@ -51,6 +30,27 @@ from routing.models.cases import (
     SupportCase,
     is_valid_case_id,
     validate_case_id,
+)
+from routing.models.leads import (
+    CLOSED_LEAD_STATUSES,
+    OPEN_LEAD_STATUSES,
+    AssignmentQueue,
+    AssignmentQueueStatus,
+    ConversionOutcome,
+    ExperimentStatus,
+    GuardrailMetric,
+    Lead,
+    LeadExperimentAssignment,
+    LeadRoutingHistory,
+    LeadSource,
+    LeadStatus,
+    LeadTier,
+    QueueType,
+    RoutingExperiment,
+    RoutingExperimentVariant,
+    RoutingRule,
+    RuleType,
+    SuccessMetric,
 )
 
 __all__ = [
