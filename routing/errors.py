@@ -77,3 +77,42 @@ class AssignmentNotIdentified(DomainError):
 class AssignmentNotFound(NotFoundError):
     code = "assignment_not_found"
     default_detail = "No assignment {assignment_id} of case {case_id}."
+
+
+# --- leads ---------------------------------------------------------------------------------------------
+
+
+class LeadNotFound(NotFoundError):
+    code = "lead_not_found"
+    default_detail = "No lead {lead_id}."
+
+
+class LeadAlreadyExists(ConflictError):
+    code = "unique"
+    default_detail = "A lead with external id {external_id} exists."
+
+
+class LeadNotRoutable(ConflictError):
+    code = "lead_not_routable"
+    default_detail = "Lead {lead_id} cannot be routed while {status}."
+
+
+class InvalidLeadTransition(ConflictError):
+    code = "invalid_transition"
+    default_detail = "Lead {lead_id} cannot be marked {outcome} while {status}."
+
+
+class ExperimentNotFound(NotFoundError):
+    code = "experiment_not_found"
+    default_detail = "No experiment {experiment_id}."
+
+
+class ExperimentConflict(ConflictError):
+    code = "experiment_conflict"
+    default_detail = "{reason}"
+
+
+class InvalidExperiment(DomainError):
+    code = "invalid_experiment"
+    http_status = 400
+    default_detail = "{reason}"

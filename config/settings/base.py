@@ -206,6 +206,36 @@ ROUTING = {
     "CANDIDATE_POOL": env.int("ROUTING_CANDIDATE_POOL", default=50),
 }
 
+# --- Lead routing (routing.engine.lead_score, routing.services.leads) -------------------------------------
+LEADS = {
+    # The lead score: a weighted mean of five components, each 0..1 (routing.engine.lead_score), x 100.
+    "SCORE_WEIGHTS": {
+        "segment": env.float("LEAD_WEIGHT_SEGMENT", default=0.15),
+        "line": env.float("LEAD_WEIGHT_LINE", default=0.10),
+        "source": env.float("LEAD_WEIGHT_SOURCE", default=0.20),
+        "recency": env.float("LEAD_WEIGHT_RECENCY", default=0.25),
+        "engagement": env.float("LEAD_WEIGHT_ENGAGEMENT", default=0.30),
+    },
+    # A score at or above HOT is hot, at or above WARM warm, else cold.
+    "TIER_HOT": env.float("LEAD_TIER_HOT", default=70),
+    "TIER_WARM": env.float("LEAD_TIER_WARM", default=40),
+    # Minutes after which a lead's recency component has halved.
+    "RECENCY_HALF_LIFE_MINUTES": env.float("LEAD_RECENCY_HALF_LIFE_MINUTES", default=60),
+    # Speed-to-lead SLA (minutes) per queue type; a lead past it is escalated by the sweep.
+    "SLA_MINUTES": {
+        "hot": env.float("LEAD_SLA_HOT_MINUTES", default=5),
+        "active": env.float("LEAD_SLA_ACTIVE_MINUTES", default=30),
+        "nurture": env.float("LEAD_SLA_NURTURE_MINUTES", default=1440),
+        "waiting": env.float("LEAD_SLA_WAITING_MINUTES", default=60),
+        "reassignment": env.float("LEAD_SLA_REASSIGNMENT_MINUTES", default=15),
+    },
+    # Serving order of the hot queue: "score_age" (higher score first, then older) or "lifo" (newest
+    # first); the other queues are always score then age.
+    "HOT_QUEUE_ORDER": env("LEAD_HOT_QUEUE_ORDER", default="score_age"),
+    # The strategy leads are routed with outside an experiment (any registered strategy).
+    "DEFAULT_STRATEGY": env("LEAD_DEFAULT_STRATEGY", default="lead_fit"),
+}
+
 # --- Automated agents (agents.automation) -------------------------------------------------------------
 AUTOMATION = {
     # An agent whose last heartbeat is older than this is marked offline by the sweep.

@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from routing.engine.lead_work import covering_rows, is_lead
 from routing.engine.types import (
     PROFICIENCY_ORDER,
     TOLERANCE_ORDER,
@@ -298,6 +299,19 @@ ELIGIBILITY_RULES: tuple[EligibilityRule, ...] = (
         lambda w, r: bool(w.excluded_agent_ids),
         _check("excluded", lambda a, w, r, c: a.agent_id not in w.excluded_agent_ids),
         "the remaining agents already timed out on this case",
+    ),
+    # Lead work only (routing.engine.lead_work): a specialization row covering the lead, the agent group.
+    EligibilityRule(
+        "lead_specialization",
+        lambda w, r: is_lead(w),
+        _check("lead_specialization", lambda a, w, r, c: bool(covering_rows(a, w))),
+        "no agent in schedule holds a specialization for the lead's line, segment and territory",
+    ),
+    EligibilityRule(
+        "agent_group",
+        lambda w, r: is_lead(w) and bool(w.department),
+        _check("agent_group", lambda a, w, r, c: a.department == w.department),
+        "no agent of the agent group the rules route the lead to is free",
     ),
     # Last: the agents who pass everything else could serve the work once they free up.
     EligibilityRule(

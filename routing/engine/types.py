@@ -94,6 +94,7 @@ class AgentProfile:
     consecutive_difficult: int = 0  # consecutive difficult cases completed (see rules: fatigue)
     open_difficult: int = 0  # difficult cases assigned to the agent and not finished yet
     last_assigned_at: dt.datetime | None = None
+    department: str = ""  # the agent group a lead routing rule may ask for
 
     @property
     def specializations(self) -> dict[str, float]:

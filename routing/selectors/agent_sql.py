@@ -99,6 +99,7 @@ PROFILE_COLUMNS = (
     ("first_contact_resolution_rate", "p.first_contact_resolution_rate"),
     ("stress_score", "p.stress_score"),
     ("consecutive_difficult_cases", "p.consecutive_difficult_cases"),
+    ("department", "h.department"),
 )
 PROFILE_NAMES = [name for name, _ in PROFILE_COLUMNS]
 
@@ -303,6 +304,32 @@ def _excluded(rules: AgentRules) -> Sql:
     return Sql(f"a.agent_id NOT IN ({_placeholders(excluded)})", excluded)
 
 
+def _lead_specialization(rules: AgentRules) -> Sql:
+    """routing.engine.lead_work.covering_rows in SQL: a specialization row for the lead's line, its
+    segment or none, at the minimum proficiency, with the lead's territory among its territories (or
+    none listed)."""
+    work = rules.work
+    territory, params = "", [work.insurance_line, work.customer_segment, work.min_specialization]
+    if work.territory:
+        if connection.vendor == "postgresql":
+            territory = " AND (jsonb_array_length(sp.territories) = 0 OR sp.territories @> jsonb_build_array(%s::text))"
+        else:
+            territory = (
+                " AND (json_array_length(sp.territories) = 0 OR "
+                "EXISTS (SELECT 1 FROM json_each(sp.territories) t WHERE t.value = %s))"
+            )
+        params.append(work.territory)
+    return Sql(
+        probe(
+            f"SELECT 1 FROM {table(AgentSpecialization)} sp WHERE sp.agent_id = a.agent_id "
+            "AND sp.insurance_line = %s AND (sp.customer_segment = %s OR sp.customer_segment IS NULL) "
+            f"AND sp.proficiency >= %s{territory}",
+            per_row=rules.per_row,
+        ),
+        params,
+    )
+
+
 # Each rule of routing.engine.rules.ELIGIBILITY_RULES in SQL, by name.
 RULE_SQL: dict[str, Callable[[AgentRules], list[tuple[str, Sql]]]] = {
     "active": _one("active", lambda rules: Sql("h.is_active")),
@@ -322,6 +349,8 @@ RULE_SQL: dict[str, Callable[[AgentRules], list[tuple[str, Sql]]]] = {
     ),
     "fatigue_lockout": _one("fatigue_lockout", _fatigue),
     "excluded": _one("excluded", _excluded),
+    "lead_specialization": _one("lead_specialization", _lead_specialization),
+    "agent_group": _one("agent_group", lambda rules: Sql("h.department = %s", [rules.work.department])),
     "spare_capacity": _one("spare_capacity", lambda rules: Sql("a.current_load < h.max_concurrent_work")),
 }
 _missing = {rule.name for rule in ELIGIBILITY_RULES} ^ set(RULE_SQL)

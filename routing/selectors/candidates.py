@@ -236,6 +236,7 @@ def profiles_from_rows(
                 consecutive_difficult=row["consecutive_difficult_cases"] or 0,
                 open_difficult=row["open_difficult"] or 0,
                 last_assigned_at=_datetime(row["last_assigned_at"]),
+                department=row.get("department") or "",
             )
         )
     return profiles

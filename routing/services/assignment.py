@@ -178,19 +178,25 @@ def find_and_lock(
     strategy: Strategy,
     now: dt.datetime,
     before_assign: Callable[[LockedAgent, AgentProfile], AgentProfile | None] | None = None,
+    adapt_work: Callable[[WorkProfile, CandidateSearch], WorkProfile] | None = None,
 ) -> Found:
     """Innermost ring first: rank its candidates and lock the best one still free and eligible.
 
     `before_assign(locked, profile)` runs under the lock before the agent is chosen (the serving-order
     guard gives the agent older waiting work first) and returns the agent's profile as it stands then,
     or None if the agent has no room left; the agent must still pass every rule for this work after
-    it (the work it was just given counts: its load, its open difficult cases)."""
+    it (the work it was just given counts: its load, its open difficult cases).
+
+    `adapt_work(work, search)` may add facts about the candidates found to the work before they are
+    ranked (lead routing adds the candidates' conversion rates for the lead's tier)."""
     zones = schedule_zones_in_use(now=now)
     weights = configured_weights()
     found = Found()
     for ring in rings:
         found.search = agent_candidates(work=work, ring=ring, now=now, lockout=lockout(), zones=zones)
         found.problems += found.search.problems
+        if adapt_work is not None:
+            work = adapt_work(work, found.search)
         found.ranking = rank_candidates(
             work=work,
             ring=ring,
@@ -291,17 +297,20 @@ def record_decision(
     event_data: dict | None = None,
     prerank: dict | None = None,
     now: dt.datetime | None = None,
+    assigned: bool | None = None,
 ) -> RoutingDecision:
     """The decision record (every candidate with its factors) and its routing event, for a work item of
-    any kind."""
+    any kind. `assigned` says the work went to the winner when the kind has no CaseAssignment (a lead);
+    by default the decision is `assigned` when it made an assignment."""
     name, parameters = (strategy, {}) if isinstance(strategy, str) else (strategy.name, strategy.values)
     ref = kind.audit_ref(item_pk)
     agent_id = winner.agent.agent_id if winner else (assignment.agent_id if assignment else None)
+    assigned = assignment is not None if assigned is None else assigned
     decision = RoutingDecision.objects.create(
         **ref,
         strategy=name,
         strategy_parameters=parameters,
-        outcome=DecisionOutcome.ASSIGNED if assignment else DecisionOutcome.QUEUED,
+        outcome=DecisionOutcome.ASSIGNED if assigned else DecisionOutcome.QUEUED,
         winner_id=agent_id,
         assignment=assignment,
         candidates=[candidate.as_record() for candidate in ranking.candidates] if ranking else [],
@@ -315,7 +324,7 @@ def record_decision(
     RoutingEvent.objects.create(
         **ref,
         event_type=event,
-        agent_id=assignment.agent_id if assignment else None,
+        agent_id=assignment.agent_id if assignment else (agent_id if assigned else None),
         data={"decision": decision.pk, "ring": ring_level, **(event_data or {})},
         **({"created_at": now} if now else {}),
     )

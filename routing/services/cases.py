@@ -49,7 +49,6 @@ from routing.services.assignment import (
     release_load,
 )
 from routing.services.queue import (
-    dispatch_to_locked_agent,
     estimate_assignment_at,
     new_work_cursor,
     queue_entry_for,
@@ -362,7 +361,10 @@ def _case_complete(
         },
     )
     performance_refresh_agent(agent_id=locked.agent_id, now=now)  # the snapshot as of this completion
-    dispatch_to_locked_agent(agent=locked, now=now, limit=1)
+    # The freed slot: waiting leads and cases share it (routing.services.lead_queue.serve_freed_capacity).
+    from routing.services.lead_queue import serve_freed_capacity
+
+    serve_freed_capacity(agent=locked, now=now, limit=1)
     return assignment
 
 

@@ -132,6 +132,9 @@ ENTRY_FILTERS: dict[str, EntryFilter | None] = {
     "frustration_tolerance": _tolerance_filter,
     "fatigue_lockout": _fatigue_filter,
     "excluded": None,
+    # Lead work only (the case queue holds no leads).
+    "lead_specialization": None,
+    "agent_group": None,
     "spare_capacity": None,
 }
 if set(ENTRY_FILTERS) != {rule.name for rule in ELIGIBILITY_RULES}:
@@ -371,7 +374,10 @@ def queue_dispatch_for_agent(
         if skip_locked:
             return []
         raise AgentNotFound(code=str(agent_id))
-    return dispatch_to_locked_agent(agent=agent, now=now or timezone.now())
+    # Waiting leads and cases share the agent (routing.services.lead_queue.serve_freed_capacity).
+    from routing.services.lead_queue import serve_freed_capacity
+
+    return serve_freed_capacity(agent=agent, now=now or timezone.now())
 
 
 @transaction.atomic

@@ -77,6 +77,8 @@ class SweepReport:
     dispatched: int = 0
     rested: int = 0
     failed: int = 0  # items whose own transaction failed (logged); the sweep went on with the others
+    leads_escalated: int = 0  # waiting leads past their SLA (routing.services.lead_queue.lead_sweep)
+    leads_dispatched: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -86,6 +88,8 @@ class SweepReport:
             "dispatched": self.dispatched,
             "rested": self.rested,
             "failed": self.failed,
+            "leads_escalated": self.leads_escalated,
+            "leads_dispatched": self.leads_dispatched,
         }
 
 
@@ -339,5 +343,10 @@ def queue_sweep(*, now: dt.datetime | None = None) -> SweepReport:
     report.widened = _widen_waiting(now=now)
     report.timed_out, rerouted = _take_back_timed_out(now=now, report=report)
     report.dispatched = rerouted + _dispatch_waiting(now=now, report=report)
+    # Leads: SLA breaches escalated to the reassignment queue, then waiting leads offered to free agents.
+    from routing.services.lead_queue import lead_sweep
+
+    report.leads_escalated, report.leads_dispatched, failed = lead_sweep(now=now)
+    report.failed += failed
     automation_sweep(now=now)  # automated agents: stale heartbeats offline, messages expired/resent
     return report

@@ -604,11 +604,7 @@ class Command(BaseCommand):
                 rows.append((label, *report.as_dict().values(), round(time.perf_counter() - started, 2)))
             transaction.set_rollback(True)
         self.stdout.write("")
-        self.stdout.write(
-            format_table(
-                ["queue sweep (rolled back)", "escalated", "widened", "timed_out", "dispatched", "s"], rows
-            )
-        )
+        self.stdout.write(format_table(["queue sweep (rolled back)", *report.as_dict(), "s"], rows))
 
     def print_scale(self) -> None:
         rows = [

@@ -1,0 +1,62 @@
+"""Reads of lead routing: the assignment queues in serving order, a lead's page, its events.
+
+Serving order. Within a queue type: higher score first, then older (queued_at), then id; the hot queue
+may be set to last in, first out (settings LEADS["HOT_QUEUE_ORDER"] = "lifo": newest first), as
+Twilio offers for hot leads. Across queue types a freed agent is offered QUEUE_TYPE_ORDER in turn:
+reassignment (leads already escalated), hot, active, waiting, nurture. The position a supervisor sees is
+the row's place in that order, derived when read (partial indexes lead_queue_serving_idx and
+lead_queue_lifo_idx serve both orders), never a stored column renumbered on insert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import BooleanField, Case, F, QuerySet, Value, When
+from django.utils import timezone
+
+from routing.models import AssignmentQueue, AssignmentQueueStatus, Lead, RoutingEvent
+
+QUEUE_TYPE_ORDER: tuple[str, ...] = ("reassignment", "hot", "active", "waiting", "nurture")
+
+
+def serving_order_of(queue_type: str) -> tuple:
+    if queue_type == "hot" and settings.LEADS.get("HOT_QUEUE_ORDER") == "lifo":
+        return (F("queued_at").desc(), "id")
+    return (F("lead_score").desc(), "queued_at", "id")
+
+
+def lead_queue_serving_order(*, queue_type: str, now: dt.datetime | None = None) -> QuerySet[AssignmentQueue]:
+    """The waiting entries of one queue type in serving order, with their lead, annotated `sla_breached_now`
+    (past the SLA expiry)."""
+    now = now or timezone.now()
+    return (
+        AssignmentQueue.objects.filter(status=AssignmentQueueStatus.WAITING, queue_type=queue_type)
+        .select_related("lead")
+        .annotate(
+            sla_breached_now=Case(
+                When(sla_expiry__lte=now, then=Value(True)), default=Value(False), output_field=BooleanField()
+            )
+        )
+        .order_by(*serving_order_of(queue_type))
+    )
+
+
+def waiting_queue_types() -> list[str]:
+    """The queue types with a waiting lead, in QUEUE_TYPE_ORDER (one indexed query)."""
+    present = set(
+        AssignmentQueue.objects.filter(status=AssignmentQueueStatus.WAITING)
+        .order_by()
+        .values_list("queue_type", flat=True)
+        .distinct()
+    )
+    return [queue_type for queue_type in QUEUE_TYPE_ORDER if queue_type in present]
+
+
+def lead_detail(*, lead_id) -> Lead | None:
+    return Lead.objects.select_related("agent").filter(pk=lead_id).first()
+
+
+def lead_events(*, lead_id) -> QuerySet[RoutingEvent]:
+    return RoutingEvent.objects.filter(lead_id=lead_id).select_related("agent").order_by("-created_at", "-id")
