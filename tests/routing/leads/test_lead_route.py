@@ -84,8 +84,10 @@ def test_a_rule_routes_to_an_agent_group_and_is_recorded():
     )
     outcome = lead_route(lead_id=new_lead().pk)
     assert outcome.history.assigned_agent_id == enterprise.pk
-    assert [fired["rule"] for fired in outcome.rules_fired] == ["enterprise desk"]
-    assert RoutingEvent.objects.filter(event_type="rule_fired").count() == 1
+    # the default rules (migration 0013) fire too, in priority order, each recorded
+    fired = [fired["rule"] for fired in outcome.rules_fired]
+    assert fired == ["Hot leads to the hot queue", "enterprise desk", "Callback requests are hot"]
+    assert RoutingEvent.objects.filter(event_type="rule_fired").count() == 3
 
 
 def test_conversion_releases_the_slot_and_serves_a_waiting_lead():
