@@ -4,7 +4,8 @@ RoutingExperimentVariant's partial unique index one_control_variant (0011) allow
 both databases. "At least one" spans rows, which a CHECK cannot see, so on PostgreSQL a deferred
 constraint trigger checks, at commit, every experiment whose variants a transaction touched: an
 experiment with variants has exactly one control (an admin inline or an API write may move the control
-from one row to another inside its transaction). SQLite has no constraint triggers; there the services
+from one row to another inside its transaction). The function outlives its table (a database reset by dropping tables keeps it), so it is created
+with OR REPLACE. SQLite has no constraint triggers; there the services
 and forms hold the rule (routing.services.experiments.validate_variants).
 """
 
@@ -13,7 +14,7 @@ from django.db import migrations
 VARIANT = "routing_routingexperimentvariant"
 
 FORWARD = f"""
-CREATE FUNCTION routing_experiment_one_control() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION routing_experiment_one_control() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     touched uuid;
     variants integer;
@@ -34,6 +35,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
+DROP TRIGGER IF EXISTS experiment_exactly_one_control ON {VARIANT};
 CREATE CONSTRAINT TRIGGER experiment_exactly_one_control
     AFTER INSERT OR UPDATE OR DELETE ON {VARIANT}
     DEFERRABLE INITIALLY DEFERRED

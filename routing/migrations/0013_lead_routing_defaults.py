@@ -2,8 +2,7 @@
 
 1-2. Agents that lack them get an availability row (offline, load 0: nobody is handed work by a
      migration) and a performance snapshot. Specializations are not invented: which insurance lines an
-     agent is licensed for is a fact a supervisor enters; agents without one take no leads (see
-     `manage.py verify_routing_tables`, which counts them).
+     agent is licensed for is a fact a supervisor enters; agents without one take no leads.
 3.   The default rule set below, each rule created only if no rule of its name exists (a supervisor's
      edit of a default rule is kept on a second run); the reverse removes the rules of these names that
      still hold exactly the defaults.

@@ -12,8 +12,15 @@ from django.db import connection
 pytestmark = pytest.mark.usefixtures("seed_rows_back_after_flush")
 
 BEFORE = ("routing", "0010_queue_language_deadline_index")
-TABLES = ("routing_lead", "routing_leadroutinghistory", "routing_assignmentqueue", "routing_routingrule",
-          "routing_routingexperiment", "routing_routingexperimentvariant", "routing_leadexperimentassignment")
+TABLES = (
+    "routing_lead",
+    "routing_leadroutinghistory",
+    "routing_assignmentqueue",
+    "routing_routingrule",
+    "routing_routingexperiment",
+    "routing_routingexperimentvariant",
+    "routing_leadexperimentassignment",
+)
 
 
 def _tables() -> set[str]:
@@ -26,7 +33,10 @@ def test_the_lead_tables_come_and_go_with_the_migrations(migrator):
     state = migrator.apply_tested_migration(("routing", "0013_lead_routing_defaults"))
     assert set(TABLES) <= _tables()
     assert state.apps.get_model("routing", "RoutingRule").objects.count() == 6
-    columns = {c.name for c in connection.introspection.get_table_description(connection.cursor(), "routing_routingevent")}
+    columns = {
+        c.name
+        for c in connection.introspection.get_table_description(connection.cursor(), "routing_routingevent")
+    }
     assert "lead_id" in columns
     migrator.apply_tested_migration(BEFORE)
     assert not set(TABLES) & _tables()
@@ -68,8 +78,10 @@ def test_verify_routing_tables_passes_then_fails_on_an_orphan(capsys):
             "INSERT INTO routing_assignmentqueue (id, lead_id, queue_type, lead_score, queued_at, sla_expiry, status, "
             "sla_breached, escalated_from, requirements, routing_strategy, strategy_parameters) VALUES "
             "(%s, %s, 'hot', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'waiting', FALSE, '', '{}', '', '{}')",
-            [uuid.uuid4().hex if connection.vendor == "sqlite" else str(uuid.uuid4()),
-             uuid.uuid4().hex if connection.vendor == "sqlite" else str(uuid.uuid4())],
+            [
+                uuid.uuid4().hex if connection.vendor == "sqlite" else str(uuid.uuid4()),
+                uuid.uuid4().hex if connection.vendor == "sqlite" else str(uuid.uuid4()),
+            ],
         )
     with pytest.raises(CommandError, match="queue_lead_orphans"):
         call_command("verify_routing_tables")
