@@ -379,7 +379,9 @@ def test_performance_is_not_writable_through_the_api(supervisor_client):
     )
 
     assert response.status_code == 400
-    assert response.json()["fields"] == {"performance": ["Read-only: set by the service, not by the request."]}
+    assert response.json()["fields"] == {
+        "performance": ["Read-only: set by the service, not by the request."]
+    }
     performance = AgentPerformance.objects.get(agent=agent)
     assert performance.csat_score == Decimal("4.20")
     assert performance.escalation_rate == Decimal("0.1")
