@@ -629,9 +629,8 @@ def test_availability_load_and_capacity_are_read_only(supervisor_client):
     response = supervisor_client.patch(availability_url(agent.code), {"current_load": 4, "capacity": 9})
 
     assert response.status_code == 400
-    fields = response.json()["fields"]
-    assert fields["current_load"] == ["Read-only: set by the service, not by the request."]
-    assert fields["capacity"][0].startswith("Unknown field; expected one of: ")
+    read_only = ["Read-only: set by the service, not by the request."]
+    assert response.json()["fields"] == {"current_load": read_only, "capacity": read_only}
     assert AgentAvailability.objects.get(agent=agent).current_load == 1
     assert HumanAgent.objects.get(pk=agent.pk).max_concurrent_work == 5
 
