@@ -90,7 +90,9 @@ class ApiAutoSchema(AutoSchema):
         return dict(sorted(responses.items()))  # by status code, wherever each answer was declared
 
 
-def closed_request_bodies(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+def closed_request_bodies(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: a request body names every key it takes
     (`additionalProperties: false` on each request component), as config.inputs.StrictInput refuses any
     other key with a 400. Response components stay open: a later version may add keys to a response."""
