@@ -43,6 +43,7 @@ from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, permissions, serializers, status
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -103,6 +104,20 @@ class BoundedJSONParser(JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+
+
+class ApiMetadata(SimpleMetadata):
+    """OPTIONS answers: DRF's, also for an action that takes no body (cancel, deliver...), which has
+    nothing to describe under `actions` (DRF would ask it for a serializer it does not have: a 500)."""
+
+    def determine_actions(self, request: Request, view: Any) -> dict[str, Any]:
+        from rest_framework.generics import GenericAPIView  # imports the settings: not at module load
+
+        takes_no_body = (
+            getattr(view, "serializer_class", None) is None
+            and type(view).get_serializer_class is GenericAPIView.get_serializer_class
+        )
+        return {} if takes_no_body else super().determine_actions(request, view)
 
 
 class RequestTooLarge(exceptions.APIException):

@@ -2,7 +2,9 @@
 
 - IdentifierField: an identifier exactly as sent (surrounding whitespace is a 400, never trimmed);
 - LookupSlugRelatedField: a lookup that never sends the database a value no row can hold (NUL);
-- StrictJsonTypes: each value of the JSON type (and RFC 3339 format) the schema gives it, not coerced.
+- StrictInput: the project's one input rule, mixed into every input serializer: a key the request may
+  not set (unknown, or read-only) is a 400 naming it, and each value has the JSON type (and RFC 3339
+  format) the schema gives it, not coerced.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
+from rest_framework.settings import api_settings
 
 
 class IdentifierField(serializers.CharField):
@@ -121,12 +124,44 @@ def _type_error(field: serializers.Field, value: Any) -> str | None:
     return None
 
 
-class StrictJsonTypes(serializers.Serializer):
-    """Values of the JSON type the schema states, not coerced: `"employee_id": 0` is a 400 naming
-    the field, not the string "0", and `"manual_override": 0` is not false (DRF converts numbers to
-    strings and 0/1/"yes"/"on" to booleans). Also for the items of a list of plain values. Mixed into
-    every input serializer. A field DRF refuses anyway keeps DRF's own error (and code); the type error
-    is added for the fields DRF would have coerced."""
+def _holds_nul(value: Any) -> bool:
+    """A NUL character anywhere in a JSON value, keys included (PostgreSQL's text and jsonb cannot hold
+    one: the write itself would fail)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def _key_error(fields: Any, name: str, writable: list[str]) -> ErrorDetail:
+    if name in fields:
+        return ErrorDetail("Read-only: set by the service, not by the request.", code="read_only")
+    return ErrorDetail(f"Unknown field; expected one of: {', '.join(writable)}.", code="unknown_field")
+
+
+class StrictInput(serializers.Serializer):
+    """What the request sends is what the schema names, as the schema types it; nothing is dropped or
+    coerced silently. Mixed into every input serializer of the API (nested rows included):
+
+    - a key the request may not set is a 400 naming it: an unknown one (a typo such as `prority`: the
+      message lists the writable keys) or a read-only one (`status` where only a transition changes it);
+    - values of the JSON type the schema states: `"employee_id": 0` is a 400 naming the field, not the
+      string "0", and `"manual_override": 0` is not false (DRF converts numbers to strings and
+      0/1/"yes"/"on" to booleans); also for the items of a list of plain values. A field DRF refuses
+      anyway keeps DRF's own error (and code); the type error is added for the fields DRF would have
+      coerced; free-form JSON values (a JSONField) hold no NUL character, in keys or values.
+
+    All of a request's problems are reported at once, keyed by field. A serializer of query parameters
+    (whose values are all strings) sets `check_json_types = False` and keeps the key rule."""
+
+    check_json_types = True
+
+    def _key_errors(self, data: dict[str, Any]) -> dict[str, list[ErrorDetail]]:
+        writable = sorted(name for name, field in self.fields.items() if not field.read_only)
+        return {name: [_key_error(self.fields, name, writable)] for name in data if name not in set(writable)}
 
     def _type_errors(self, data: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, Any] = {}
@@ -136,6 +171,8 @@ class StrictJsonTypes(serializers.Serializer):
             message = _type_error(field, data[name])
             if message:
                 errors[name] = [ErrorDetail(message, code="invalid_type")]
+            elif isinstance(field, serializers.JSONField) and _holds_nul(data[name]):
+                errors[name] = [ErrorDetail("Null characters are not allowed.", code="null_characters")]
             elif isinstance(field, serializers.ListField) and isinstance(data[name], list):
                 items = {
                     str(index): [ErrorDetail(item_message, code="invalid_type")]
@@ -147,18 +184,26 @@ class StrictJsonTypes(serializers.Serializer):
         return errors
 
     def to_internal_value(self, data: Any) -> Any:
-        refused: dict[str, Any] = {}
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as error:
-            if not isinstance(error.detail, dict) or not isinstance(data, dict):
-                raise
-            refused, original = dict(error.detail), error
         if not isinstance(data, dict):
-            return value
-        coerced = {name: errors for name, errors in self._type_errors(data).items() if name not in refused}
-        if coerced:
-            raise serializers.ValidationError({**refused, **coerced})
-        if refused:
+            return super().to_internal_value(data)
+        keys = self._key_errors(data)
+        known = data.copy()  # a QueryDict stays one, with its lists
+        for name in keys:
+            del known[name]
+        refused: dict[str, Any] = {}
+        original: serializers.ValidationError | None = None
+        try:
+            value = super().to_internal_value(known)
+        except serializers.ValidationError as error:
+            if not isinstance(error.detail, dict):
+                if not keys:
+                    raise
+                error.detail = {api_settings.NON_FIELD_ERRORS_KEY: error.detail}
+            refused, original = dict(error.detail), error
+        types = self._type_errors(known) if self.check_json_types else {}
+        coerced = {name: errors for name, errors in types.items() if name not in refused}
+        if coerced or keys:
+            raise serializers.ValidationError({**refused, **coerced, **keys})
+        if original is not None:
             raise original
         return value

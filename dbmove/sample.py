@@ -142,7 +142,7 @@ def _sample_rows_write(alias: str) -> None:
         hire_date=dt.date(2020, 2, 29),
         skill_level="expert",
         base_hourly_rate=Decimal("12.34"),
-        max_concurrent_cases=3,
+        max_concurrent_work=3,
         is_active=False,
     )
     agent.save(using=alias)

@@ -20,12 +20,24 @@ from django.test import Client, RequestFactory
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from agents.automation.services import workflow_execution_start
 from agents.models import HumanAgent
 from config import api
 from routing.models import SupportCase
 from tests.factories import HumanAgentFactory
 from tests.factories.agents import AgentSkillFactory, SkillDomainFactory
+from tests.factories.automation import (
+    AgentMessageFactory,
+    AgentTaskFactory,
+    AutomatedAgentFactory,
+    WorkflowFactory,
+    two_step_definition,
+)
 from tests.factories.routing import SupportCaseFactory
+from tests.factories.voice import OrganizationFactory
+from tests.voice.conftest import build_tenant, next_weekday
+from voice.models import MembershipRole
+from voice.services.tenancy import membership_save
 
 pytestmark = pytest.mark.django_db
 
@@ -40,15 +52,51 @@ def schema() -> dict:
 
 
 @pytest.fixture
-def targets(db) -> None:
-    """The objects the sweeps' path parameters name: an agent with a skill, and a case."""
+def targets(db, supervisor_user, analyst_user) -> dict[str, Any]:
+    """The rows the sweeps' path parameters name, keyed "<app>/<collection>" (see `_url`): an agent
+    with a skill and a case; a voice organization with one row of each kind, of which the supervisor
+    is a manager and the analyst a member (voice answers only inside one's organization); automated
+    agents with a task, a workflow and its execution, and a message."""
     agent = HumanAgentFactory(code=AGENT_CODE)
     AgentSkillFactory(agent=agent, domain=SkillDomainFactory(code="billing"))
     SupportCaseFactory(case_id=CASE_ID)
+    tenant = build_tenant(OrganizationFactory(name="Sweep Dental", slug="sweep"), "Sweep")
+    membership_save(organization=tenant.organization, user=supervisor_user, role=MembershipRole.MANAGER)
+    membership_save(organization=tenant.organization, user=analyst_user, role=MembershipRole.STAFF)
+    robot, other = AutomatedAgentFactory(agent_type="chief_of_staff"), AutomatedAgentFactory()
+    workflow = WorkflowFactory()
+    execution = workflow_execution_start(workflow_id=workflow.pk, started_by=robot, context_data={})
+    return {
+        "voice/locations": tenant.location.pk,
+        "voice/services": tenant.service.pk,
+        "voice/providers": tenant.provider.pk,
+        "voice/appointments": tenant.appointment.pk,
+        "voice/configs": tenant.config.pk,
+        "voice/calls": tenant.call.pk,
+        "voice/knowledge": tenant.knowledge.pk,
+        "automation/agents": robot.pk,
+        "automation/tasks": AgentTaskFactory().pk,
+        "automation/workflows": workflow.pk,
+        "automation/executions": execution.pk,
+        "automation/messages": AgentMessageFactory(sender=robot, recipient=other).message_id,
+        "tenant": tenant,
+        "robot": robot,
+        "other_robot": other,
+    }
 
 
-def _url(path: str) -> str:
-    return path.replace("{code}", AGENT_CODE).replace("{case_id}", CASE_ID)
+def _url(path: str, targets: dict[str, Any]) -> str:
+    """The schema path with its parameters filled in: an agent's `{code}`, a case's `{case_id}`, and
+    for `/api/v1/<app>/<collection>/{id}/` the row `targets` holds for that collection."""
+    parts = path.split("/")
+    for index, part in enumerate(parts):
+        if part == "{code}":
+            parts[index] = AGENT_CODE
+        elif part == "{case_id}":
+            parts[index] = CASE_ID
+        elif part.startswith("{"):
+            parts[index] = str(targets[f"{parts[index - 2]}/{parts[index - 1]}"])
+    return "/".join(parts)
 
 
 def _operations(schema: dict) -> Iterator[tuple[str, str, dict]]:
@@ -126,7 +174,7 @@ def test_options_on_the_availability_of_an_unknown_agent_is_not_a_500(supervisor
 def test_options_on_every_path_answers_json(request: pytest.FixtureRequest, schema: dict, targets, who: str):
     client: APIClient = request.getfixturevalue(who)
     for path in schema["paths"]:
-        response = client.options(_url(path))
+        response = client.options(_url(path, targets))
         assert response.status_code == 200, (who, path, response.content[:300])
         assert response.json()["name"]
 
@@ -156,7 +204,7 @@ def test_a_nul_byte_in_any_query_parameter_is_400_naming_it(
     supervisor_client: APIClient, schema: dict, targets
 ):
     for path, name in _query_parameters(schema):
-        response = supervisor_client.get(_url(path), {name: NUL})
+        response = supervisor_client.get(_url(path, targets), {name: NUL})
         error = _assert_api_error(response, 400)
         assert name in error["fields"], (path, name, error)
 
@@ -202,21 +250,102 @@ def _with_value(body: dict, where: tuple[Any, ...], value: Any) -> dict:
     return changed
 
 
-VALID_BODIES = {
-    ("/api/v1/agents/", "post"): _agent_body(),
-    ("/api/v1/agents/{code}/", "put"): _agent_body(code=AGENT_CODE),
-    ("/api/v1/agents/{code}/", "patch"): {},
-    ("/api/v1/agents/{code}/availability/", "put"): {"status": "available"},
-    ("/api/v1/agents/{code}/availability/", "patch"): {},
-    ("/api/v1/routing/cases/", "post"): {
-        "case_id": "NUL-1",
-        "priority": "high",
-        "complexity": "low",
-        "required_skills": ["billing"],
-    },
-    ("/api/v1/routing/cases/{case_id}/start/", "post"): {"agent": AGENT_CODE},
-    ("/api/v1/routing/cases/{case_id}/complete/", "post"): {"agent": AGENT_CODE},
-}
+def _valid_bodies(targets: dict[str, Any]) -> dict[tuple[str, str], dict]:
+    """A body each operation accepts (or refuses only for the state of its row, never for its shape)."""
+    tenant = targets["tenant"]
+    location = {
+        "name": "Sweep Uptown",
+        "street": "1 Main St",
+        "city": "Boston",
+        "region": "ma",
+        "postal_code": "02116",
+        "country": "us",
+        "time_zone": "America/New_York",
+        "phone": "+16175550199",
+        "hours": [{"weekday": "monday", "opens_at": "08:00", "closes_at": "17:00"}],
+        "exceptions": [{"date": "2030-12-25", "closed": True, "reason": "Christmas Day"}],
+        "service_ids": [tenant.service.pk],
+    }
+    knowledge = {
+        "category": "faq",
+        "title": "Parking",
+        "content": "Behind the building.",
+        "tags": ["parking"],
+    }
+    voice, automation = "/api/v1/voice", "/api/v1/automation"
+    return {
+        ("/api/v1/agents/", "post"): _agent_body(),
+        ("/api/v1/agents/{code}/", "put"): _agent_body(code=AGENT_CODE),
+        ("/api/v1/agents/{code}/", "patch"): {},
+        ("/api/v1/agents/{code}/availability/", "put"): {"status": "available"},
+        ("/api/v1/agents/{code}/availability/", "patch"): {},
+        ("/api/v1/routing/cases/", "post"): {
+            "case_id": "NUL-1",
+            "priority": "high",
+            "complexity": "low",
+            "required_skills": ["billing"],
+        },
+        ("/api/v1/routing/cases/{case_id}/start/", "post"): {"agent": AGENT_CODE},
+        ("/api/v1/routing/cases/{case_id}/complete/", "post"): {"agent": AGENT_CODE},
+        (f"{voice}/locations/", "post"): location,
+        (f"{voice}/locations/{{id}}/", "put"): location,
+        (f"{voice}/locations/{{id}}/", "patch"): {},
+        (f"{voice}/services/", "post"): {"name": "Whitening", "description": "Teeth whitening."},
+        (f"{voice}/services/{{id}}/", "put"): {"name": "Whitening"},
+        (f"{voice}/services/{{id}}/", "patch"): {},
+        (f"{voice}/providers/", "post"): {"name": "Dr Who", "location_ids": [tenant.location.pk]},
+        (f"{voice}/providers/{{id}}/", "put"): {"name": "Dr Who"},
+        (f"{voice}/providers/{{id}}/", "patch"): {},
+        (f"{voice}/appointments/", "post"): {
+            "location": tenant.location.pk,
+            "service": tenant.service.pk,
+            "provider": tenant.provider.pk,
+            "customer_name": "Pat",
+            "customer_phone": "+13125550100",
+            "start_at": next_weekday(0, hour=10).isoformat(),
+        },
+        (f"{voice}/appointments/{{id}}/", "patch"): {},
+        (f"{voice}/configs/", "post"): {"policies": {}},
+        (f"{voice}/calls/", "post"): {
+            "call_id": "sweep-2",
+            "location": tenant.location.pk,
+            "started_at": "2030-01-07T15:00:00Z",
+            "ended_at": "2030-01-07T15:01:00Z",
+            "status": "completed",
+        },
+        (f"{voice}/calls/stream/", "post"): {
+            "call_id": "sweep-3",
+            "location": tenant.location.pk,
+            "started_at": "2030-01-07T15:00:00Z",
+        },
+        (f"{voice}/calls/{{id}}/turns/", "post"): {"turns": [{"index": 5, "speaker": "agent", "text": "Hi"}]},
+        (f"{voice}/calls/{{id}}/events/", "post"): {"events": [{"type": "barge_in"}]},
+        (f"{voice}/calls/{{id}}/close/", "post"): {"ended_at": "2030-01-07T15:04:00Z", "status": "failed"},
+        (f"{voice}/knowledge/", "post"): knowledge,
+        (f"{voice}/knowledge/{{id}}/", "put"): knowledge,
+        (f"{voice}/knowledge/{{id}}/", "patch"): {},
+        (f"{automation}/agents/", "post"): {
+            "name": "Ops bot",
+            "agent_type": "master_operator",
+            "capabilities": [{"name": "crm"}],
+        },
+        (f"{automation}/agents/{{id}}/", "patch"): {},
+        (f"{automation}/agents/{{id}}/heartbeat/", "post"): {},
+        (f"{automation}/tasks/", "post"): {"title": "Call back", "priority": "high"},
+        (f"{automation}/tasks/{{id}}/assign/", "post"): {"agent": str(targets["robot"].pk)},
+        (f"{automation}/tasks/{{id}}/complete/", "post"): {"result_data": {"rows": 3}},
+        (f"{automation}/tasks/{{id}}/fail/", "post"): {"error": "boom"},
+        (f"{automation}/workflows/", "post"): {"name": "Onboarding", "definition": two_step_definition()},
+        (f"{automation}/workflows/{{id}}/", "patch"): {},
+        (f"{automation}/workflows/{{id}}/executions/", "post"): {"context_data": {"account": "ACME"}},
+        (f"{automation}/messages/", "post"): {
+            "sender": str(targets["robot"].pk),
+            "recipient": str(targets["other_robot"].pk),
+            "message_type": "task_request",
+            "payload": {"task": 1},
+        },
+        (f"{automation}/messages/{{message_id}}/fail/", "post"): {"error": "busy"},
+    }
 
 
 def _body_operations(schema: dict) -> list[tuple[str, str, dict]]:
@@ -228,22 +357,23 @@ def _body_operations(schema: dict) -> list[tuple[str, str, dict]]:
     return found
 
 
-def test_every_operation_with_a_body_has_a_valid_body_to_sweep(schema: dict):
-    assert {(path, method) for path, method, _ in _body_operations(schema)} <= set(VALID_BODIES)
+def test_every_operation_with_a_body_has_a_valid_body_to_sweep(schema: dict, targets):
+    assert {(path, method) for path, method, _ in _body_operations(schema)} <= set(_valid_bodies(targets))
 
 
 def test_a_nul_byte_in_any_string_of_any_body_is_400_naming_its_field(
     supervisor_client: APIClient, schema: dict, targets
 ):
     swept = 0
+    valid = _valid_bodies(targets)
     for path, method, body_schema in _body_operations(schema):
         for where in _string_paths(schema, body_schema):
-            body = _with_value(VALID_BODIES[(path, method)], where, NUL)
-            response = getattr(supervisor_client, method)(_url(path), body, format="json")
+            body = _with_value(valid[(path, method)], where, NUL)
+            response = getattr(supervisor_client, method)(_url(path, targets), body, format="json")
             error = _assert_api_error(response, 400)
             assert where[0] in error["fields"], (method, path, where, error)
             swept += 1
-    assert swept > 40  # every string field of every body, nested rows included
+    assert swept > 150  # every string field of every body, nested rows included
     assert not SupportCase.objects.filter(case_id="NUL-1").exists()
 
 

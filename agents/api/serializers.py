@@ -33,7 +33,7 @@ from agents.models import (
     validate_territories,
 )
 from agents.services import AGENT_EDITABLE_FIELDS
-from config.inputs import IdentifierField, LookupSlugRelatedField, StrictJsonTypes
+from config.inputs import IdentifierField, LookupSlugRelatedField, StrictInput
 
 
 def _reject_duplicates(
@@ -51,7 +51,7 @@ def _reject_duplicates(
         seen.add(value)
 
 
-class FullRowSerializer(StrictJsonTypes, serializers.ModelSerializer):
+class FullRowSerializer(StrictInput, serializers.ModelSerializer):
     """A nested row that validates as a complete row even when its parent is a PATCH.
 
     DRF relaxes required fields all the way down when the root serializer is partial (fields consult
@@ -202,7 +202,7 @@ class AgentScheduleSerializer(FullRowSerializer):
         return attrs
 
 
-class AgentAvailabilitySerializer(StrictJsonTypes, serializers.ModelSerializer):
+class AgentAvailabilitySerializer(StrictInput, serializers.ModelSerializer):
     """An agent's live status. Load and capacity are maintained by routing and are read-only here."""
 
     capacity = serializers.IntegerField(
@@ -272,7 +272,7 @@ class AgentPerformanceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AgentSerializer(StrictJsonTypes, serializers.ModelSerializer):
+class AgentSerializer(StrictInput, serializers.ModelSerializer):
     """An agent with its nested sets; availability and performance are read-only here.
 
     A nested list, when given, replaces that set (rows matched by skill domain, language code and

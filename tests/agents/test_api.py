@@ -378,11 +378,24 @@ def test_performance_is_not_writable_through_the_api(supervisor_client):
         detail_url(agent.code), {"performance": {"csat_score": 7, "escalation_rate": 3}}, format="json"
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "performance": ["Read-only: set by the service, not by the request."]
+    }
     performance = AgentPerformance.objects.get(agent=agent)
     assert performance.csat_score == Decimal("4.20")
     assert performance.escalation_rate == Decimal("0.1")
-    assert response.json()["performance"]["csat_score"] == "4.20"
+
+
+def test_an_unknown_key_is_a_400_naming_it_and_the_writable_keys(supervisor_client):
+    agent = HumanAgentFactory(name="Before")
+
+    response = supervisor_client.patch(detail_url(agent.code), {"name": "After", "nmae": "x"}, format="json")
+
+    assert response.status_code == 400
+    (message,) = response.json()["fields"]["nmae"]
+    assert message.startswith("Unknown field; expected one of: ") and "name" in message
+    assert HumanAgent.objects.get(pk=agent.pk).name == "Before"
 
 
 # --- update and nested writes ----------------------------------------------------------------------------
@@ -615,7 +628,9 @@ def test_availability_load_and_capacity_are_read_only(supervisor_client):
 
     response = supervisor_client.patch(availability_url(agent.code), {"current_load": 4, "capacity": 9})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
+    read_only = ["Read-only: set by the service, not by the request."]
+    assert response.json()["fields"] == {"current_load": read_only, "capacity": read_only}
     assert AgentAvailability.objects.get(agent=agent).current_load == 1
     assert HumanAgent.objects.get(pk=agent.pk).max_concurrent_work == 5
 
@@ -635,8 +650,10 @@ def test_manual_override_is_read_only_in_the_api(supervisor_client):
     response = supervisor_client.put(
         availability_url(agent.code), {"status": "available", "manual_override": True}
     )
-    assert response.status_code == 200
-    assert response.json()["manual_override"] is False  # available hands the status back to routing
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "manual_override": ["Read-only: set by the service, not by the request."]
+    }
 
 
 def test_invalid_availability_status_is_400_naming_the_field(supervisor_client):

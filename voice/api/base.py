@@ -85,9 +85,13 @@ class VoiceViewMixin:
         if self.feature is not None and not feature_enabled(self.feature):
             raise FeatureDisabled()
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        # After authentication and permissions: an anonymous request is a 401, not a 400.
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):  # type: ignore[attr-defined]
+            return  # a method the route does not take: DRF answers 405 before anything reads
+        # After authentication and permissions: an anonymous request is a 401, not a 400. An empty
+        # `organization` is the parameter not given (as for every filter).
         request.voice_caller = caller_require_choice(
-            caller_for_user(request.user, organization_slug=request.query_params.get("organization"))
+            caller_for_user(request.user, organization_slug=request.query_params.get("organization") or None)
         )
 
     @property

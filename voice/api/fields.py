@@ -9,31 +9,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from config.inputs import StrictInput
 from voice.access import VoiceCaller
 from voice.schemas import POLICIES_SCHEMA, SCRIPT_OVERRIDES_SCHEMA
 
 
-class StrictSerializerMixin:
-    """Refuses keys the serializer does not know (a typo is a 400 naming it, not silently ignored) and
-    read-only keys sent in a request. Nested rows are validated whole even inside a PATCH of their
+class StrictSerializerMixin(StrictInput):
+    """The project's input rule (config.inputs.StrictInput: unknown and read-only keys are a 400 naming
+    them, values of their JSON type), and nested rows validated whole even inside a PATCH of their
     parent (as agents.api.serializers.FullRowSerializer explains)."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return super().to_internal_value(data)  # type: ignore[misc]
-        writable = {name for name, field in self.fields.items() if not field.read_only}  # type: ignore[attr-defined]
-        unknown = {name: ["Unknown or read-only field."] for name in sorted(set(data) - writable)}
-        known = data.copy()  # a QueryDict (form data) stays one, with its lists
-        for name in unknown:
-            del known[name]
-        try:
-            value = super().to_internal_value(known)  # type: ignore[misc]
-        except serializers.ValidationError as error:
-            detail = error.detail if isinstance(error.detail, dict) else {"non_field_errors": error.detail}
-            raise serializers.ValidationError({**detail, **unknown}) from None
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return value
 
     def run_validation(self, data: Any = empty) -> Any:
         root = self.root  # type: ignore[attr-defined]
@@ -46,7 +30,9 @@ class StrictSerializerMixin:
 
 class StrictQuerySerializerMixin(StrictSerializerMixin):
     """Query parameters: unknown ones are refused too, except the `organization` every voice request
-    may carry (read by voice.api.base)."""
+    may carry (read by voice.api.base). Query values are strings: their types are the fields' to parse."""
+
+    check_json_types = False
 
     def to_internal_value(self, data: Any) -> Any:
         if hasattr(data, "dict"):

@@ -23,40 +23,12 @@ from agents.models import (
     Workflow,
     WorkflowExecution,
 )
+from config.inputs import StrictInput
 
 CAPABILITY_NAME = {"max_length": 100, "allow_blank": False}
 
 
-class StrictInputMixin:
-    """A key the request may not set is a 400 naming it, never silently dropped: an unknown key (a typo
-    such as `prority`) or a read-only one (`status`, which only the transitions change)."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        fields = self.fields  # type: ignore[attr-defined]
-        writable = _writable(fields)
-        problems = {
-            key: ["Read-only: set by the service, not by the request."]
-            if key in fields
-            else [f"Unknown field; expected one of: {', '.join(sorted(writable))}."]
-            for key in (data if isinstance(data, dict) else ())
-            if key not in writable
-        }
-        try:
-            value = super().to_internal_value(data)  # type: ignore[misc]
-        except serializers.ValidationError as error:
-            if problems and isinstance(error.detail, dict):
-                raise serializers.ValidationError({**error.detail, **problems}) from None
-            raise
-        if problems:
-            raise serializers.ValidationError(problems, code="unknown_field")
-        return value
-
-
-def _writable(fields: Any) -> set[str]:
-    return {name for name, field in fields.items() if not field.read_only}
-
-
-class CapabilitySerializer(StrictInputMixin, serializers.ModelSerializer):
+class CapabilitySerializer(StrictInput, serializers.ModelSerializer):
     name = serializers.CharField(
         source="capability_name", help_text="Capability name, e.g. web_search.", **CAPABILITY_NAME
     )
@@ -75,7 +47,7 @@ class CapabilitySerializer(StrictInputMixin, serializers.ModelSerializer):
         read_only_fields = ["usage_count", "last_used"]
 
 
-class AutomatedAgentSerializer(StrictInputMixin, serializers.ModelSerializer):
+class AutomatedAgentSerializer(StrictInput, serializers.ModelSerializer):
     """An automated agent. `capabilities`, when given, replaces the agent's set (usage counts of the
     names kept are kept); omitted, it is left alone."""
 
@@ -119,7 +91,7 @@ class AutomatedAgentSerializer(StrictInputMixin, serializers.ModelSerializer):
         return [CapabilitySpec(row["capability_name"], row.get("confidence_score")) for row in rows]
 
 
-class HeartbeatSerializer(StrictInputMixin, serializers.Serializer):
+class HeartbeatSerializer(StrictInput, serializers.Serializer):
     status = serializers.ChoiceField(
         choices=AutomatedAgentStatus.choices,
         required=False,
@@ -127,7 +99,7 @@ class HeartbeatSerializer(StrictInputMixin, serializers.Serializer):
     )
 
 
-class TaskSerializer(StrictInputMixin, serializers.ModelSerializer):
+class TaskSerializer(StrictInput, serializers.ModelSerializer):
     """A task. Creating one makes a stand-alone pending task; a workflow's step tasks are created by its
     executions."""
 
@@ -190,7 +162,7 @@ class TaskSerializer(StrictInputMixin, serializers.ModelSerializer):
         return names
 
 
-class TaskAssignSerializer(StrictInputMixin, serializers.Serializer):
+class TaskAssignSerializer(StrictInput, serializers.Serializer):
     agent = serializers.PrimaryKeyRelatedField(
         queryset=AutomatedAgent.objects.all(),
         required=False,
@@ -199,16 +171,16 @@ class TaskAssignSerializer(StrictInputMixin, serializers.Serializer):
     )
 
 
-class TaskCompleteSerializer(StrictInputMixin, serializers.Serializer):
+class TaskCompleteSerializer(StrictInput, serializers.Serializer):
     result_data = serializers.DictField(required=False, help_text="The task's result (an object).")
 
 
-class TaskFailSerializer(StrictInputMixin, serializers.Serializer):
+class TaskFailSerializer(StrictInput, serializers.Serializer):
     error = serializers.CharField(help_text="Why the task failed.")
     result_data = serializers.DictField(required=False, help_text="Partial results, if any (an object).")
 
 
-class WorkflowSerializer(StrictInputMixin, serializers.ModelSerializer):
+class WorkflowSerializer(StrictInput, serializers.ModelSerializer):
     definition = serializers.JSONField(
         help_text=(
             'The steps: {"steps": [{"name", "title", "description"?, "capabilities"?, "priority"?, '
@@ -250,7 +222,7 @@ class WorkflowSerializer(StrictInputMixin, serializers.ModelSerializer):
         return definition
 
 
-class ExecutionStartSerializer(StrictInputMixin, serializers.Serializer):
+class ExecutionStartSerializer(StrictInput, serializers.Serializer):
     started_by = serializers.PrimaryKeyRelatedField(
         queryset=AutomatedAgent.objects.all(), required=False, allow_null=True, help_text="Starting agent id."
     )
@@ -318,7 +290,7 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MessageSendSerializer(StrictInputMixin, serializers.Serializer):
+class MessageSendSerializer(StrictInput, serializers.Serializer):
     sender = serializers.PrimaryKeyRelatedField(
         queryset=AutomatedAgent.objects.all(), help_text="Sending agent id."
     )
@@ -346,5 +318,5 @@ class MessageSendSerializer(StrictInputMixin, serializers.Serializer):
         return value
 
 
-class MessageFailSerializer(StrictInputMixin, serializers.Serializer):
+class MessageFailSerializer(StrictInput, serializers.Serializer):
     error = serializers.CharField(help_text="Why the delivery attempt failed.")

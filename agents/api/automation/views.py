@@ -5,7 +5,7 @@ Permissions are model permissions (config.api.StrictModelPermissions): reads nee
 `add`, PATCH and the transitions (assign, start, complete, fail, heartbeat, deliver, acknowledge, cancel)
 need `change` on the model they act on, named by each view's `queryset`. Errors come out in the one shape
 (config.api); a rejected request changes nothing. A body key the request may not set (unknown, or
-read-only such as a task's `status`) is a 400 naming it (serializers.StrictInputMixin).
+read-only such as a task's `status`) is a 400 naming it (config.inputs.StrictInput).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from rest_framework.fields import empty
 
 from agents.languages import LANGUAGE_CHOICES
 from agents.models import Proficiency
-from config.inputs import IdentifierField, StrictJsonTypes
+from config.inputs import IdentifierField, StrictInput
 from routing.models import (
     CASE_ID_MAX_LENGTH,
     CASE_ID_MESSAGE,
@@ -102,7 +102,7 @@ class MinProficiencyField(serializers.ChoiceField):
         super().__init__(choices=Proficiency.choices, **kwargs)
 
 
-class SpecialRequirementsSerializer(StrictJsonTypes, serializers.Serializer):
+class SpecialRequirementsSerializer(StrictInput, serializers.Serializer):
     """The keys routing reads (routing.engine.rules.parse_special_requirements), each with its type.
 
     Any other key is rejected rather than stored and ignored: a misspelt `min_proficency` would otherwise

@@ -9,7 +9,7 @@ from django.core.validators import validate_slug
 from rest_framework import serializers
 
 from agents.models import SkillDomain
-from config.inputs import IdentifierField, StrictJsonTypes
+from config.inputs import IdentifierField, StrictInput
 from routing.api.serializers.fields import (
     CaseLanguageField,
     ComplexityField,
@@ -32,7 +32,7 @@ def strategy_choices() -> list[str]:
     return sorted(names())
 
 
-class CaseInputSerializer(StrictJsonTypes, serializers.Serializer):
+class CaseInputSerializer(StrictInput, serializers.Serializer):
     """A new case to route. Mirrors routing.services.CaseRequest."""
 
     case_id = case_id_field()
@@ -88,7 +88,7 @@ class CaseInputSerializer(StrictJsonTypes, serializers.Serializer):
         return attrs
 
 
-class AssignmentActionInputSerializer(StrictJsonTypes, serializers.Serializer):
+class AssignmentActionInputSerializer(StrictInput, serializers.Serializer):
     """Which assignment a start or completion acts on: its id, or the acting agent's code (or both,
     which must agree); one of them is required (400 `assignment_not_identified`, checked by the service
     after the case is found). A late action on an assignment that is no longer open answers 409."""
