@@ -1,10 +1,15 @@
-"""Filter backends of every list (REST_FRAMEWORK's DEFAULT_FILTER_BACKENDS): a value they cannot use is a
-400 naming the parameter, never ignored; an empty value means the parameter is not given."""
+"""Filter backends of every list (REST_FRAMEWORK's DEFAULT_FILTER_BACKENDS) and the query-string filters the
+apps' filter sets share: a value they cannot use is a 400 naming the parameter, never ignored; an empty
+value means the parameter is not given."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from rest_framework import exceptions, filters
 from rest_framework.request import Request
 
@@ -65,3 +70,60 @@ class StrictSearchFilter(filters.SearchFilter):
         if "\x00" in raw:
             raise exceptions.ValidationError({self.search_param: ["Null characters are not allowed."]})
         return super().get_search_terms(request)
+
+
+class StrictBooleanField(forms.Field):
+    """`true` or `false`; empty means not given. Django's NullBooleanField reads anything else as
+    "unknown", which would silently drop the filter."""
+
+    VALUES = {"true": True, "false": False}
+    widget = forms.Select(choices=[("", "---------"), ("true", "Yes"), ("false", "No")])
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        if value not in self.VALUES:
+            raise ValidationError(f"{value!r} is not a boolean: use true or false.", code="invalid")
+        return self.VALUES[value]
+
+    def validate(self, value: Any) -> None:  # None is "not given", never "required"
+        return None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time (an offset or `Z`; without one, the server's time zone), converted to UTC
+    before any query sees it: PostgreSQL refuses offsets beyond ±15:59 that Python accepts, and an instant
+    whose UTC form leaves years 1–9999 names no time at all."""
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError as exc:
+            raise ValidationError(
+                f"{value!r} falls outside the years 1 to 9999 in UTC.", code="invalid"
+            ) from exc
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number within PostgreSQL's integer (django-filter's NumberFilter takes decimals, and a
+    number past the column's range would reach the database)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", -(2**31))
+        kwargs.setdefault("max_value", 2**31 - 1)
+        super().__init__(*args, **kwargs)

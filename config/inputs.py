@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.db import models
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.settings import api_settings
@@ -65,6 +66,21 @@ def _json_type_name(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
+def _primary_key_type(field: serializers.PrimaryKeyRelatedField) -> tuple[str, tuple[type, ...]] | None:
+    """A row's id as the schema gives it: an integer for integer keys, a string for UUIDs."""
+    if field.pk_field is not None:
+        return _expected_json_type(field.pk_field)
+    queryset = field.get_queryset() if field.queryset is not None else None
+    if queryset is None:
+        return None
+    primary_key = queryset.model._meta.pk
+    if isinstance(primary_key, models.IntegerField):
+        return "an integer", (int,)
+    if isinstance(primary_key, (models.UUIDField, models.CharField)):
+        return "a string", (str,)
+    return None
+
+
 def _expected_json_type(field: serializers.Field) -> tuple[str, tuple[type, ...]] | None:
     """The JSON type the schema gives a writable field (drf-spectacular's mapping), or None for any."""
     if isinstance(field, serializers.JSONField):
@@ -76,9 +92,17 @@ def _expected_json_type(field: serializers.Field) -> tuple[str, tuple[type, ...]
     if isinstance(field, serializers.FloatField):
         return "a number", (int, float)
     if isinstance(
-        field, (serializers.ListField, serializers.ListSerializer, serializers.MultipleChoiceField)
+        field,
+        (
+            serializers.ListField,
+            serializers.ListSerializer,
+            serializers.MultipleChoiceField,
+            serializers.ManyRelatedField,
+        ),
     ):
         return "a list", (list,)
+    if isinstance(field, serializers.PrimaryKeyRelatedField):
+        return _primary_key_type(field)
     if isinstance(field, (serializers.DictField, serializers.BaseSerializer)):
         return "an object", (dict,)
     if isinstance(field, serializers.ChoiceField):
@@ -152,7 +176,9 @@ class StrictInput(serializers.Serializer):
       string "0", and `"manual_override": 0` is not false (DRF converts numbers to strings and
       0/1/"yes"/"on" to booleans); also for the items of a list of plain values. A field DRF refuses
       anyway keeps DRF's own error (and code); the type error is added for the fields DRF would have
-      coerced; free-form JSON values (a JSONField) hold no NUL character, in keys or values.
+      coerced; free-form JSON values (a JSONField) hold no NUL character, in keys or values;
+    - a reference to a row is its id as the schema types it (an integer key is a number, a UUID a
+      string; a list of references is a list of such ids), never an empty string read as null.
 
     All of a request's problems are reported at once, keyed by field. A serializer of query parameters
     (whose values are all strings) sets `check_json_types = False` and keeps the key rule."""
@@ -169,15 +195,21 @@ class StrictInput(serializers.Serializer):
             if field.read_only or name not in data:
                 continue
             message = _type_error(field, data[name])
+            if isinstance(field, serializers.RelatedField) and data[name] == "":
+                # DRF reads an empty string as null for a reference; in JSON it is neither a row's id nor null
+                message = "Expected an id, got an empty string (null leaves it unset where that is allowed)."
             if message:
                 errors[name] = [ErrorDetail(message, code="invalid_type")]
             elif isinstance(field, serializers.JSONField) and _holds_nul(data[name]):
                 errors[name] = [ErrorDetail("Null characters are not allowed.", code="null_characters")]
-            elif isinstance(field, serializers.ListField) and isinstance(data[name], list):
+            elif isinstance(field, (serializers.ListField, serializers.ManyRelatedField)) and isinstance(
+                data[name], list
+            ):
+                child = field.child if isinstance(field, serializers.ListField) else field.child_relation
                 items = {
                     str(index): [ErrorDetail(item_message, code="invalid_type")]
                     for index, item in enumerate(data[name])
-                    if (item_message := _type_error(field.child, item))
+                    if (item_message := _type_error(child, item))
                 }
                 if items:
                     errors[name] = items

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 
 from agents.languages import LANGUAGE_CHOICES
 from agents.models import AvailabilityStatus, HumanAgent, SkillDomain
+from config.filters import StrictBooleanFilter
 
 
 class SkillDomainCodeField(forms.CharField):
@@ -34,30 +35,6 @@ class SkillDomainCodeField(forms.CharField):
 
 class SkillDomainFilter(django_filters.CharFilter):
     field_class = SkillDomainCodeField
-
-
-class StrictBooleanField(forms.Field):
-    """`true` or `false`; empty means not given. Django's NullBooleanField reads anything else as
-    "unknown", which would silently drop the filter."""
-
-    VALUES = {"true": True, "false": False}
-    widget = forms.Select(choices=[("", "---------"), ("true", "Yes"), ("false", "No")])
-
-    def to_python(self, value: Any) -> bool | None:
-        if value in (None, ""):
-            return None
-        if isinstance(value, bool):
-            return value
-        if value not in self.VALUES:
-            raise ValidationError(f"{value!r} is not a boolean: use true or false.", code="invalid")
-        return self.VALUES[value]
-
-    def validate(self, value: Any) -> None:  # None is "not given", never "required"
-        return None
-
-
-class StrictBooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanField
 
 
 class AgentFilter(django_filters.FilterSet):

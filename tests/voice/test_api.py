@@ -255,6 +255,14 @@ def test_services_and_providers_crud(client_a, tenant_a) -> None:
     assert client_a.delete(f"{V}services/{tenant_a.service.pk}/").json()["code"] == "in_use"
 
 
+@pytest.mark.parametrize("location_ids", [{}, "1", ["1"], [""], [True]])
+def test_references_are_ids_of_the_schema_type_not_coerced(client_a, tenant_a, location_ids) -> None:
+    body = {"name": "Dr. Typed", "location_ids": location_ids}
+    response = client_a.post(f"{V}providers/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["fields"]["location_ids"]
+
+
 @pytest.mark.parametrize("path", ["services/", "providers/", "appointments/"])
 def test_lists_of_services_providers_and_appointments_do_not_grow_in_queries(
     client_a, tenant_a, path, django_assert_num_queries

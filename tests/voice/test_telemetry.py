@@ -239,3 +239,26 @@ def test_the_call_list_and_detail_query_counts_do_not_grow(
         client_a.post(URL, whole_call(setup, call_id=f"c{number}"), format="json")
     with django_assert_num_queries(6):
         assert client_a.get(URL).json()["count"] == 10
+
+
+@pytest.mark.parametrize("value", ["2030-01-07T15:00:00+20:00", "2030-01-07T15:00:00-23:59"])
+def test_an_offset_postgresql_cannot_hold_is_converted_to_utc(client_a, setup, value) -> None:
+    assert client_a.post(URL, whole_call(setup), format="json").status_code == 201
+    response = client_a.get(URL, {"started_after": value})
+    assert response.status_code == 200, response.content
+    expected = 1 if value.endswith("+20:00") else 0  # 19:00Z the day before; 14:59Z the day after
+    assert response.json()["count"] == expected
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:00-05:00", "yesterday"])
+def test_an_instant_outside_the_calendar_is_400_naming_the_filter(client_a, setup, value) -> None:
+    response = client_a.get(URL, {"started_before": value})
+    assert response.status_code == 400, response.content
+    assert "started_before" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("value", ["1.5", "99999999999", "one"])
+def test_config_version_is_a_whole_number_in_range(client_a, setup, value) -> None:
+    response = client_a.get(URL, {"config_version": value})
+    assert response.status_code == 400, response.content
+    assert "config_version" in response.json()["fields"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import django_filters
 
+from config.filters import IntegerFilter, StrictBooleanFilter, UtcIsoDateTimeFilter
 from voice.models import (
     AgentConfig,
     Appointment,
@@ -33,18 +34,8 @@ def _scoped(model: Any) -> Any:
     return queryset
 
 
-def strict_boolean(field_name: str, label: str) -> django_filters.TypedChoiceFilter:
-    """true or false, and anything else a 400 (django-filter's BooleanFilter ignores "maybe")."""
-    return django_filters.TypedChoiceFilter(
-        field_name=field_name,
-        choices=[("true", "true"), ("false", "false")],
-        coerce=lambda value: value == "true",
-        label=label,
-    )
-
-
 class ActiveFilterSet(django_filters.FilterSet):
-    active = strict_boolean("is_active", "Active (true) or not (false).")
+    active = StrictBooleanFilter(field_name="is_active", label="Active (true) or not (false).")
 
 
 class LocationFilter(ActiveFilterSet):
@@ -77,10 +68,10 @@ class AppointmentFilter(django_filters.FilterSet):
     provider = django_filters.ModelChoiceFilter(queryset=_scoped(Provider), label="Provider id.")
     service = django_filters.ModelChoiceFilter(queryset=_scoped(Service), label="Service id.")
     status = django_filters.ChoiceFilter(choices=AppointmentStatus.choices)
-    starts_after = django_filters.IsoDateTimeFilter(
+    starts_after = UtcIsoDateTimeFilter(
         field_name="start_at", lookup_expr="gte", label="Starting at or after (ISO 8601)."
     )
-    starts_before = django_filters.IsoDateTimeFilter(
+    starts_before = UtcIsoDateTimeFilter(
         field_name="start_at", lookup_expr="lt", label="Starting before (ISO 8601)."
     )
 
@@ -111,12 +102,10 @@ class CallFilter(django_filters.FilterSet):
     call_id = django_filters.CharFilter(label="The voice platform's call id (exact).")
     status = django_filters.ChoiceFilter(choices=CallStatus.choices)
     location = django_filters.ModelChoiceFilter(queryset=_scoped(Location), label="Location id.")
-    config_version = django_filters.NumberFilter(
-        field_name="agent_config__version", label="Configuration version."
-    )
+    config_version = IntegerFilter(field_name="agent_config__version", label="Configuration version.")
     outcome = django_filters.CharFilter(label="Outcome (exact).")
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = UtcIsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = UtcIsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
 
     class Meta:
         model = Call

@@ -27,6 +27,7 @@ from agents.models import (
     WorkflowExecution,
     WorkflowStatus,
 )
+from config.filters import StrictBooleanFilter
 
 
 class AutomatedAgentFilter(django_filters.FilterSet):
@@ -50,7 +51,7 @@ class TaskFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=TaskStatus.choices, label="Status.")
     priority = django_filters.ChoiceFilter(choices=TaskPriority.choices, label="Priority.")
     agent = django_filters.UUIDFilter(field_name="assigned_agent", label="Assigned agent id.")
-    unassigned = django_filters.BooleanFilter(
+    unassigned = StrictBooleanFilter(
         field_name="assigned_agent", lookup_expr="isnull", label="true: tasks nobody is assigned."
     )
     workflow = django_filters.UUIDFilter(field_name="workflow", label="Workflow id.")

@@ -28,6 +28,14 @@ from config.inputs import StrictInput
 CAPABILITY_NAME = {"max_length": 100, "allow_blank": False}
 
 
+def agent_reference(**kwargs: Any) -> serializers.PrimaryKeyRelatedField:
+    """An automated agent's id in a request: a malformed UUID is refused as such, an unknown one as
+    "does not exist"."""
+    return serializers.PrimaryKeyRelatedField(
+        queryset=AutomatedAgent.objects.all(), pk_field=serializers.UUIDField(), **kwargs
+    )
+
+
 class CapabilitySerializer(StrictInput, serializers.ModelSerializer):
     name = serializers.CharField(
         source="capability_name", help_text="Capability name, e.g. web_search.", **CAPABILITY_NAME
@@ -103,8 +111,20 @@ class TaskSerializer(StrictInput, serializers.ModelSerializer):
     """A task. Creating one makes a stand-alone pending task; a workflow's step tasks are created by its
     executions."""
 
-    assigned_agent_name = serializers.CharField(source="assigned_agent.name", read_only=True, default=None)
-    workflow_name = serializers.CharField(source="workflow.name", read_only=True, default=None)
+    assigned_agent_name = serializers.CharField(
+        source="assigned_agent.name",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="The assigned agent's name; null while nobody is assigned.",
+    )
+    workflow_name = serializers.CharField(
+        source="workflow.name",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="The workflow's name; null for a stand-alone task.",
+    )
     required_capabilities = serializers.ListField(
         child=serializers.CharField(**CAPABILITY_NAME),
         required=False,
@@ -163,8 +183,7 @@ class TaskSerializer(StrictInput, serializers.ModelSerializer):
 
 
 class TaskAssignSerializer(StrictInput, serializers.Serializer):
-    agent = serializers.PrimaryKeyRelatedField(
-        queryset=AutomatedAgent.objects.all(),
+    agent = agent_reference(
         required=False,
         allow_null=True,
         help_text="The agent's id; omitted or null, the best eligible agent is picked.",
@@ -190,8 +209,7 @@ class WorkflowSerializer(StrictInput, serializers.ModelSerializer):
         )
     )
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
-    created_by = serializers.PrimaryKeyRelatedField(
-        queryset=AutomatedAgent.objects.all(),
+    created_by = agent_reference(
         required=False,
         allow_null=True,
         help_text="Authoring agent id.",
@@ -223,9 +241,7 @@ class WorkflowSerializer(StrictInput, serializers.ModelSerializer):
 
 
 class ExecutionStartSerializer(StrictInput, serializers.Serializer):
-    started_by = serializers.PrimaryKeyRelatedField(
-        queryset=AutomatedAgent.objects.all(), required=False, allow_null=True, help_text="Starting agent id."
-    )
+    started_by = agent_reference(required=False, allow_null=True, help_text="Starting agent id.")
     context_data = serializers.DictField(
         required=False, help_text="Input for every step's task (an object; a step's own context wins)."
     )
@@ -291,12 +307,8 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class MessageSendSerializer(StrictInput, serializers.Serializer):
-    sender = serializers.PrimaryKeyRelatedField(
-        queryset=AutomatedAgent.objects.all(), help_text="Sending agent id."
-    )
-    recipient = serializers.PrimaryKeyRelatedField(
-        queryset=AutomatedAgent.objects.all(), help_text="Receiving agent id."
-    )
+    sender = agent_reference(help_text="Sending agent id.")
+    recipient = agent_reference(help_text="Receiving agent id.")
     message_type = serializers.CharField(max_length=50, help_text="e.g. task_request, status_update.")
     subject = serializers.CharField(max_length=500, required=False, allow_blank=True)
     payload = serializers.DictField(required=False, help_text="The message body (an object).")

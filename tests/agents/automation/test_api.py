@@ -465,3 +465,30 @@ def test_an_unknown_key_in_a_nested_capability_is_400(supervisor_client):
 
     assert response.status_code == 400
     assert "confidence" in str(response.json()["fields"]["capabilities"])
+
+
+def test_a_malformed_agent_id_is_400_naming_the_field(supervisor_client):
+    task = AgentTaskFactory()
+    body = _error(
+        supervisor_client.post(f"{BASE}/tasks/{task.pk}/assign/", {"agent": "agent-7"}), 400, "invalid"
+    )
+    assert "agent" in body["fields"]
+
+
+@pytest.mark.parametrize("value", ["maybe", "1", "True"])
+def test_unassigned_takes_true_or_false_only(supervisor_client, value):
+    body = _error(supervisor_client.get(f"{BASE}/tasks/", {"unassigned": value}), 400, "invalid")
+    assert "unassigned" in body["fields"]
+
+
+def test_unassigned_filters_both_ways(supervisor_client):
+    mine = AgentTaskFactory(assigned_agent=AutomatedAgentFactory())
+    nobody = AgentTaskFactory()
+    ids = {
+        value: [
+            row["id"]
+            for row in supervisor_client.get(f"{BASE}/tasks/", {"unassigned": value}).json()["results"]
+        ]
+        for value in ("true", "false")
+    }
+    assert ids == {"true": [str(nobody.pk)], "false": [str(mine.pk)]}
