@@ -80,3 +80,14 @@ def _open_case_assignments() -> QuerySet:
 
 
 CASES = register_work_kind(WorkKind(name="case", audit_field="case", open_work=_open_case_assignments))
+
+
+def _open_leads() -> QuerySet:
+    # A lead in an agent's hands (assigned or contacted) holds one of the agent's slots; its `agent_id`
+    # column names the agent.
+    from routing.models import OPEN_LEAD_STATUSES, Lead
+
+    return Lead.objects.filter(status__in=OPEN_LEAD_STATUSES)
+
+
+LEADS = register_work_kind(WorkKind(name="lead", audit_field="lead", open_work=_open_leads))

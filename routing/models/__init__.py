@@ -1,5 +1,5 @@
 """Routing's models: support cases with their assignments and queue (`cases`), and the audit trail every
-kind of work shares (`audit`). Re-exported here: `routing.models.SupportCase` is the public name."""
+kind of work shares (`audit`), and sales leads with their queues, rules and experiments (`leads`). Re-exported here: `routing.models.SupportCase` is the public name."""
 
 from routing.models.audit import (
     WORK_ITEM_FIELDS,
@@ -31,8 +31,48 @@ from routing.models.cases import (
     is_valid_case_id,
     validate_case_id,
 )
+from routing.models.leads import (
+    CLOSED_LEAD_STATUSES,
+    OPEN_LEAD_STATUSES,
+    AssignmentQueue,
+    AssignmentQueueStatus,
+    ConversionOutcome,
+    ExperimentStatus,
+    GuardrailMetric,
+    Lead,
+    LeadExperimentAssignment,
+    LeadRoutingHistory,
+    LeadSource,
+    LeadStatus,
+    LeadTier,
+    QueueType,
+    RoutingExperiment,
+    RoutingExperimentVariant,
+    RoutingRule,
+    RuleType,
+    SuccessMetric,
+)
 
 __all__ = [
+    "CLOSED_LEAD_STATUSES",
+    "OPEN_LEAD_STATUSES",
+    "AssignmentQueue",
+    "AssignmentQueueStatus",
+    "ConversionOutcome",
+    "ExperimentStatus",
+    "GuardrailMetric",
+    "Lead",
+    "LeadExperimentAssignment",
+    "LeadRoutingHistory",
+    "LeadSource",
+    "LeadStatus",
+    "LeadTier",
+    "QueueType",
+    "RoutingExperiment",
+    "RoutingExperimentVariant",
+    "RoutingRule",
+    "RuleType",
+    "SuccessMetric",
     "CASE_ID_CHARACTERS",
     "CASE_ID_MAX_LENGTH",
     "CASE_ID_MESSAGE",

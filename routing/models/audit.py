@@ -10,13 +10,14 @@ from django.utils import timezone
 
 from agents.models import HumanAgent
 from routing.models.cases import CaseAssignment, CaseAssignmentArchive, SupportCase
+from routing.models.leads import Lead
 
 # --- the audit trail of every kind of work ------------------------------------------------------------
 #
 # A decision or an event belongs to one work item of any kind (routing.work): one foreign key per kind,
 # exactly one of them set. Cases are the first kind; a new kind adds its column to WORK_ITEM_FIELDS.
 
-WORK_ITEM_FIELDS: tuple[str, ...] = ("case",)
+WORK_ITEM_FIELDS: tuple[str, ...] = ("case", "lead")
 
 
 def exactly_one_work_item(fields: tuple[str, ...] = WORK_ITEM_FIELDS) -> Q:
@@ -43,6 +44,7 @@ class RoutingDecision(models.Model):
     case = models.ForeignKey(
         SupportCase, on_delete=models.CASCADE, null=True, blank=True, related_name="decisions"
     )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="decisions")
     strategy = models.CharField(max_length=50)
     strategy_parameters = models.JSONField(
         default=dict,
@@ -84,10 +86,13 @@ class RoutingDecision(models.Model):
         constraints = [
             models.CheckConstraint(condition=exactly_one_work_item(), name="decision_one_work_item")
         ]
-        indexes = [models.Index(fields=["case", "-created_at"], name="decision_case_created_idx")]
+        indexes = [
+            models.Index(fields=["case", "-created_at"], name="decision_case_created_idx"),
+            models.Index(fields=["lead", "-created_at"], name="decision_lead_created_idx"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.case_id}: {self.outcome} via {self.strategy}"
+        return f"{self.case_id or self.lead_id}: {self.outcome} via {self.strategy}"
 
 
 class RoutingEventType(models.TextChoices):
@@ -102,6 +107,15 @@ class RoutingEventType(models.TextChoices):
     REQUEUED = "requeued", "Requeued"
     CANCELLED = "cancelled", "Cancelled"
     MANUAL_ASSIGN = "manual_assign", "Assigned by supervisor"
+    # Seed 001's lead events (routed, queued and cancelled above serve leads too).
+    SCORED = "scored", "Scored"
+    RULE_FIRED = "rule_fired", "Rule fired"
+    EXPERIMENT_ASSIGNED = "experiment_assigned", "Experiment assigned"
+    SLA_BREACHED = "sla_breached", "SLA breached"
+    REASSIGNED = "reassigned", "Reassigned"
+    CONTACTED = "contacted", "Contacted"
+    CONVERTED = "converted", "Converted"
+    LOST = "lost", "Lost"
 
 
 class RoutingEvent(models.Model):
@@ -111,6 +125,7 @@ class RoutingEvent(models.Model):
     case = models.ForeignKey(
         SupportCase, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
     )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
     event_type = models.CharField(max_length=20, choices=RoutingEventType.choices)
     agent = models.ForeignKey(HumanAgent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     data = models.JSONField(default=dict, blank=True)
@@ -122,7 +137,9 @@ class RoutingEvent(models.Model):
         indexes = [
             models.Index(fields=["case", "-created_at"], name="event_case_created_idx"),
             models.Index(fields=["event_type", "-created_at"], name="event_type_created_idx"),
+            # Seed 001: RoutingEvent (leadId, timestamp DESC, eventType).
+            models.Index(fields=["lead", "-created_at", "event_type"], name="event_lead_created_type_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.case_id} {self.event_type}"
+        return f"{self.case_id or self.lead_id} {self.event_type}"
