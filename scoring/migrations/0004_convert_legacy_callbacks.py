@@ -46,7 +46,8 @@ def _batches(queryset, batch_size):
         last = ids[-1]
 
 
-def convert_legacy_callbacks(apps, schema_editor, batch_size=BATCH_SIZE):
+def convert_legacy_callbacks(apps, schema_editor, batch_size=None):
+    batch_size = batch_size or BATCH_SIZE  # read at call time, so a test can shrink it
     Entry = apps.get_model("scoring", "CallQueueEntry")
     db = schema_editor.connection.alias
     callbacks = Entry.objects.using(db).filter(queue_type=LEGACY_QUEUE_TYPE)
@@ -61,7 +62,8 @@ def convert_legacy_callbacks(apps, schema_editor, batch_size=BATCH_SIZE):
     return converted
 
 
-def restore_legacy_callbacks(apps, schema_editor, batch_size=BATCH_SIZE):
+def restore_legacy_callbacks(apps, schema_editor, batch_size=None):
+    batch_size = batch_size or BATCH_SIZE  # read at call time, so a test can shrink it
     Entry = apps.get_model("scoring", "CallQueueEntry")
     db = schema_editor.connection.alias
     marked = (

@@ -25,7 +25,8 @@ from django.utils import timezone
 BATCH_SIZE = 10_000
 
 
-def backfill_score_upgrade_fields(apps, schema_editor, batch_size=BATCH_SIZE, now=None):
+def backfill_score_upgrade_fields(apps, schema_editor, batch_size=None, now=None):
+    batch_size = batch_size or BATCH_SIZE  # read at call time, so a test can shrink it
     Score = apps.get_model("scoring", "UserCallScore")
     Entry = apps.get_model("scoring", "CallQueueEntry")
     db = schema_editor.connection.alias
