@@ -204,7 +204,9 @@ class CallSession(models.Model):
 class Conversion(models.Model):
     """A person converted: signature obtained or requirements met (seed step 6: conversions)."""
 
-    person = models.ForeignKey("routing.Lead", on_delete=models.PROTECT, related_name="conversions", db_index=False)
+    person = models.ForeignKey(
+        "routing.Lead", on_delete=models.PROTECT, related_name="conversions", db_index=False
+    )
     previous_queue_type = models.CharField(max_length=191)
     conversion_type = models.CharField(max_length=191, choices=ConversionType.choices)
     conversion_reason = models.TextField(null=True, blank=True)
@@ -239,7 +241,8 @@ class Conversion(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(claim_value__isnull=True) | Q(claim_value__gte=0), name="conversion_claim_value_gte_0"
+                condition=Q(claim_value__isnull=True) | Q(claim_value__gte=0),
+                name="conversion_claim_value_gte_0",
             ),
             models.CheckConstraint(
                 condition=Q(estimated_commission__isnull=True) | Q(estimated_commission__gte=0),

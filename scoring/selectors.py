@@ -18,9 +18,9 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from agents.models import HumanAgent
+from scoring.conf import call_policy
 from scoring.engine import PolicyCutoffs
 from scoring.models import CallQueueEntry, Conversion, QueueStatus
-from scoring.services.config import call_policy
 
 SCORE = "person__call_score__"
 
@@ -31,17 +31,24 @@ def callable_person_q(cutoffs: PolicyCutoffs, prefix: str = SCORE) -> Q:
         Q(**{f"{prefix}is_active": True, f"{prefix}claimed_at__isnull": True})
         & Q(**{f"{prefix}time_zone__in": sorted(cutoffs.open_zones)})
         & Q(**{f"{prefix}call_attempts__lt": cutoffs.max_attempts})
-        & (Q(**{f"{prefix}last_call_at__isnull": True}) | Q(**{f"{prefix}last_call_at__lte": cutoffs.last_call_before}))
+        & (
+            Q(**{f"{prefix}last_call_at__isnull": True})
+            | Q(**{f"{prefix}last_call_at__lte": cutoffs.last_call_before})
+        )
     )
 
 
 def callback_due_q(now: dt.datetime) -> Q:
-    return Q(callback_id__isnull=False) & (Q(callback_scheduled_for__isnull=True) | Q(callback_scheduled_for__lte=now))
+    return Q(callback_id__isnull=False) & (
+        Q(callback_scheduled_for__isnull=True) | Q(callback_scheduled_for__lte=now)
+    )
 
 
 def callback_visible_q(cutoffs: PolicyCutoffs, agent: HumanAgent | None) -> Q:
     """Anyone's callback, the agent's own, or an agent-only one past the hand-over delay."""
-    anyones = Q(callback_agent__isnull=True) | Q(callback_scheduled_for__lte=cutoffs.handover_scheduled_before)
+    anyones = Q(callback_agent__isnull=True) | Q(
+        callback_scheduled_for__lte=cutoffs.handover_scheduled_before
+    )
     return anyones | Q(callback_agent=agent) if agent is not None else anyones
 
 
@@ -87,7 +94,9 @@ def callbacks_due(*, now: dt.datetime | None = None, overdue_only: bool = False)
     """Due callbacks; `overdue_only`: past the hand-over delay (or with no recorded time)."""
     cutoffs = queue_cutoffs(now)
     limit = cutoffs.handover_scheduled_before if overdue_only else cutoffs.now
-    return callbacks_pending().filter(Q(callback_scheduled_for__isnull=True) | Q(callback_scheduled_for__lte=limit))
+    return callbacks_pending().filter(
+        Q(callback_scheduled_for__isnull=True) | Q(callback_scheduled_for__lte=limit)
+    )
 
 
 def conversions_filtered(
@@ -107,7 +116,12 @@ def conversions_filtered(
         queryset = queryset.filter(conversion_type=conversion_type)
     if agent is not None:
         queryset = queryset.filter(
-            Q(primary_agent=agent) | Q(pk__in=Conversion.contributing_agents.through.objects.filter(humanagent=agent).values("conversion_id"))
+            Q(primary_agent=agent)
+            | Q(
+                pk__in=Conversion.contributing_agents.through.objects.filter(humanagent=agent).values(
+                    "conversion_id"
+                )
+            )
         )
     return (
         queryset.select_related("person", "primary_agent")
@@ -133,6 +147,10 @@ def conversion_totals_by_agent_week(queryset: QuerySet[Conversion]) -> list[dict
         queryset.order_by()
         .annotate(week=TruncWeek("converted_at"))
         .values("week", "primary_agent__code", "primary_agent__name")
-        .annotate(count=Count("id"), claim_value=Sum("claim_value"), estimated_commission=Sum("estimated_commission"))
+        .annotate(
+            count=Count("id"),
+            claim_value=Sum("claim_value"),
+            estimated_commission=Sum("estimated_commission"),
+        )
         .order_by("week", "primary_agent__code")
     )

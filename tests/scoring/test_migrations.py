@@ -36,7 +36,11 @@ COLUMNS = {
 
 
 def _latest() -> tuple[str, str]:
-    leaves = [node for node in MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes() if node[0] == "scoring"]
+    leaves = [
+        node
+        for node in MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes()
+        if node[0] == "scoring"
+    ]
     return leaves[0]
 
 
@@ -58,11 +62,19 @@ def _seed(state: Any) -> dict[str, Any]:
     Agent = _model(state, "HumanAgent", "agents")
     Score, Entry, Session = (_model(state, n) for n in ("UserCallScore", "CallQueueEntry", "CallSession"))
     agent = Agent.objects.create(
-        code="mig_agent", name="Mig Agent", email="mig@example.com", employee_id="E-mig", skill_level="intermediate"
+        code="mig_agent",
+        name="Mig Agent",
+        email="mig@example.com",
+        employee_id="E-mig",
+        skill_level="intermediate",
     )
     people = {
         label: Lead.objects.create(
-            external_id=f"mig-{label}", name=f"Person {label}", insurance_line="auto", customer_segment="retail", language="en"
+            external_id=f"mig-{label}",
+            name=f"Person {label}",
+            insurance_line="auto",
+            customer_segment="retail",
+            language="en",
         )
         for label in ("callback_only", "unsigned", "several", "no_pending", "no_entries", "no_score")
     }
@@ -94,7 +106,14 @@ def _seed(state: Any) -> dict[str, Any]:
             priority=priority,
             created_at=T0 - dt.timedelta(hours=48 - hours),
         )
-    Session.objects.create(person=people["unsigned"], agent=agent, started_at=T0, ended_at=T0 + dt.timedelta(minutes=3), outcome="no_answer", notes="left a message")
+    Session.objects.create(
+        person=people["unsigned"],
+        agent=agent,
+        started_at=T0,
+        ended_at=T0 + dt.timedelta(minutes=3),
+        outcome="no_answer",
+        notes="left a message",
+    )
     Session.objects.create(person=people["several"], agent=agent, started_at=T0)  # never ended: NULL, blanks
     return people
 
@@ -161,7 +180,10 @@ def test_upgrade_forward_meets_every_success_indicator_and_back_restores_every_r
 
     # then every row is what it was, callback entries included
     assert _checksums(back) == before_sums
-    assert set(_model(back, "CallQueueEntry").objects.filter(queue_type="callback").values_list("id", flat=True)) == legacy_callbacks
+    assert (
+        set(_model(back, "CallQueueEntry").objects.filter(queue_type="callback").values_list("id", flat=True))
+        == legacy_callbacks
+    )
 
 
 def test_data_steps_work_in_batches_rerun_changes_nothing_and_later_callbacks_survive_rollback(
@@ -198,7 +220,11 @@ def test_data_steps_work_in_batches_rerun_changes_nothing_and_later_callbacks_su
     )
     back = migrator.apply_tested_migration(("scoring", "0003_call_queue_callback_fields"))
     row = _model(back, "CallQueueEntry").objects.get(pk=fresh.pk)
-    assert (row.queue_type, row.callback_id, row.callback_reason) == ("unsigned_users", "cb_new", "asked for Tuesday")
+    assert (row.queue_type, row.callback_id, row.callback_reason) == (
+        "unsigned_users",
+        "cb_new",
+        "asked for Tuesday",
+    )
     assert _model(back, "CallQueueEntry").objects.filter(queue_type="callback").count() == 4
 
 

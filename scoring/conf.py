@@ -22,7 +22,9 @@ def score_weights() -> ScoreWeights:
 def call_policy() -> CallPolicy:
     conf = scoring_settings()
     return CallPolicy(
-        window=CallingWindow.parse(conf.get("CALLING_WINDOW_START", "09:00"), conf.get("CALLING_WINDOW_END", "21:00")),
+        window=CallingWindow.parse(
+            conf.get("CALLING_WINDOW_START", "09:00"), conf.get("CALLING_WINDOW_END", "21:00")
+        ),
         max_attempts=int(conf.get("MAX_ATTEMPTS", 6)),
         min_recall_gap=dt.timedelta(minutes=int(conf.get("MIN_RECALL_GAP_MINUTES", 240))),
         handover_delay=dt.timedelta(minutes=int(conf.get("CALLBACK_HANDOVER_MINUTES", 30))),
