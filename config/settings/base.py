@@ -304,3 +304,25 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "DayOfWeekEnum": "agents.models.Weekday",  # voice opening hours reuse the agents' weekdays
     }
 )
+
+# --- Outbound scoring (scoring app) ---------------------------------------------------------------------
+SCORING = {
+    # Points per factor of the call score (scoring.engine.score); attempts is a penalty.
+    "WEIGHTS": {
+        "queue_unsigned_users": env.float("SCORING_WEIGHT_QUEUE_UNSIGNED_USERS", default=40.0),
+        "queue_outstanding_requests": env.float("SCORING_WEIGHT_QUEUE_OUTSTANDING_REQUESTS", default=30.0),
+        "freshness": env.float("SCORING_WEIGHT_FRESHNESS", default=15.0),
+        "since_last_call": env.float("SCORING_WEIGHT_SINCE_LAST_CALL", default=15.0),
+        "attempts": env.float("SCORING_WEIGHT_ATTEMPTS", default=-20.0),
+        "outstanding_documents": env.float("SCORING_WEIGHT_OUTSTANDING_DOCUMENTS", default=10.0),
+        "signature": env.float("SCORING_WEIGHT_SIGNATURE", default=10.0),
+        "callback_due": env.float("SCORING_WEIGHT_CALLBACK_DUE", default=30.0),
+    },
+    "CALLING_WINDOW_START": env("SCORING_CALLING_WINDOW_START", default="09:00"),
+    "CALLING_WINDOW_END": env("SCORING_CALLING_WINDOW_END", default="21:00"),
+    "MAX_ATTEMPTS": env.int("SCORING_MAX_ATTEMPTS", default=6),
+    "MIN_RECALL_GAP_MINUTES": env.int("SCORING_MIN_RECALL_GAP_MINUTES", default=240),
+    "CALLBACK_HANDOVER_MINUTES": env.int("SCORING_CALLBACK_HANDOVER_MINUTES", default=30),
+    "RESET_INTERVAL_DAYS": env.int("SCORING_RESET_INTERVAL_DAYS", default=30),
+    "BATCH_SIZE": env.int("SCORING_BATCH_SIZE", default=2000),
+}
