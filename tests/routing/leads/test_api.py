@@ -562,3 +562,31 @@ def test_an_analyst_may_read_but_not_write(analyst_client: APIClient):
 
 def test_an_anonymous_request_is_401(api_client: APIClient):
     assert api_client.get(f"{BASE}/leads/").status_code == 401
+
+
+def test_the_events_and_history_query_counts_do_not_grow(
+    supervisor_client: APIClient, django_assert_num_queries
+):
+    from routing.models import RoutingEvent
+    from tests.factories.leads import LeadRoutingHistoryFactory
+
+    agent = licensed_agent()
+    lead = LeadFactory()
+
+    def add(count: int) -> None:
+        RoutingEvent.objects.bulk_create(
+            RoutingEvent(lead=lead, event_type="contacted", agent=agent) for _ in range(count)
+        )
+        LeadRoutingHistoryFactory.create_batch(
+            count, lead=lead, assigned_agent=agent, released_at=timezone.now()
+        )
+
+    add(2)
+    events = queries_of(supervisor_client, f"{BASE}/leads/{lead.pk}/events/")
+    history = queries_of(supervisor_client, f"{BASE}/leads/{lead.pk}/history/")
+    add(18)
+
+    with django_assert_num_queries(events):
+        assert len(supervisor_client.get(f"{BASE}/leads/{lead.pk}/events/").json()["results"]) == 20
+    with django_assert_num_queries(history):
+        assert len(supervisor_client.get(f"{BASE}/leads/{lead.pk}/history/").json()["results"]) == 20
