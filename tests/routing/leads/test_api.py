@@ -500,14 +500,18 @@ def test_experiment_results_give_rates_lifts_intervals_p_value_and_srm(superviso
 def test_the_experiment_list_query_count_does_not_grow(
     supervisor_client: APIClient, django_assert_num_queries
 ):
-    for _ in range(2):
-        RoutingExperimentVariantFactory.create_batch(2, experiment=RoutingExperimentFactory())
+    def add(count: int) -> None:
+        for _ in range(count):  # exactly one control each (a deferred constraint on PostgreSQL)
+            experiment = RoutingExperimentFactory()
+            RoutingExperimentVariantFactory(experiment=experiment, is_control=True, position=0)
+            RoutingExperimentVariantFactory(experiment=experiment, position=1)
+
+    add(2)
     baseline = queries_of(supervisor_client, f"{BASE}/experiments/")
-    for _ in range(18):
-        RoutingExperimentVariantFactory.create_batch(2, experiment=RoutingExperimentFactory())
+    add(18)
 
     with django_assert_num_queries(baseline):
-        supervisor_client.get(f"{BASE}/experiments/")
+        assert len(supervisor_client.get(f"{BASE}/experiments/").json()["results"]) == 20
 
 
 def test_an_unknown_experiment_is_404(supervisor_client: APIClient):
@@ -590,3 +594,24 @@ def test_the_events_and_history_query_counts_do_not_grow(
         assert len(supervisor_client.get(f"{BASE}/leads/{lead.pk}/events/").json()["results"]) == 20
     with django_assert_num_queries(history):
         assert len(supervisor_client.get(f"{BASE}/leads/{lead.pk}/history/").json()["results"]) == 20
+
+
+def test_routing_an_unknown_lead_is_404(supervisor_client: APIClient):
+    response = supervisor_client.post(f"{BASE}/leads/00000000-0000-0000-0000-000000000000/route/")
+
+    assert response.status_code == 404 and response.json()["code"] == "lead_not_found"
+
+
+def test_the_rule_service_refuses_an_invalid_condition_whatever_the_door():
+    from routing.errors import InvalidRule
+    from routing.services.rules import rule_create, rule_update
+
+    with pytest.raises(InvalidRule) as refused:
+        rule_create(**rule_body(condition={"not": {}}))
+    assert list(refused.value.fields) == ["condition"]
+    assert refused.value.fields["condition"][0].startswith("condition.not: ")
+
+    rule = RoutingRuleFactory()
+    with pytest.raises(InvalidRule):
+        rule_update(rule_id=rule.pk, action={"queue_type": "lukewarm"})
+    assert RoutingRule.objects.get(pk=rule.pk).action == {"queue_type": "hot"}
