@@ -309,6 +309,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
         "LeadStatusEnum": "routing.models.LeadStatus",
         "LeadTierEnum": "routing.models.LeadTier",
+        "ExperimentStatusEnum": "routing.models.ExperimentStatus",
         "LeadSourceEnum": "routing.models.LeadSource",
         "QueueTypeEnum": "routing.models.QueueType",
         "LanguageCodeEnum": "agents.languages.LANGUAGE_CHOICES",  # the agents' language codes too

@@ -432,8 +432,10 @@ class RuleTestApi(APIView):
             action=rule.action,
             priority=rule.priority,
         )
-        fired = evaluate_rules([spec], facts).fired
+        outcome = evaluate_rules([spec], facts)
+        fired = outcome.fired
         body = {
+            "invalid_reason": outcome.skipped[0]["reason"] if outcome.skipped else None,
             "rule_id": rule.pk,
             "lead_id": lead.pk,
             "matches": bool(fired),

@@ -29,6 +29,7 @@ from routing.api.serializers.outputs import (
 from routing.engine.lead_rules import GROUPS, LEAD_FIELDS, OPERATORS
 from routing.models import (
     AssignmentQueue,
+    ExperimentStatus,
     GuardrailMetric,
     Lead,
     LeadRoutingHistory,
@@ -330,6 +331,10 @@ class RuleTestResultSerializer(serializers.Serializer):
     facts = serializers.DictField(
         child=serializers.JSONField(), help_text="The lead attributes the condition was tested against."
     )
+    invalid_reason = serializers.CharField(
+        allow_null=True,
+        help_text="Set when the stored rule no longer validates: routing skips it (and says why here).",
+    )
 
 
 # --- experiments -------------------------------------------------------------------------------------------
@@ -368,8 +373,10 @@ class RoutingExperimentSerializer(StrictInput, serializers.ModelSerializer):
     name); a running or paused experiment, or one with assigned leads, refuses any change to the variants'
     allocations, order, strategies or control (409 `experiment_conflict`)."""
 
-    status = serializers.CharField(
-        read_only=True, help_text="draft, running, paused or completed; changed by start, pause, complete."
+    status = serializers.ChoiceField(
+        choices=ExperimentStatus.choices,
+        read_only=True,
+        help_text="draft, running, paused or completed; changed by start, pause, complete.",
     )
     guardrail_metrics = serializers.ListField(
         child=serializers.ChoiceField(choices=GuardrailMetric.choices),

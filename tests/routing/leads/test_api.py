@@ -615,3 +615,15 @@ def test_the_rule_service_refuses_an_invalid_condition_whatever_the_door():
     with pytest.raises(InvalidRule):
         rule_update(rule_id=rule.pk, action={"queue_type": "lukewarm"})
     assert RoutingRule.objects.get(pk=rule.pk).action == {"queue_type": "hot"}
+
+
+def test_testing_a_stored_rule_that_no_longer_validates_says_why(supervisor_client: APIClient):
+    rule = RoutingRuleFactory()
+    RoutingRule.objects.filter(pk=rule.pk).update(condition={"field": "shoe_size", "op": "eq", "value": 9})
+    lead = new_lead()
+
+    body = supervisor_client.post(
+        f"{BASE}/rules/{rule.pk}/test/", {"lead_id": str(lead.pk)}, format="json"
+    ).json()
+
+    assert body["matches"] is False and body["invalid_reason"].startswith("condition.field:")
