@@ -460,7 +460,7 @@ class RuleTestForm(forms.Form):
     def facts(self) -> dict[str, Any]:
         lead = self.cleaned_data.get("lead")
         facts: dict[str, Any] = rule_facts(lead, now=timezone.now()) if lead else dict.fromkeys(LEAD_FIELDS)
-        for name, kind in LEAD_FIELDS.items():
+        for name in LEAD_FIELDS:
             value = self.cleaned_data.get(name)
             if value is None or value == "":
                 continue
