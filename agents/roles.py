@@ -21,7 +21,17 @@ ANALYSTS = "Analysts"
 # app_label -> models (lower-case) that supervisors may add/change/delete; "*" means every model of it.
 SUPERVISOR_EDITABLE: dict[str, set[str]] = {
     "agents": {"*"},
-    "routing": {"supportcase", "caseassignment", "escalationqueueentry"},
+    "routing": {
+        "supportcase",
+        "caseassignment",
+        "escalationqueueentry",
+        # Lead routing: leads, the rules and the experiments (with their variants) are worked by
+        # supervisors; routing history, queue entries and experiment assignments are written by routing.
+        "lead",
+        "routingrule",
+        "routingexperiment",
+        "routingexperimentvariant",
+    },
 }
 
 

@@ -714,3 +714,7 @@ class RoutingEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("=case__case_id",)
     show_full_result_count = False
     readonly_fields = ("case", "event_type", "agent", "data", "created_at")
+
+
+# Lead routing (issue 7) registers its admins in its own module.
+from routing import admin_leads  # noqa: E402, F401

@@ -116,3 +116,17 @@ class InvalidExperiment(DomainError):
     code = "invalid_experiment"
     http_status = 400
     default_detail = "{reason}"
+
+
+class RuleNotFound(NotFoundError):
+    code = "rule_not_found"
+    default_detail = "No routing rule {rule_id}."
+
+
+class InvalidRule(DomainError):
+    """A rule whose condition or action the rules engine refuses; `fields` names the rule's field at
+    fault with the path of the bad part (e.g. `condition.all[1].value: Must be a number ...`)."""
+
+    code = "invalid_rule"
+    http_status = 400
+    default_detail = "{reason}"

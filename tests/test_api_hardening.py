@@ -33,6 +33,12 @@ from tests.factories.automation import (
     WorkflowFactory,
     two_step_definition,
 )
+from tests.factories.leads import (
+    LeadFactory,
+    RoutingExperimentFactory,
+    RoutingExperimentVariantFactory,
+    RoutingRuleFactory,
+)
 from tests.factories.routing import SupportCaseFactory
 from tests.factories.voice import OrganizationFactory
 from tests.voice.conftest import build_tenant, next_weekday
@@ -56,7 +62,8 @@ def targets(db, supervisor_user, analyst_user) -> dict[str, Any]:
     """The rows the sweeps' path parameters name, keyed "<app>/<collection>" (see `_url`): an agent
     with a skill and a case; a voice organization with one row of each kind, of which the supervisor
     is a manager and the analyst a member (voice answers only inside one's organization); automated
-    agents with a task, a workflow and its execution, and a message."""
+    agents with a task, a workflow and its execution, and a message; a lead, a routing rule and a draft
+    experiment with its two variants."""
     agent = HumanAgentFactory(code=AGENT_CODE)
     AgentSkillFactory(agent=agent, domain=SkillDomainFactory(code="billing"))
     SupportCaseFactory(case_id=CASE_ID)
@@ -66,7 +73,13 @@ def targets(db, supervisor_user, analyst_user) -> dict[str, Any]:
     robot, other = AutomatedAgentFactory(agent_type="chief_of_staff"), AutomatedAgentFactory()
     workflow = WorkflowFactory()
     execution = workflow_execution_start(workflow_id=workflow.pk, started_by=robot, context_data={})
+    experiment = RoutingExperimentFactory(name="Sweep experiment")
+    RoutingExperimentVariantFactory(experiment=experiment, name="control", is_control=True, position=0)
+    RoutingExperimentVariantFactory(experiment=experiment, name="treatment", position=1)
     return {
+        "routing/leads": LeadFactory(external_id="SWEEP-LEAD").pk,
+        "routing/rules": RoutingRuleFactory(name="Sweep rule").pk,
+        "routing/experiments": experiment.pk,
         "voice/locations": tenant.location.pk,
         "voice/services": tenant.service.pk,
         "voice/providers": tenant.provider.pk,
@@ -272,6 +285,35 @@ def _valid_bodies(targets: dict[str, Any]) -> dict[tuple[str, str], dict]:
         "content": "Behind the building.",
         "tags": ["parking"],
     }
+    lead = {
+        "external_id": "NUL-LEAD",
+        "name": "Nul Lead",
+        "phone": "+15551230000",
+        "email": "nul-lead@example.com",
+        "insurance_line": "auto",
+        "customer_segment": "smb",
+        "language": "en",
+        "territory": "US-CA",
+        "source": "web_form",
+        "estimated_premium": "1200.00",
+    }
+    rule = {
+        "name": "Nul rule",
+        "description": "Hot leads first.",
+        "rule_type": "assign_to_queue",
+        "condition": {"field": "tier", "op": "eq", "value": "hot"},
+        "action": {"queue_type": "hot"},
+    }
+    experiment = {
+        "name": "Nul experiment",
+        "description": "Lead fit against skill based.",
+        "success_metric": "conversion",
+        "guardrail_metrics": ["sla_breach_rate"],
+        "variants": [
+            {"name": "control", "strategy": "lead_fit", "allocation": 50, "is_control": True},
+            {"name": "treatment", "strategy": "skill_based", "allocation": 50},
+        ],
+    }
     voice, automation = "/api/v1/voice", "/api/v1/automation"
     return {
         ("/api/v1/agents/", "post"): _agent_body(),
@@ -286,6 +328,15 @@ def _valid_bodies(targets: dict[str, Any]) -> dict[tuple[str, str], dict]:
             "required_skills": ["billing"],
         },
         ("/api/v1/routing/cases/{case_id}/start/", "post"): {"agent": AGENT_CODE},
+        ("/api/v1/routing/leads/", "post"): lead,
+        ("/api/v1/routing/leads/{id}/outcome/", "post"): {"outcome": "contacted"},
+        ("/api/v1/routing/rules/", "post"): rule,
+        ("/api/v1/routing/rules/{id}/", "put"): rule,
+        ("/api/v1/routing/rules/{id}/", "patch"): {},
+        ("/api/v1/routing/rules/{id}/test/", "post"): {"lead_id": str(targets["routing/leads"])},
+        ("/api/v1/routing/experiments/", "post"): experiment,
+        ("/api/v1/routing/experiments/{id}/", "put"): experiment,
+        ("/api/v1/routing/experiments/{id}/", "patch"): {},
         ("/api/v1/routing/cases/{case_id}/complete/", "post"): {"agent": AGENT_CODE},
         (f"{voice}/locations/", "post"): location,
         (f"{voice}/locations/{{id}}/", "put"): location,

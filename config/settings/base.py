@@ -304,6 +304,22 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "DayOfWeekEnum": "agents.models.Weekday",  # voice opening hours reuse the agents' weekdays
     }
 )
+# OpenAPI enum names of the lead routing choice sets (status, language, tier, queue type are shared names).
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "LeadStatusEnum": "routing.models.LeadStatus",
+        "LeadTierEnum": "routing.models.LeadTier",
+        "ExperimentStatusEnum": "routing.models.ExperimentStatus",
+        "LeadSourceEnum": "routing.models.LeadSource",
+        "QueueTypeEnum": "routing.models.QueueType",
+        "LanguageCodeEnum": "agents.languages.LANGUAGE_CHOICES",  # the agents' language codes too
+        "LeadOutcomeEnum": ["contacted", "converted", "lost"],
+        # The names these sets had before leads shared their field names (outcome, source, language).
+        "OutcomeEnum": "routing.models.DecisionOutcome",
+        "SourceEnum": ["location", "organization", "none"],
+        "LanguageEnum": "agents.languages.ISO_639_1",  # a case's language: the codes, plain
+    }
+)
 
 # --- Outbound scoring (scoring app) ---------------------------------------------------------------------
 SCORING = {

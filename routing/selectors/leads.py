@@ -13,10 +13,19 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, F, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from routing.models import AssignmentQueue, AssignmentQueueStatus, Lead, RoutingEvent
+from routing.models import (
+    AssignmentQueue,
+    AssignmentQueueStatus,
+    Lead,
+    LeadRoutingHistory,
+    RoutingEvent,
+    RoutingExperiment,
+    RoutingExperimentVariant,
+    RoutingRule,
+)
 
 QUEUE_TYPE_ORDER: tuple[str, ...] = ("reassignment", "hot", "active", "waiting", "nurture")
 
@@ -60,3 +69,51 @@ def lead_detail(*, lead_id) -> Lead | None:
 
 def lead_events(*, lead_id) -> QuerySet[RoutingEvent]:
     return RoutingEvent.objects.filter(lead_id=lead_id).select_related("agent").order_by("-created_at", "-id")
+
+
+def lead_queue_position(*, entry: AssignmentQueue) -> int:
+    """1-based place of a waiting entry in its queue type's serving order: one COUNT of the entries
+    ahead of it (the same order as lead_queue_serving_order, stated as a filter)."""
+    if entry.queue_type == "hot" and settings.LEADS.get("HOT_QUEUE_ORDER") == "lifo":
+        ahead = Q(queued_at__gt=entry.queued_at) | Q(queued_at=entry.queued_at, id__lt=entry.pk)
+    else:
+        ahead = (
+            Q(lead_score__gt=entry.lead_score)
+            | Q(lead_score=entry.lead_score, queued_at__lt=entry.queued_at)
+            | Q(lead_score=entry.lead_score, queued_at=entry.queued_at, id__lt=entry.pk)
+        )
+    waiting = AssignmentQueue.objects.filter(
+        status=AssignmentQueueStatus.WAITING, queue_type=entry.queue_type
+    )
+    return waiting.filter(ahead).count() + 1
+
+
+def lead_list() -> QuerySet[Lead]:
+    """Leads newest first with their agent (one query per page)."""
+    return Lead.objects.select_related("agent").order_by("-created_at", "-id")
+
+
+def lead_routing_history(*, lead_id) -> QuerySet[LeadRoutingHistory]:
+    """A lead's routings, newest first, with the agent, experiment and variant joined."""
+    return (
+        LeadRoutingHistory.objects.filter(lead_id=lead_id)
+        .select_related("assigned_agent", "experiment", "variant")
+        .order_by("-routed_at", "-id")
+    )
+
+
+def rule_list() -> QuerySet[RoutingRule]:
+    """Rules in the order they run: higher priority first, then by name."""
+    return RoutingRule.objects.order_by("-priority", "name")
+
+
+def experiment_list() -> QuerySet[RoutingExperiment]:
+    """Experiments newest first, their variants prefetched on the allocation line's order."""
+    variants = RoutingExperimentVariant.objects.order_by("position", "name")
+    return RoutingExperiment.objects.prefetch_related(Prefetch("variants", queryset=variants)).order_by(
+        "-created_at", "-id"
+    )
+
+
+def experiment_detail(*, experiment_id) -> RoutingExperiment | None:
+    return experiment_list().filter(pk=experiment_id).first()

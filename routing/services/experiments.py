@@ -246,6 +246,18 @@ def experiment_complete(*, experiment_id: Any, now: dt.datetime | None = None) -
     return experiment
 
 
+@transaction.atomic
+def experiment_delete(*, experiment_id: Any) -> None:
+    """Delete a draft experiment no lead was assigned in. One that ran keeps its record (complete it)."""
+    experiment = _locked(experiment_id)
+    if experiment.status != ExperimentStatus.DRAFT or experiment_frozen(experiment):
+        raise ExperimentConflict(
+            reason=f"Experiment {experiment.name} is {experiment.status} (or has assigned leads): only a "
+            "draft nobody was assigned in can be deleted; complete it instead."
+        )
+    experiment.delete()
+
+
 # --- assignment -------------------------------------------------------------------------------------
 
 
@@ -366,6 +378,7 @@ __all__ = [
     "LeadRoutingHistory",
     "experiment_complete",
     "experiment_create",
+    "experiment_delete",
     "experiment_frozen",
     "experiment_pause",
     "experiment_results_for",

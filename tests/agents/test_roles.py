@@ -132,6 +132,13 @@ def test_the_routing_grants_are_exactly_the_ones_a_supervisor_needs() -> None:
     supervisor = _member_of(SUPERVISORS)
     for name in ("supportcase", "caseassignment", "escalationqueueentry"):  # route, assign, requeue
         assert supervisor.has_perm(f"routing.change_{name}"), name
+    for name in ("lead", "routingrule", "routingexperiment", "routingexperimentvariant"):  # lead routing API
+        for action in EDIT_ACTIONS:
+            assert supervisor.has_perm(f"routing.{action}_{name}"), f"{action} {name}"
+    for name in ("leadroutinghistory", "assignmentqueue", "leadexperimentassignment"):  # written by routing
+        assert supervisor.has_perm(f"routing.view_{name}"), name
+        for action in EDIT_ACTIONS:
+            assert not supervisor.has_perm(f"routing.{action}_{name}"), f"{action} {name}"
     for name in ("routingdecision", "routingevent", "caseassignmentarchive"):  # the audit trail
         assert supervisor.has_perm(f"routing.view_{name}"), name
         for action in EDIT_ACTIONS:
