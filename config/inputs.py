@@ -148,6 +148,16 @@ def _type_error(field: serializers.Field, value: Any) -> str | None:
     return None
 
 
+def _too_long(field: serializers.Field, value: Any) -> bool:
+    max_length = getattr(field, "max_length", None)
+    return (
+        isinstance(field, serializers.CharField)
+        and max_length is not None
+        and isinstance(value, str)
+        and len(value) > max_length
+    )
+
+
 def _holds_nul(value: Any) -> bool:
     """A NUL character anywhere in a JSON value, keys included (PostgreSQL's text and jsonb cannot hold
     one: the write itself would fail)."""
@@ -200,6 +210,14 @@ class StrictInput(serializers.Serializer):
                 message = "Expected an id, got an empty string (null leaves it unset where that is allowed)."
             if message:
                 errors[name] = [ErrorDetail(message, code="invalid_type")]
+            elif _too_long(field, data[name]):
+                # the schema's maxLength counts what is sent; DRF counts after trimming whitespace around it
+                errors[name] = [
+                    ErrorDetail(
+                        f"Ensure this field has no more than {field.max_length} characters.",
+                        code="max_length",
+                    )
+                ]
             elif isinstance(field, serializers.JSONField) and _holds_nul(data[name]):
                 errors[name] = [ErrorDetail("Null characters are not allowed.", code="null_characters")]
             elif isinstance(field, (serializers.ListField, serializers.ManyRelatedField)) and isinstance(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import django_filters
 
+from config.filters import StrictBooleanFilter
 from routing.models import (
     ExperimentStatus,
     Lead,
@@ -29,7 +30,7 @@ class LeadFilter(django_filters.FilterSet):
 
 class RoutingRuleFilter(django_filters.FilterSet):
     rule_type = django_filters.ChoiceFilter(choices=RuleType.choices, label="Rule type.")
-    is_active = django_filters.BooleanFilter(label="true: only active rules; false: only inactive ones.")
+    is_active = StrictBooleanFilter(label="true: only active rules; false: only inactive ones.")
 
     class Meta:
         model = RoutingRule

@@ -147,6 +147,12 @@ class AssignmentQueueEntrySerializer(serializers.ModelSerializer):
     sla_breached = serializers.SerializerMethodField(
         help_text="The SLA expiry has passed (the periodic sweep escalates such leads)."
     )
+    escalated_from = serializers.ChoiceField(
+        choices=QueueType.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The queue the lead was escalated from after an SLA breach; empty if it was not escalated.",
+    )
 
     class Meta:
         model = AssignmentQueue
