@@ -289,7 +289,7 @@ def _position_one_count(
 #   the heap for every entry on a page that is not all-visible, and the forced index ranges collapsed
 #   from ~10 ms to 350-600 ms after one sweep over 100,000 entries (167,000 dead row versions). One count
 #   of the whole predicate, planned freely, reads the table once instead (tens of ms), until VACUUM
-#   (autovacuum with the queue's table settings, routing migration 0011, or `dispatch_queue --loop`,
+#   (autovacuum with the queue's table settings, routing migration 0014, or `dispatch_queue --loop`,
 #   which vacuums the table after a sweep that changed many entries) restores the index-only plan.
 DEAD_ROW_SHARE = 0.05
 DEAD_ROW_SLACK = 1000

@@ -363,7 +363,7 @@ def queue_vacuum_after_sweep(report: SweepReport, *, threshold: int = QUEUE_VACU
     (PostgreSQL; outside any transaction, as VACUUM must be). Returns whether it ran.
 
     The worker (`dispatch_queue`) calls it after each sweep, so the queue's reads stay on their
-    index-only plans whatever the server's autovacuum allows (routing migration 0011 sets the table's
+    index-only plans whatever the server's autovacuum allows (routing migration 0014 sets the table's
     autovacuum thresholds for servers where it runs). A no-op elsewhere and inside a transaction."""
     changed = report.escalated + report.widened + report.timed_out + report.dispatched
     if changed < threshold or connection.vendor != "postgresql" or connection.in_atomic_block:

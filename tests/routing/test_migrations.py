@@ -121,8 +121,8 @@ def test_routing_migrates_to_zero_and_back_on_the_full_chain(migrator) -> None:
     assert set(connection.introspection.table_names()) == tables
 
 
-AUTOVACUUM = ("routing", "0011_hot_table_autovacuum")
-BEFORE_AUTOVACUUM = ("routing", "0010_queue_language_deadline_index")
+AUTOVACUUM = ("routing", "0014_hot_table_autovacuum")
+BEFORE_AUTOVACUUM = ("routing", "0013_lead_routing_defaults")
 
 
 def _reloptions(table: str) -> set[str]:

@@ -51,7 +51,7 @@ def reset_autovacuum(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
     dependencies = [
         ("agents", "0010_automation_fulltext_and_delete_rules"),
-        ("routing", "0010_queue_language_deadline_index"),
+        ("routing", "0013_lead_routing_defaults"),
     ]
 
     operations = [migrations.RunPython(set_autovacuum, reset_autovacuum, elidable=False)]
