@@ -175,8 +175,6 @@ def dispatch_to_locked_agent(
     """
     if not agent.has_room:
         return []
-    if profile is None and not EscalationQueueEntry.objects.filter(status=QueueStatus.QUEUED).exists():
-        return []  # nothing waits (one probe of a partial index): the agent's facts are not needed
     profile = profile or agent_profile(agent_id=agent.agent_id, now=now)
     if profile is None or not profile.in_schedule:
         return []
