@@ -251,19 +251,54 @@ def queue_position(*, entry: EscalationQueueEntry, now: dt.datetime | None = Non
             cursor.execute(sql, params)
             return 1 + int(cursor.fetchone()[0])
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_INDEX_ONLY)
+        cursor.execute(_PLAN_FOR_POSITION, [DEAD_ROW_SHARE, DEAD_ROW_SLACK, table])
+        (index_ranges,) = cursor.fetchone()[:1]
+        if not index_ranges:  # churned: one scan of the table (see _PLAN_FOR_POSITION)
+            sql, params = _position_one_count(entry, table=table, at=at, queued_at=queued_at, overdue=overdue)
         cursor.execute(sql, params)
         (ahead,) = cursor.fetchone()
         transaction.set_rollback(True)  # read only: rolling back drops the planner settings with it
     return 1 + int(ahead)
 
 
-# Each count is a range of an index that holds every column it reads, so an index-only scan reads
-# just the entries counted. Left to itself the planner preferred bitmap heap and parallel sequential
-# scans on this hot, often-updated table (p95 23 ms against 10 ms at 100,000 waiting entries).
-_INDEX_ONLY = (
-    "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), "
-    "set_config('max_parallel_workers_per_gather', '0', true)"
+def _position_one_count(
+    entry: EscalationQueueEntry, *, table: str, at: Any, queued_at: Any, overdue: bool
+) -> tuple[str, list]:
+    """The same count as queue_position's index ranges, as one predicate (one pass over the table)."""
+    entry_id = EscalationQueueEntry._meta.pk.get_db_prep_value(entry.pk, connection)
+    band = "wait_deadline <= %s" if overdue else "wait_deadline > %s"
+    ahead = (
+        f"({band} AND (priority_rank > %s OR (priority_rank = %s AND "
+        "(queued_at < %s OR (queued_at = %s AND id < %s)))))"
+    )
+    params: list = [at, entry.priority_rank, entry.priority_rank, queued_at, queued_at, entry_id]
+    if not overdue:
+        ahead = f"(wait_deadline <= %s OR {ahead})"
+        params = [at, *params]
+    return f"SELECT COUNT(*) FROM {table} WHERE status = %s AND {ahead}", [QueueStatus.QUEUED, *params]
+
+
+# The plan for a position, chosen by how many dead row versions the queue table holds (the statistics
+# PostgreSQL keeps current at each transaction's end; a sweep's updates and dispatch's leave them until
+# VACUUM removes them and marks the pages all-visible again).
+# - Few (the table is vacuumed): each count is a range of an index that holds every column it reads, so
+#   an index-only scan reads just the entries counted. Left to itself the planner preferred bitmap heap
+#   and parallel sequential scans on this hot, often-updated table (p95 23 ms against 10 ms at 100,000
+#   waiting entries), so those are switched off for the statement.
+# - Many (more than DEAD_ROW_SHARE of the live rows, plus DEAD_ROW_SLACK): index-only scans must visit
+#   the heap for every entry on a page that is not all-visible, and the forced index ranges collapsed
+#   from ~10 ms to 350-600 ms after one sweep over 100,000 entries (167,000 dead row versions). One count
+#   of the whole predicate, planned freely, reads the table once instead (tens of ms), until VACUUM
+#   (autovacuum with the queue's table settings, routing migration 0014, or `dispatch_queue --loop`,
+#   which vacuums the table after a sweep that changed many entries) restores the index-only plan.
+DEAD_ROW_SHARE = 0.05
+DEAD_ROW_SLACK = 1000
+_PLAN_FOR_POSITION = (
+    "SELECT healthy, set_config('enable_seqscan', CASE WHEN healthy THEN 'off' ELSE 'on' END, true), "
+    "set_config('enable_bitmapscan', CASE WHEN healthy THEN 'off' ELSE 'on' END, true), "
+    "set_config('max_parallel_workers_per_gather', '0', true) FROM (SELECT COALESCE(("
+    "SELECT n_dead_tup <= %s * n_live_tup + %s FROM pg_stat_user_tables WHERE relid = %s::regclass"
+    "), TRUE) AS healthy) plan"
 )
 
 

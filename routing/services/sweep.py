@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -350,3 +350,24 @@ def queue_sweep(*, now: dt.datetime | None = None) -> SweepReport:
     report.failed += failed
     automation_sweep(now=now)  # automated agents: stale heartbeats offline, messages expired/resent
     return report
+
+
+# A sweep that changed at least this many entries leaves as many dead row versions in the queue table
+# (escalations and widening rewrite index columns); past a few percent of the table, a queue position
+# falls off its index-only plan (routing.selectors.queue_position). See queue_vacuum_after_sweep.
+QUEUE_VACUUM_AFTER_CHANGES = 1000
+
+
+def queue_vacuum_after_sweep(report: SweepReport, *, threshold: int = QUEUE_VACUUM_AFTER_CHANGES) -> bool:
+    """VACUUM (ANALYZE) the queue table after a sweep that changed `threshold` entries or more
+    (PostgreSQL; outside any transaction, as VACUUM must be). Returns whether it ran.
+
+    The worker (`dispatch_queue`) calls it after each sweep, so the queue's reads stay on their
+    index-only plans whatever the server's autovacuum allows (routing migration 0014 sets the table's
+    autovacuum thresholds for servers where it runs). A no-op elsewhere and inside a transaction."""
+    changed = report.escalated + report.widened + report.timed_out + report.dispatched
+    if changed < threshold or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(EscalationQueueEntry._meta.db_table)}")
+    return True

@@ -34,7 +34,7 @@ def winner_id(strategy: str, agents, the_case=None) -> int:
     return rank(strategy, agents, the_case).winner.agent.agent_id
 
 
-def test_registry_names_the_five_strategies():
+def test_registry_names_the_strategies():
     assert strategies.names() == ["lead_fit", "least_busy", "performance_based", "round_robin", "skill_based"]
     with pytest.raises(KeyError):
         strategies.get("coin_flip")

@@ -119,3 +119,29 @@ def test_routing_migrates_to_zero_and_back_on_the_full_chain(migrator) -> None:
     call_command("migrate", verbosity=0)
     # then
     assert set(connection.introspection.table_names()) == tables
+
+
+AUTOVACUUM = ("routing", "0014_hot_table_autovacuum")
+BEFORE_AUTOVACUUM = ("routing", "0013_lead_routing_defaults")
+
+
+def _reloptions(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [table])
+        return set(cursor.fetchone()[0] or [])
+
+
+@pytest.mark.postgres
+def test_hot_tables_get_their_autovacuum_settings_and_lose_them_on_the_way_back(migrator) -> None:
+    migrator.apply_initial_migration(BEFORE_AUTOVACUUM)
+    assert not {o for o in _reloptions("routing_escalationqueueentry") if o.startswith("autovacuum")}
+    # when
+    migrator.apply_tested_migration(AUTOVACUUM)
+    # then
+    assert "autovacuum_vacuum_scale_factor=0.01" in _reloptions("routing_escalationqueueentry")
+    assert "autovacuum_vacuum_cost_delay=0" in _reloptions("agents_agentavailability")
+    # when
+    migrator.apply_tested_migration(BEFORE_AUTOVACUUM)
+    # then
+    assert not {o for o in _reloptions("routing_escalationqueueentry") if o.startswith("autovacuum")}
+    assert not {o for o in _reloptions("agents_agentavailability") if o.startswith("autovacuum")}

@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import AgentAvailability
 from routing.errors import CaseNotFound
-from routing.models import QueueStatus
+from routing.models import EscalationQueueEntry, QueueStatus
 from routing.selectors import (
     agent_candidates,
     case_detail,
@@ -22,6 +22,7 @@ from routing.selectors import (
     queue_waiting,
     schedule_zones_in_use,
 )
+from routing.selectors import queue as queue_selectors
 from routing.selectors.cases import CASE_EVENTS_SHOWN
 from tests.factories import SkillDomainFactory
 from tests.factories.routing import (
@@ -184,6 +185,44 @@ def test_queue_position_splits_ties_on_the_same_second():
     earlier, later = sorted([first, second], key=lambda e: e.pk)
     assert queue_position(entry=earlier, now=NOW) == 1
     assert queue_position(entry=later, now=NOW) == 2
+
+
+@pytest.mark.postgres
+def test_queue_position_one_count_form_equals_the_index_range_form(mixed_queue, monkeypatch):
+    # given: the mixed queue, a tie on the same second, and dead row versions left by an update
+    same = NOW - dt.timedelta(minutes=5)
+    for case_id in ("tie-1", "tie-2"):
+        mixed_queue[case_id] = EscalationQueueEntryFactory(
+            case=SupportCaseFactory(case_id=case_id), queued_at=same
+        )
+    EscalationQueueEntry.objects.filter(status=QueueStatus.QUEUED).update(
+        escalation_count=F("escalation_count")
+    )
+    waiting = [e for e in mixed_queue.values() if e.status == QueueStatus.QUEUED]
+    moments = (NOW, NOW + dt.timedelta(minutes=11), NOW + dt.timedelta(hours=3))
+
+    def positions(*, share: float, slack: int) -> dict:
+        # the dead-row statistics lag inside the test's transaction: the thresholds choose the form
+        monkeypatch.setattr(queue_selectors, "DEAD_ROW_SHARE", share)
+        monkeypatch.setattr(queue_selectors, "DEAD_ROW_SLACK", slack)
+        return {(e.case_id, at): queue_position(entry=e, now=at) for e in waiting for at in moments}
+
+    one_count_calls = []
+    real_one_count = queue_selectors._position_one_count
+    monkeypatch.setattr(
+        queue_selectors,
+        "_position_one_count",
+        lambda *a, **k: one_count_calls.append(1) or real_one_count(*a, **k),
+    )
+    # when
+    index_ranges = positions(share=1.0, slack=10**9)  # always "few dead rows": the index ranges
+    assert not one_count_calls
+    one_count = positions(share=-1.0, slack=-1)  # always "many": the one count of the whole predicate
+    # then
+    assert len(one_count_calls) == len(index_ranges)
+    assert one_count == index_ranges
+    assert index_ranges[("high_overdue", NOW)] == 1 and index_ranges[("medium", NOW)] == 7
+    assert {index_ranges[("tie-1", NOW)], index_ranges[("tie-2", NOW)]} == {8, 9}
 
 
 # --- candidates ----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -297,7 +298,17 @@ class Command(BaseCommand):
             )
         )
         explain["queue position"] = lambda: queue_position(entry=sample[-1])
-
+        later = timezone.now() + dt.timedelta(hours=3)  # every loaded entry has waited past its deadline
+        measures.append(
+            interleaved(
+                "queue position, all overdue",
+                lambda i: queue_position(entry=sample[i], now=later),
+                lambda i: self.floor_position(sample[i], now=later),
+                iterations,
+                target_ms=TARGETS_P95_MS["queue position"],
+                note="the same COUNT, three hours on",
+            )
+        )
         # --- complete-and-dispatch: the cases routed above, started (untimed), completed (timed), each
         # completion freeing a slot that a waiting case every agent can serve (added now) takes
         self.ensure_dispatchable(2 * iterations + 100)
@@ -326,6 +337,20 @@ class Command(BaseCommand):
             )
         )
         dispatched = self.dispatched_count() - dispatched_before
+        # --- queue position again, after churn (last: it leaves the queue table unvacuumed)
+        dead = self.churn_queue()
+        measures.append(
+            interleaved(
+                f"queue position, {dead:,} dead row versions",
+                lambda i: queue_position(entry=sample[i]),
+                lambda i: self.floor_position(sample[i]),
+                iterations,
+                target_ms=TARGETS_P95_MS["queue position"],
+                note="the same COUNT after a sweep's worth of updates to every waiting entry, rolled back "
+                "and not vacuumed (the dead row versions autovacuum would remove)",
+            )
+        )
+
         if len(ours_open) > rounds:
             case_id, assignment_id = ours_open[rounds]
             explain["complete + dispatch"] = lambda: case_complete(
@@ -588,6 +613,26 @@ class Command(BaseCommand):
             f"({time.perf_counter() - started:.1f}s)"
         )
 
+    def churn_queue(self) -> int:
+        """Leave a sweep's worth of dead row versions in the queue, as production's sweeps and dispatch
+        do until (auto)vacuum runs: every waiting entry widened and escalated, rolled back (so reruns
+        find the same queue; aborted versions are dead versions too). Returns the table's dead rows."""
+        with transaction.atomic():
+            EscalationQueueEntry.objects.filter(status=QueueStatus.QUEUED).update(
+                widen_level=F("widen_level") + 1, next_escalation_at=F("next_escalation_at")
+            )
+            transaction.set_rollback(True)
+        if connection.vendor != "postgresql":
+            return 0
+        with connection.cursor() as cursor:
+            if connection.pg_version >= 150000:  # the statistics as of now, not a second later
+                cursor.execute("SELECT pg_stat_force_next_flush()")
+            cursor.execute(
+                "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = %s::regclass",
+                [EscalationQueueEntry._meta.db_table],
+            )
+            return int(cursor.fetchone()[0])
+
     def time_sweeps(self) -> None:
         """One sweep over the loaded queue, then one a minute later, rolled back (see the docstring)."""
         from routing.services import queue_sweep
@@ -685,8 +730,8 @@ class Command(BaseCommand):
             )
             cursor.execute(sql.insert_event, [case_pk, "routed" if row else "queued", now])
 
-    def floor_position(self, entry: EscalationQueueEntry) -> int:
-        now = timezone.now()
+    def floor_position(self, entry: EscalationQueueEntry, now: dt.datetime | None = None) -> int:
+        now = now or timezone.now()
         overdue = entry.wait_deadline <= now
         with connection.cursor() as cursor:
             cursor.execute(

@@ -1,4 +1,7 @@
-"""Run the queue sweep (routing.services.queue_sweep) once, or every N seconds with --loop."""
+"""Run the queue sweep (routing.services.queue_sweep) once, or every N seconds with --loop.
+
+After a sweep that changed many entries it vacuums the queue table (queue_vacuum_after_sweep), so the
+queue's index-only reads do not depend on the server's autovacuum."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from django.utils import timezone
 from config.errors import DomainError
 from routing.models import EscalationQueueEntry, QueueStatus
 from routing.services import SweepReport, queue_sweep
+from routing.services.sweep import queue_vacuum_after_sweep
 
 
 class Command(BaseCommand):
@@ -40,6 +44,8 @@ class Command(BaseCommand):
                     raise CommandError(error.detail) from error
                 runs += 1
                 self._print_row(report, (time.perf_counter() - started) * 1000)
+                if queue_vacuum_after_sweep(report):  # dead row versions slow the queue's reads
+                    self.stdout.write("queue table vacuumed after the sweep's changes")
                 if loop is None or (max_runs and runs >= max_runs):
                     break
                 time.sleep(loop)
