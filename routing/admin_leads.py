@@ -57,11 +57,14 @@ from routing.models import (
 )
 from routing.selectors.leads import lead_queue_serving_order
 from routing.services.experiments import (
+    VARIANT_FIELDS,
     experiment_complete,
+    experiment_create,
     experiment_frozen,
     experiment_pause,
     experiment_results_for,
     experiment_start,
+    experiment_update,
 )
 from routing.services.leads import active_rules, rule_facts
 
@@ -696,20 +699,41 @@ class RoutingExperimentAdmin(admin.ModelAdmin):
         url = reverse("admin:routing_routingexperiment_results", args=[experiment.pk])
         return format_html('<a href="{}">results</a>', url)
 
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        """Save the variants so that the partial unique index (at most one control) never sees two: the
-        old control is cleared before the new one is written, in the admin's one transaction."""
-        variants = formset.save(commit=False)
-        for removed in formset.deleted_objects:
-            removed.delete()
-        new_control = [variant for variant in variants if variant.is_control]
-        if new_control:
-            formset.instance.variants.exclude(pk__in=[v.pk for v in new_control if v.pk]).filter(
-                is_control=True
-            ).update(is_control=False)
-        for variant in sorted(variants, key=lambda v: v.is_control):
-            variant.save()
-        formset.save_m2m()
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Nothing yet: the experiment is written with its variants by save_related, through the
+        experiments service (the API's write path: the same checks and the same frozen rules)."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        values = {
+            name: form.cleaned_data[name] for name in ExperimentForm.Meta.fields if name in form.cleaned_data
+        }
+        variants_formset = next((fs for fs in formsets if fs.model is RoutingExperimentVariant), None)
+        variants = None
+        if variants_formset is not None and (not change or variants_formset.has_changed()):
+            kept = [f for f in variants_formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+            variants = [
+                {key: f.cleaned_data[key] for key in VARIANT_FIELDS if key in f.cleaned_data} for f in kept
+            ]
+            # what the admin's history message reads (formset.save() would have set these)
+            variants_formset.new_objects = [f.instance for f in kept if f.instance._state.adding]
+            variants_formset.changed_objects = [
+                (f.instance, f.changed_data) for f in kept if not f.instance._state.adding and f.has_changed()
+            ]
+            variants_formset.deleted_objects = [
+                f.instance for f in variants_formset.forms if f.cleaned_data.get("DELETE") and f.instance.pk
+            ]
+        elif variants_formset is not None:
+            variants_formset.new_objects = variants_formset.changed_objects = (
+                variants_formset.deleted_objects
+            ) = []
+        if change:
+            saved = experiment_update(experiment_id=form.instance.pk, variants=variants, **values)
+        else:
+            saved = experiment_create(id=form.instance.pk, variants=variants or [], **values)
+        # the admin goes on with its own instance (history message, redirect): make it the saved row
+        for field in RoutingExperiment._meta.concrete_fields:
+            setattr(form.instance, field.attname, getattr(saved, field.attname))
+        form.instance._state.adding, form.instance._state.db = False, saved._state.db
 
     def get_urls(self) -> list[URLPattern]:
         return [

@@ -7,9 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
@@ -18,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from routing.models import ExperimentStatus, RoutingExperiment, RoutingRule
+from routing.services.experiments import experiment_update
 from tests.factories.agents import HumanAgentFactory
 from tests.factories.leads import (
     AssignmentQueueFactory,
@@ -247,6 +250,27 @@ def test_experiment_is_created_with_its_variants(staff: Client) -> None:
         ("challenger", False),
         ("control", True),
     ]
+
+
+def test_editing_a_draft_rewrites_its_variants_through_the_service(staff: Client) -> None:
+    experiment = experiment_with_variants(name="draft A")
+    control, challenger = experiment.variants.order_by("position")
+    data = _experiment_post([("control", "30", False), ("challenger", "70", True)], name="draft A")
+    data.update(
+        {"variants-INITIAL_FORMS": "2", "variants-0-id": str(control.pk), "variants-1-id": str(challenger.pk)}
+    )
+    data.update({"variants-0-experiment": str(experiment.pk), "variants-1-experiment": str(experiment.pk)})
+
+    with mock.patch("routing.admin_leads.experiment_update", wraps=experiment_update) as update:
+        response = staff.post(reverse("admin:routing_routingexperiment_change", args=[experiment.pk]), data)
+
+    assert response.status_code == 302, page(response)
+    assert update.call_count == 1
+    assert sorted(experiment.variants.values_list("name", "allocation", "is_control")) == [
+        ("challenger", Decimal("70.00"), True),
+        ("control", Decimal("30.00"), False),
+    ]
+    assert "Changed" in LogEntry.objects.get(object_id=str(experiment.pk)).get_change_message()
 
 
 def test_experiment_actions_start_pause_and_complete_through_the_services(staff: Client) -> None:
