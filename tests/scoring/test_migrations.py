@@ -14,9 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
+import io
+import json
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db.migrations.loader import MigrationLoader
 from django.db.models import Avg, Max, Min
 
@@ -128,10 +132,14 @@ def _score_aggregates(state: Any) -> dict[str, Any]:
     )
 
 
-def test_upgrade_forward_meets_every_success_indicator_and_back_restores_every_row(migrator) -> None:
-    # given the pre-upgrade database
+def test_upgrade_forward_meets_every_success_indicator_and_back_restores_every_row(
+    migrator, tmp_path
+) -> None:
+    # given the pre-upgrade database, and its snapshot taken by the operator's command
     old = migrator.apply_initial_migration(INITIAL)
     people = _seed(old)
+    snapshot_file = tmp_path / "before.json"
+    call_command("verify_scoring_upgrade", "--snapshot", "--file", str(snapshot_file), stdout=io.StringIO())
     before_counts, before_scores, before_sums = _counts(old), _score_aggregates(old), _checksums(old)
     legacy_callbacks = set(
         _model(old, "CallQueueEntry").objects.filter(queue_type="callback").values_list("id", flat=True)
@@ -174,6 +182,19 @@ def test_upgrade_forward_meets_every_success_indicator_and_back_restores_every_r
     assert Entry.objects.filter(person__external_id="mig-no_score").count() == 1
     assert _model(new, "CallSession").objects.filter(agent__code="mig_agent").count() == 2
     assert all(str(people[label].pk) for label in people)
+    # and the command says so, indicator by indicator
+    out = io.StringIO()
+    call_command("verify_scoring_upgrade", "--file", str(snapshot_file), stdout=out)
+    assert "All 10 success indicators passed." in out.getvalue()
+    assert "FAIL" not in out.getvalue()
+    # a state that does not match the snapshot fails, naming the indicators
+    state = json.loads(snapshot_file.read_text())
+    state.update(scores=state["scores"] + 1, callback_entries=state["callback_entries"] + 1)
+    snapshot_file.write_text(json.dumps(state))
+    with pytest.raises(
+        CommandError, match="UserCallScore count unchanged, .*Every callback entry kept as a callback"
+    ):
+        call_command("verify_scoring_upgrade", "--file", str(snapshot_file), stdout=io.StringIO())
 
     # when rolled back to 0001
     back = migrator.apply_tested_migration(INITIAL)
