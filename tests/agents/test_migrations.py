@@ -365,7 +365,10 @@ def test_the_roles_migration_imports_no_application_code() -> None:
     source = Path(roles_migration.__file__).read_text()
     assert "from agents" not in source and "import agents" not in source
     live = importlib.import_module("agents.roles")
-    assert roles_migration.SUPERVISOR_EDITABLE == live.SUPERVISOR_EDITABLE  # frozen from today's table
+    # frozen from the table of its day; today's only adds to it (new models are granted by the post_migrate
+    # sync, never by editing the migration)
+    for app_label, models in roles_migration.SUPERVISOR_EDITABLE.items():
+        assert models <= live.SUPERVISOR_EDITABLE[app_label], app_label
     assert (roles_migration.SUPERVISORS, roles_migration.ANALYSTS) == (live.SUPERVISORS, live.ANALYSTS)
 
 
