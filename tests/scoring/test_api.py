@@ -490,3 +490,30 @@ def test_the_totals_decimal_is_exact(supervisor_client: APIClient):
         _convert(supervisor_client, _person().person_id, claim_value=value, estimated_commission=value)
     totals = supervisor_client.get(f"{API}/conversions/").json()["totals"]
     assert Decimal(totals["claim_value"]) == Decimal("0.30")
+
+
+def test_a_due_callback_is_served_before_higher_scores(supervisor_client: APIClient):
+    _person(score=95)
+    callee = UserCallScoreFactory(person=LeadFactory(), current_score=10)
+    scheduled = supervisor_client.post(
+        f"{API}/callbacks/",
+        {
+            "person": str(callee.person_id),
+            "queue_type": "unsigned_users",
+            "scheduled_for": "2026-01-15T14:00:00Z",
+        },
+        format="json",
+    )
+    assert scheduled.status_code == 201, scheduled.content
+
+    results = supervisor_client.get(f"{API}/queue/", {"queue_type": "unsigned_users"}).json()["results"]
+
+    assert [r["person"] for r in results][0] == str(callee.person_id)
+    assert results[0]["callback_id"] == scheduled.json()["callback_id"]
+
+
+def test_the_api_root_lists_the_scoring_resources(supervisor_client: APIClient):
+    body = supervisor_client.get("/api/v1/").json()
+    assert body["scoring_queue"].endswith(f"{API}/queue/")
+    assert body["scoring_callbacks"].endswith(f"{API}/callbacks/")
+    assert body["scoring_conversions"].endswith(f"{API}/conversions/")
