@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -55,6 +56,7 @@ from scoring.services import (
 )
 
 TAG = "outbound scoring"
+PAST_LAST_PAGE = "A page past the last one (`page_not_found`)."
 
 PAGE_PARAMETERS = [
     OpenApiParameter(
@@ -191,7 +193,7 @@ class CallbacksApi(APIView):
             ),
             *PAGE_PARAMETERS,
         ],
-        responses={200: CallbackEntrySerializer(many=True), **_errors(400)},
+        responses={200: CallbackEntrySerializer(many=True), **_errors(400, 404, missing=PAST_LAST_PAGE)},
         tags=[TAG],
     )
     def get(self, request: Request) -> Response:
@@ -276,10 +278,16 @@ class ConversionsApi(APIView):
         "and sums claim value and commission over every matching conversion, not just this page.",
         parameters=[
             OpenApiParameter(
-                "converted_from", str, OpenApiParameter.QUERY, description="ISO 8601 date-time, inclusive."
+                "converted_from",
+                OpenApiTypes.DATETIME,
+                OpenApiParameter.QUERY,
+                description="ISO 8601 date-time, inclusive.",
             ),
             OpenApiParameter(
-                "converted_to", str, OpenApiParameter.QUERY, description="ISO 8601 date-time, exclusive."
+                "converted_to",
+                OpenApiTypes.DATETIME,
+                OpenApiParameter.QUERY,
+                description="ISO 8601 date-time, exclusive.",
             ),
             OpenApiParameter(
                 "conversion_type",
@@ -293,7 +301,7 @@ class ConversionsApi(APIView):
             ),
             *PAGE_PARAMETERS,
         ],
-        responses={200: CallConversionPageSerializer, **_errors(400)},
+        responses={200: CallConversionPageSerializer, **_errors(400, 404, missing=PAST_LAST_PAGE)},
         tags=[TAG],
     )
     def get(self, request: Request) -> Response:
