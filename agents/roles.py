@@ -32,6 +32,9 @@ SUPERVISOR_EDITABLE: dict[str, set[str]] = {
         "routingexperiment",
         "routingexperimentvariant",
     },
+    # Outbound scoring: supervisors score people, work the call queue (claims, callbacks), log calls and
+    # record conversions; the callback event log is written by the services.
+    "scoring": {"usercallscore", "callqueueentry", "callsession", "conversion"},
 }
 
 

@@ -10,6 +10,7 @@ api_v1 = [
     path("routing/", include("routing.api.urls")),
     path("voice/", include("voice.api.urls")),
     path("automation/", include("agents.api.automation.urls")),
+    path("scoring/", include("scoring.api.urls")),
 ]
 
 urlpatterns = [

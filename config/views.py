@@ -34,6 +34,9 @@ class ApiRootView(APIView):
                 "automation_tasks": reverse("automation-api:task-list", request=request),
                 "automation_workflows": reverse("automation-api:workflow-list", request=request),
                 "automation_messages": reverse("automation-api:message-list", request=request),
+                "scoring_queue": reverse("scoring-api:queue", request=request),
+                "scoring_callbacks": reverse("scoring-api:callbacks", request=request),
+                "scoring_conversions": reverse("scoring-api:conversions", request=request),
                 "schema": reverse("schema", request=request),
                 "docs": reverse("api-docs", request=request),
             }

@@ -40,6 +40,7 @@ from tests.factories.leads import (
     RoutingRuleFactory,
 )
 from tests.factories.routing import SupportCaseFactory
+from tests.factories.scoring import UserCallScoreFactory
 from tests.factories.voice import OrganizationFactory
 from tests.voice.conftest import build_tenant, next_weekday
 from voice.models import MembershipRole
@@ -63,7 +64,7 @@ def targets(db, supervisor_user, analyst_user) -> dict[str, Any]:
     with a skill and a case; a voice organization with one row of each kind, of which the supervisor
     is a manager and the analyst a member (voice answers only inside one's organization); automated
     agents with a task, a workflow and its execution, and a message; a lead, a routing rule and a draft
-    experiment with its two variants."""
+    experiment with its two variants; a lead with a call score (the person scoring's bodies name)."""
     agent = HumanAgentFactory(code=AGENT_CODE)
     AgentSkillFactory(agent=agent, domain=SkillDomainFactory(code="billing"))
     SupportCaseFactory(case_id=CASE_ID)
@@ -78,6 +79,8 @@ def targets(db, supervisor_user, analyst_user) -> dict[str, Any]:
     RoutingExperimentVariantFactory(experiment=experiment, name="treatment", position=1)
     return {
         "routing/leads": LeadFactory(external_id="SWEEP-LEAD").pk,
+        # scoring's endpoints name their person in the body: a lead with a call score
+        "scoring/person": UserCallScoreFactory(person=LeadFactory(external_id="SWEEP-CALLEE")).person_id,
         "routing/rules": RoutingRuleFactory(name="Sweep rule").pk,
         "routing/experiments": experiment.pk,
         "voice/locations": tenant.location.pk,
@@ -211,6 +214,11 @@ def test_the_sweep_covers_the_list_filters(schema: dict):
         ("/api/v1/agents/", name) for name in ("skill", "search", "ordering", "page", "page_size")
     } <= swept
     assert ("/api/v1/routing/queue/", "page_size") in swept
+    assert {("/api/v1/scoring/queue/", "queue_type"), ("/api/v1/scoring/callbacks/", "overdue")} <= swept
+    assert {
+        ("/api/v1/scoring/conversions/", name)
+        for name in ("converted_from", "converted_to", "conversion_type", "agent", "page")
+    } <= swept
 
 
 def test_a_nul_byte_in_any_query_parameter_is_400_naming_it(
@@ -314,7 +322,8 @@ def _valid_bodies(targets: dict[str, Any]) -> dict[tuple[str, str], dict]:
             {"name": "treatment", "strategy": "skill_based", "allocation": 50},
         ],
     }
-    voice, automation = "/api/v1/voice", "/api/v1/automation"
+    person = str(targets["scoring/person"])
+    voice, automation, scoring = "/api/v1/voice", "/api/v1/automation", "/api/v1/scoring"
     return {
         ("/api/v1/agents/", "post"): _agent_body(),
         ("/api/v1/agents/{code}/", "put"): _agent_body(code=AGENT_CODE),
@@ -396,6 +405,34 @@ def _valid_bodies(targets: dict[str, Any]) -> dict[tuple[str, str], dict]:
             "payload": {"task": 1},
         },
         (f"{automation}/messages/{{message_id}}/fail/", "post"): {"error": "busy"},
+        (f"{scoring}/score/", "post"): {"person": person},
+        (f"{scoring}/queue/claim/", "post"): {"queue_type": "unsigned_users", "agent": AGENT_CODE},
+        (f"{scoring}/callbacks/", "post"): {
+            "person": person,
+            "queue_type": "unsigned_users",
+            "scheduled_for": "2030-01-07T15:00:00Z",
+            "reason": "Asked to be called back",
+            "agent": AGENT_CODE,
+            "agent_only": True,
+        },
+        (f"{scoring}/call-sessions/", "post"): {
+            "person": person,
+            "agent": AGENT_CODE,
+            "outcome": "no_answer",
+            "duration_seconds": 30,
+            "notes": "Rang out",
+        },
+        (f"{scoring}/conversions/", "post"): {
+            "person": person,
+            "conversion_type": "signature",
+            "conversion_reason": "Signed on the call",
+            "primary_agent": AGENT_CODE,
+            "contributing_agents": [AGENT_CODE],
+            "documents_received": {"id_card": "received"},
+            "requirements_met": ["identity"],
+            "claim_value": "1500.00",
+            "estimated_commission": "150.00",
+        },
     }
 
 

@@ -263,6 +263,14 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "PriorityEnum": "routing.models.Priority",  # routing's keeps the name it had before these
     }
 )
+# Outbound scoring's choice sets (queue type and outcome are names other apps use too).
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "CallQueueTypeEnum": "scoring.models.QueueType",
+        "CallOutcomeEnum": "scoring.models.CallOutcome",
+        "ConversionTypeEnum": "scoring.models.ConversionType",
+    }
+)
 
 LOGGING = {
     "version": 1,

@@ -145,6 +145,17 @@ def test_the_routing_grants_are_exactly_the_ones_a_supervisor_needs() -> None:
             assert not supervisor.has_perm(f"routing.{action}_{name}"), f"{action} {name}"
 
 
+def test_the_scoring_grants_are_the_ones_the_outbound_api_needs() -> None:
+    # Score, claim, callbacks, call sessions and conversions (/api/v1/scoring/); the callback log is a record.
+    supervisor = _member_of(SUPERVISORS)
+    for name in ("usercallscore", "callqueueentry", "callsession", "conversion"):
+        for action in ("view", *EDIT_ACTIONS):
+            assert supervisor.has_perm(f"scoring.{action}_{name}"), f"{action} {name}"
+    assert supervisor.has_perm("scoring.view_callbackevent")
+    for action in EDIT_ACTIONS:
+        assert not supervisor.has_perm(f"scoring.{action}_callbackevent"), action
+
+
 def test_analysts_only_view() -> None:
     analyst = _member_of(ANALYSTS)
     for model in _project_models():

@@ -1,0 +1,16 @@
+"""Scoring API (outbound calling), mounted at /api/v1/scoring/ by config.urls."""
+
+from django.urls import path
+
+from scoring.api import views
+
+app_name = "scoring-api"
+
+urlpatterns = [
+    path("score/", views.ScoreApi.as_view(), name="score"),
+    path("queue/", views.QueueApi.as_view(), name="queue"),
+    path("queue/claim/", views.QueueClaimApi.as_view(), name="queue-claim"),
+    path("callbacks/", views.CallbacksApi.as_view(), name="callbacks"),
+    path("call-sessions/", views.CallSessionsApi.as_view(), name="call-sessions"),
+    path("conversions/", views.ConversionsApi.as_view(), name="conversions"),
+]
