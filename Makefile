@@ -15,6 +15,7 @@ BENCH_AGENTS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_benc
 BENCH_VOICE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sb_voice_bench
 BENCH_MOVE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench_move
 BENCH_IMPORT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench_import
+BENCH_SCORING_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench_scoring
 BENCH_LEADS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard_bench_leads
 
 .PHONY: run worker test install lint format bench fuzz clean
@@ -73,6 +74,9 @@ bench: install
 	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_LEADS_DATABASE_URL))) 2>/dev/null || true
 	DATABASE_URL=$(BENCH_LEADS_DATABASE_URL) $(PY) manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_LEADS_DATABASE_URL) $(PY) manage.py bench_leads
+	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_SCORING_DATABASE_URL))) 2>/dev/null || true
+	DATABASE_URL=$(BENCH_SCORING_DATABASE_URL) $(PY) manage.py migrate --noinput
+	DATABASE_URL=$(BENCH_SCORING_DATABASE_URL) $(PY) manage.py bench_scoring
 
 # Schema fuzzing as CI runs it (.ci/fuzz): gunicorn with production settings on a fresh PostgreSQL
 # database FUZZ_DATABASE and Redis FUZZ_REDIS_URL, schemathesis on every operation of /api/schema/ with
