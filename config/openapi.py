@@ -77,6 +77,17 @@ class ApiAutoSchema(AutoSchema):
     def _get_filter_parameters(self) -> list[dict[str, Any]]:
         return [{**parameter, "allowEmptyValue": True} for parameter in super()._get_filter_parameters()]
 
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        """A view that reads its query through a serializer names the parameters an empty value leaves
+        out (DRF's rule for an optional field of form input) in `empty_means_absent`; they say so too."""
+        empty_means_absent = set(getattr(self.view, "empty_means_absent", ()))
+        return [
+            {**parameter, "allowEmptyValue": True}
+            if parameter.get("in") == "query" and parameter.get("name") in empty_means_absent
+            else parameter
+            for parameter in super()._get_parameters()
+        ]
+
     def get_override_parameters(self) -> list[Any]:
         parameters = super().get_override_parameters()
         return [*parameters, RETRY_AFTER] if self._is_throttled() else parameters

@@ -246,3 +246,10 @@ class CallConversionPageSerializer(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
     totals = CallConversionTotalsSerializer(help_text="Totals over every conversion the filters match.")
     results = CallConversionSerializer(many=True)
+
+
+class CallbackPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CallbackEntrySerializer(many=True)

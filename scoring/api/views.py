@@ -24,6 +24,7 @@ from routing.api.views import ChangeModelPermissions
 from scoring.api.serializers import (
     CallbackEntrySerializer,
     CallbackInputSerializer,
+    CallbackPageSerializer,
     CallbackQuerySerializer,
     CallConversionPageSerializer,
     CallConversionSerializer,
@@ -177,6 +178,7 @@ class QueueClaimApi(APIView):
 
 class CallbacksApi(APIView):
     queryset = CallQueueEntry.objects.none()
+    empty_means_absent = ("due", "overdue")
 
     @extend_schema(
         operation_id="scoring_callback_list",
@@ -193,7 +195,7 @@ class CallbacksApi(APIView):
             ),
             *PAGE_PARAMETERS,
         ],
-        responses={200: CallbackEntrySerializer(many=True), **_errors(400, 404, missing=PAST_LAST_PAGE)},
+        responses={200: CallbackPageSerializer, **_errors(400, 404, missing=PAST_LAST_PAGE)},
         tags=[TAG],
     )
     def get(self, request: Request) -> Response:
@@ -269,6 +271,7 @@ class CallSessionsApi(APIView):
 
 class ConversionsApi(APIView):
     queryset = Conversion.objects.none()
+    empty_means_absent = ("converted_from", "converted_to", "conversion_type", "agent")
 
     @extend_schema(
         operation_id="scoring_conversion_list",
