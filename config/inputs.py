@@ -158,6 +158,15 @@ def _too_long(field: serializers.Field, value: Any) -> bool:
     )
 
 
+# Fields whose values hold JSON the serializer does not look into (an object's keys, nested values).
+FREE_FORM_JSON = (
+    serializers.JSONField,
+    serializers.DictField,
+    serializers.HStoreField,
+    serializers.ListField,
+)
+
+
 def _holds_nul(value: Any) -> bool:
     """A NUL character anywhere in a JSON value, keys included (PostgreSQL's text and jsonb cannot hold
     one: the write itself would fail)."""
@@ -186,7 +195,8 @@ class StrictInput(serializers.Serializer):
       string "0", and `"manual_override": 0` is not false (DRF converts numbers to strings and
       0/1/"yes"/"on" to booleans); also for the items of a list of plain values. A field DRF refuses
       anyway keeps DRF's own error (and code); the type error is added for the fields DRF would have
-      coerced; free-form JSON values (a JSONField) hold no NUL character, in keys or values;
+      coerced; free-form JSON values (a JSONField, DictField or ListField) hold no NUL character, in keys or
+      values, however deep;
     - a reference to a row is its id as the schema types it (an integer key is a number, a UUID a
       string; a list of references is a list of such ids), never an empty string read as null.
 
@@ -218,7 +228,7 @@ class StrictInput(serializers.Serializer):
                         code="max_length",
                     )
                 ]
-            elif isinstance(field, serializers.JSONField) and _holds_nul(data[name]):
+            elif isinstance(field, FREE_FORM_JSON) and _holds_nul(data[name]):
                 errors[name] = [ErrorDetail("Null characters are not allowed.", code="null_characters")]
             elif isinstance(field, (serializers.ListField, serializers.ManyRelatedField)) and isinstance(
                 data[name], list

@@ -502,3 +502,10 @@ def test_a_title_longer_than_its_maximum_is_400_even_when_whitespace_would_be_tr
     assert (
         supervisor_client.post(f"{BASE}/tasks/", {"title": " " + "x" * 499}, format="json").status_code == 201
     )
+
+
+def test_a_nul_character_deep_in_result_data_is_400_not_a_server_error(supervisor_client):
+    task = AgentTaskFactory(status="in_progress", started_at=timezone.now())
+    body = {"error": "boom", "result_data": {"rows": [{"key\u0000": True}]}}
+    response = supervisor_client.post(f"{BASE}/tasks/{task.pk}/fail/", body, format="json")
+    assert _error(response, 400, "null_characters")["fields"]["result_data"]
