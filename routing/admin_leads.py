@@ -41,6 +41,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from config.errors import DomainError
+from routing.admin import ReadOnlyAdminMixin
 from routing.engine.experiments import Arm, ExperimentResults, allocation_problems
 from routing.engine.lead_rules import BOOLEAN, LEAD_FIELDS, NUMBER, RuleSpec, evaluate_rules
 from routing.models import (
@@ -69,17 +70,6 @@ from routing.services.experiments import (
 from routing.services.leads import active_rules, rule_facts
 
 # --- leads -------------------------------------------------------------------------------------------
-
-
-class ReadOnly:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class WaitingQueueFilter(admin.SimpleListFilter):
@@ -127,7 +117,7 @@ def score_breakdown_html(breakdown: dict[str, Any] | None, score: Any = None) ->
     )
 
 
-class LeadEventInline(ReadOnly, admin.TabularInline):
+class LeadEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RoutingEvent
     fk_name = "lead"
     extra = 0
@@ -141,7 +131,7 @@ class LeadEventInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(ReadOnly, admin.ModelAdmin):
+class LeadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "external_id",
         "name",
@@ -213,7 +203,7 @@ def candidates_table_html(candidates: list[dict[str, Any]], *, winner_id: Any = 
 
 
 @admin.register(LeadRoutingHistory)
-class LeadRoutingHistoryAdmin(ReadOnly, admin.ModelAdmin):
+class LeadRoutingHistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "lead",
         "assigned_agent",
@@ -334,7 +324,7 @@ class LeadQueueChangeList(ChangeList):
 
 
 @admin.register(AssignmentQueue)
-class AssignmentQueueAdmin(ReadOnly, admin.ModelAdmin):
+class AssignmentQueueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "position",
         "lead",
