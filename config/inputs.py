@@ -15,6 +15,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
+from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
 
@@ -267,3 +268,21 @@ class StrictInput(serializers.Serializer):
         if original is not None:
             raise original
         return value
+
+
+class FullRowSerializer(StrictInput, serializers.ModelSerializer):
+    """A nested row that validates as a complete row even when its parent is a PATCH.
+
+    DRF relaxes required fields all the way down when the root serializer is partial (fields consult
+    `self.root.partial`), so a PATCHed schedule without `end_time` or a skill without `proficiency`
+    would reach validate() or the database. A given nested list replaces the whole set, so each row
+    must be whole: inside a partial parent, each row is validated by a standalone copy of its
+    serializer, whose root is itself and not partial.
+    """
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if self.root is not self and getattr(self.root, "partial", False):
+            standalone = type(self)(data=data, context=self.context)
+            standalone.is_valid(raise_exception=True)
+            return standalone.validated_data
+        return super().run_validation(data)

@@ -9,7 +9,10 @@ documents them itself:
   the only request content type the schema lists);
 - 400 and 404 on paginated lists (a `page` or `page_size` that is not a positive integer, a page past
   the last: config.api.StandardPagination);
-- 429 with its Retry-After header where the view is throttled (config.throttling.TokenClientThrottle).
+- 429 with its Retry-After header where the view is throttled (config.throttling.TokenClientThrottle);
+- 414 on every operation: the HTTP server refuses a request line (path and query string) longer than it
+  reads (gunicorn's default limit is 4094 bytes) before Django sees the request, so that answer is the
+  server's own page, not JSON, and the schema gives it no body.
 
 Filter parameters (query parameters of the filter backends) say `allowEmptyValue`: an empty value is the
 same as leaving the parameter out (what the browsable API's filter form sends for a field left blank);
@@ -37,8 +40,11 @@ CONVENTION_ERRORS = {
     403: "Authenticated but lacking the model permission.",
     413: "The request body is larger than the server accepts (code `request_too_large`).",
     415: "The body is not JSON: send `Content-Type: application/json` (code `unsupported_media_type`).",
+    414: "The path and query string are longer than the server reads (the server's own page, not JSON).",
     429: "Too many requests from this token (code `throttled`); retry after `Retry-After` seconds.",
 }
+
+BODILESS_ERRORS = {414}
 
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
@@ -72,7 +78,7 @@ class ApiAutoSchema(AutoSchema):
             codes += [413, 415]
         if self._is_throttled():
             codes.append(429)
-        return codes
+        return [*codes, 414]
 
     def _get_filter_parameters(self) -> list[dict[str, Any]]:
         return [{**parameter, "allowEmptyValue": True} for parameter in super()._get_filter_parameters()]
@@ -96,7 +102,8 @@ class ApiAutoSchema(AutoSchema):
         responses = super()._get_response_bodies(direction)
         for code in self._convention_errors():
             if str(code) not in responses:
-                error = OpenApiResponse(ApiErrorSerializer, description=CONVENTION_ERRORS[code])
+                body = None if code in BODILESS_ERRORS else ApiErrorSerializer
+                error = OpenApiResponse(body, description=CONVENTION_ERRORS[code])
                 responses[str(code)] = self._get_response_for_code(error, str(code), direction=direction)
         return dict(sorted(responses.items()))  # by status code, wherever each answer was declared
 

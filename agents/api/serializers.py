@@ -33,7 +33,7 @@ from agents.models import (
     validate_territories,
 )
 from agents.services import AGENT_EDITABLE_FIELDS
-from config.inputs import IdentifierField, LookupSlugRelatedField, StrictInput
+from config.inputs import FullRowSerializer, IdentifierField, LookupSlugRelatedField, StrictInput
 
 
 def _reject_duplicates(
@@ -49,24 +49,6 @@ def _reject_duplicates(
             shown = label(row) if label else value
             raise serializers.ValidationError(f"{what} {shown} is listed more than once.")
         seen.add(value)
-
-
-class FullRowSerializer(StrictInput, serializers.ModelSerializer):
-    """A nested row that validates as a complete row even when its parent is a PATCH.
-
-    DRF relaxes required fields all the way down when the root serializer is partial (fields consult
-    `self.root.partial`), so a PATCHed schedule without `end_time` or a skill without `proficiency`
-    would reach validate() or the database. A given nested list replaces the whole set, so each row
-    must be whole: inside a partial parent, each row is validated by a standalone copy of its
-    serializer, whose root is itself and not partial.
-    """
-
-    def run_validation(self, data: Any = empty) -> Any:
-        if self.root is not self and getattr(self.root, "partial", False):
-            standalone = type(self)(data=data, context=self.context)
-            standalone.is_valid(raise_exception=True)
-            return standalone.validated_data
-        return super().run_validation(data)
 
 
 class BlankAsNullCharField(serializers.CharField):

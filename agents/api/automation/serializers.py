@@ -23,7 +23,7 @@ from agents.models import (
     Workflow,
     WorkflowExecution,
 )
-from config.inputs import StrictInput
+from config.inputs import FullRowSerializer, StrictInput
 
 CAPABILITY_NAME = {"max_length": 100, "allow_blank": False}
 
@@ -36,7 +36,7 @@ def agent_reference(**kwargs: Any) -> serializers.PrimaryKeyRelatedField:
     )
 
 
-class CapabilitySerializer(StrictInput, serializers.ModelSerializer):
+class CapabilitySerializer(FullRowSerializer):
     name = serializers.CharField(
         source="capability_name", help_text="Capability name, e.g. web_search.", **CAPABILITY_NAME
     )

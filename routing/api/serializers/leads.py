@@ -19,7 +19,7 @@ from rest_framework import serializers
 
 from agents.languages import LANGUAGE_CHOICES
 from agents.models import validate_printable_name
-from config.inputs import IdentifierField, StrictInput
+from config.inputs import FullRowSerializer, IdentifierField, StrictInput
 from routing.api.serializers.inputs import strategy_choices
 from routing.api.serializers.outputs import (
     AgentBriefSerializer,
@@ -346,7 +346,7 @@ class RuleTestResultSerializer(serializers.Serializer):
 # --- experiments -------------------------------------------------------------------------------------------
 
 
-class ExperimentVariantSerializer(StrictInput, serializers.ModelSerializer):
+class ExperimentVariantSerializer(FullRowSerializer):
     strategy = serializers.ChoiceField(choices=[], help_text="The routing strategy this variant routes with.")
     parameters = serializers.DictField(
         child=serializers.JSONField(), required=False, help_text="The strategy's parameters (e.g. weights)."

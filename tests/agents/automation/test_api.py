@@ -467,6 +467,16 @@ def test_an_unknown_key_in_a_nested_capability_is_400(supervisor_client):
     assert "confidence" in str(response.json()["fields"]["capabilities"])
 
 
+def test_a_patched_capability_must_be_whole(supervisor_client):
+    agent = AutomatedAgentFactory(capabilities=["crm"])
+
+    response = supervisor_client.patch(f"{BASE}/agents/{agent.pk}/", {"capabilities": [{}]}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["capabilities"] == {"0": {"name": ["This field is required."]}}
+    assert AutomatedAgent.objects.get(pk=agent.pk).capabilities == ["crm"]
+
+
 def test_a_malformed_agent_id_is_400_naming_the_field(supervisor_client):
     task = AgentTaskFactory()
     body = _error(

@@ -627,3 +627,16 @@ def test_testing_a_stored_rule_that_no_longer_validates_says_why(supervisor_clie
     ).json()
 
     assert body["matches"] is False and body["invalid_reason"].startswith("condition.field:")
+
+
+def test_a_patched_variant_must_be_whole(supervisor_client: APIClient):
+    created = supervisor_client.post(f"{BASE}/experiments/", experiment_body(), format="json").json()
+    variants = experiment_body()["variants"]
+    del variants[0]["allocation"]
+
+    response = supervisor_client.patch(
+        f"{BASE}/experiments/{created['id']}/", {"variants": variants}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["variants"] == {"0": {"allocation": ["This field is required."]}}
