@@ -138,10 +138,29 @@ class CallQueueEntry(models.Model):
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The serving copy (0009, 0010): what the claim orders and filters on, copied from the person's score
+    # row by scoring.services.queue.queue_entries_follow_score in every transaction that changes it, so
+    # one index walks the queue (see scoring.services.queue).
+    serving_score = models.IntegerField(default=0, help_text="The person's current score.")
+    serving_active = models.BooleanField(default=True, help_text="The person's score row is active.")
+    serving_time_zone = models.CharField(max_length=64, default="UTC", help_text="The person's time zone.")
+    serving_call_attempts = models.PositiveIntegerField(default=0, help_text="The person's attempts.")
+    serving_last_call_at = models.DateTimeField(null=True, blank=True, help_text="The person's last call.")
 
     class Meta:
         verbose_name_plural = "call queue entries"
         indexes = [
+            # The claim's two walks, in their ORDER BY, over the rows their WHERE can match.
+            models.Index(
+                fields=["queue_type", "-serving_score", "created_at", "id"],
+                condition=Q(status="pending", callback_id__isnull=True, serving_active=True),
+                name="call_queue_serving_idx",
+            ),
+            models.Index(
+                fields=["queue_type", "callback_scheduled_for", "-serving_score", "id"],
+                condition=Q(status="pending", callback_id__isnull=False, serving_active=True),
+                name="call_queue_cb_serving_idx",
+            ),
             models.Index(fields=["callback_id"], name="call_queue_callback_id_idx"),
             models.Index(fields=["person", "queue_type", "status"], name="call_queue_person_type_idx"),
             models.Index(

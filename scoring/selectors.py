@@ -25,16 +25,15 @@ from scoring.models import CallQueueEntry, Conversion, QueueStatus
 SCORE = "person__call_score__"
 
 
-def callable_person_q(cutoffs: PolicyCutoffs, prefix: str = SCORE) -> Q:
-    """Active, unclaimed, inside the calling window, under the attempt limit, past the re-call gap."""
+def callable_entry_q(cutoffs: PolicyCutoffs) -> Q:
+    """Active, inside the calling window, under the attempt limit, past the re-call gap (all read from the
+    entry's serving copy of the person's score row), and the person not claimed by anyone."""
     return (
-        Q(**{f"{prefix}is_active": True, f"{prefix}claimed_at__isnull": True})
-        & Q(**{f"{prefix}time_zone__in": sorted(cutoffs.open_zones)})
-        & Q(**{f"{prefix}call_attempts__lt": cutoffs.max_attempts})
-        & (
-            Q(**{f"{prefix}last_call_at__isnull": True})
-            | Q(**{f"{prefix}last_call_at__lte": cutoffs.last_call_before})
-        )
+        # the score row's own is_active too: the authoritative flag, and an INNER JOIN (FOR UPDATE OF it)
+        Q(serving_active=True, **{f"{SCORE}is_active": True, f"{SCORE}claimed_at__isnull": True})
+        & Q(serving_time_zone__in=sorted(cutoffs.open_zones))
+        & Q(serving_call_attempts__lt=cutoffs.max_attempts)
+        & (Q(serving_last_call_at__isnull=True) | Q(serving_last_call_at__lte=cutoffs.last_call_before))
     )
 
 
@@ -68,14 +67,14 @@ def queue_serving(
     visible = due if agent is None else due & callback_visible_q(cutoffs, agent)
     return (
         CallQueueEntry.objects.filter(queue_type=queue_type, status=QueueStatus.PENDING)
-        .filter(callable_person_q(cutoffs))
+        .filter(callable_entry_q(cutoffs))
         .filter(Q(callback_id__isnull=True) | visible)
         .select_related("person", "person__call_score", "callback_agent")
         .alias(regular=Case(When(callback_id__isnull=True, then=Value(1)), default=Value(0)))
         .order_by(
             "regular",
             F("callback_scheduled_for").asc(nulls_first=True),
-            F(f"{SCORE}current_score").desc(),
+            F("serving_score").desc(),
             "created_at",
             "id",
         )

@@ -18,6 +18,7 @@ from routing.models import Lead
 from scoring.conf import call_policy
 from scoring.errors import PersonNotFound
 from scoring.models import CallbackEvent, CallbackEventKind, CallQueueEntry, QueueStatus, UserCallScore
+from scoring.services.queue import SERVING_COPY, queue_entries_follow_score
 
 
 @transaction.atomic
@@ -45,6 +46,8 @@ def callback_schedule(
         callback_reason=reason,
         callback_agent=agent if agent_only else None,
     )
+    queue_entries_follow_score(person_ids=[person_id])
+    entry.refresh_from_db(fields=list(SERVING_COPY))
     CallbackEvent.objects.create(
         queue_entry=entry,
         kind=CallbackEventKind.SCHEDULED,

@@ -76,7 +76,11 @@ def conversion_record(
     if contributing_agents:
         conversion.contributing_agents.set(contributing_agents)
     CallQueueEntry.objects.filter(id__in=[e.id for e in entries]).update(
-        status=QueueStatus.COMPLETED, completed_at=now, claimed_by=None, claimed_at=None
+        status=QueueStatus.COMPLETED,
+        completed_at=now,
+        claimed_by=None,
+        claimed_at=None,
+        serving_active=False,  # the serving copy follows the score row deactivated below
     )
     CallbackEvent.objects.bulk_create(
         [

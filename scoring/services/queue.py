@@ -1,4 +1,4 @@
-"""Taking the next person to call, atomically.
+"""Taking the next person to call, atomically, on one index walk.
 
 Two agents asking at once never get the same person: the claim selects the first entry in serving order
 with `FOR NO KEY UPDATE OF <entry>, <the person's score row> SKIP LOCKED` (PostgreSQL; SQLite serialises
@@ -10,23 +10,68 @@ updated re-evaluates `claimed_at IS NULL` against the new row version and skips 
 Lock order of the scoring writes: the person's score row, then their queue entries (the claim takes both
 in one statement and never waits, so it cannot deadlock with them).
 
-Due callbacks are served first, by a query of their own (small, on call_queue_callbacks_due_idx); then
-the highest score (walking ucs_serving_idx).
+Why the walk is one index scan. The serving order (due callbacks first, then the highest score, then the
+oldest entry) and the eligibility filters used to read the score row, so PostgreSQL had to join and sort
+every pending entry before taking the first. Each open entry now carries a serving copy of its person's
+score row (serving_score, serving_active, serving_time_zone, serving_call_attempts, serving_last_call_at),
+written by `queue_entries_follow_score` in the same transaction as every change to those values
+(score_person, the batch rescore and the reset, a logged call through score_person, a conversion, a new
+callback). Two partial indexes follow the two walks exactly:
+- call_queue_cb_serving_idx (queue_type, callback_scheduled_for ASC NULLS FIRST, serving_score DESC, id)
+  WHERE pending AND callback AND serving_active: the due callbacks, oldest promise first;
+- call_queue_serving_idx (queue_type, serving_score DESC, created_at, id) WHERE pending AND NOT callback
+  AND serving_active: everyone else, highest score first.
+The time-dependent rules need no per-row clock arithmetic, so the walk reads each candidate's entry row
+only and stops at the first that passes: the calling window is `serving_time_zone IN (the zones open at
+this minute)` (`scoring.engine.windows.open_zones`: a daylight-saving change moves with the zone, nothing
+stored goes stale); the re-call gap is `serving_last_call_at <= now - gap`; the attempt limit is
+`serving_call_attempts < max`. The settings (window, gap, limit) are read per claim, so changing them needs
+no backfill. Then the two lookups by key (the person's lead and score row) check `claimed_at IS NULL` and
+take the locks. The walk's cost is the number of higher-ranked entries it passes over (people outside
+their window, at the limit, inside the gap, claimed): with everyone callable it is one row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents.models import HumanAgent
 from scoring.errors import QueueEmpty
 from scoring.models import CallbackEvent, CallbackEventKind, CallQueueEntry, QueueStatus, UserCallScore
-from scoring.selectors import SCORE, callable_person_q, callback_due_q, callback_visible_q, queue_cutoffs
+from scoring.selectors import callable_entry_q, callback_visible_q, queue_cutoffs
+
+# The serving copy: entry field <- score row field.
+SERVING_COPY = {
+    "serving_score": "current_score",
+    "serving_active": "is_active",
+    "serving_time_zone": "time_zone",
+    "serving_call_attempts": "call_attempts",
+    "serving_last_call_at": "last_call_at",
+}
+OPEN_STATUSES = (QueueStatus.PENDING, QueueStatus.IN_PROGRESS)
+
+
+def queue_entries_follow_score(*, person_ids: Iterable[object]) -> int:
+    """Copy the score rows of `person_ids` onto their open queue entries (one set-based UPDATE); returns
+    how many entries. Call it inside the transaction that changed the score rows, after the change. An
+    entry whose person has no score row keeps what it has."""
+    ids = list(person_ids)
+    if not ids:
+        return 0
+    score = UserCallScore.objects.filter(person_id=OuterRef("person_id"))
+    return CallQueueEntry.objects.filter(person_id__in=ids, status__in=OPEN_STATUSES).update(
+        **{
+            entry_field: Coalesce(Subquery(score.values(field)[:1]), F(entry_field))
+            for entry_field, field in SERVING_COPY.items()
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -50,19 +95,23 @@ def queue_claim_next(*, agent: HumanAgent, queue_type: str, now: dt.datetime | N
     now = now or timezone.now()
     cutoffs = queue_cutoffs(now)
     base = CallQueueEntry.objects.filter(queue_type=queue_type, status=QueueStatus.PENDING).filter(
-        callable_person_q(cutoffs)
+        callable_entry_q(cutoffs)
     )
+    # Due callbacks in the serving order (callback_scheduled_for ASC NULLS FIRST, score DESC, id), as two
+    # walks of call_queue_cb_serving_idx (SQLite cannot index NULLS FIRST): a legacy callback without a
+    # time first, then the scheduled ones up to now, which the index range ends at.
+    callbacks = base.filter(callback_id__isnull=False).filter(callback_visible_q(cutoffs, agent))
     entry = _first(
-        base.filter(callback_due_q(now) & callback_visible_q(cutoffs, agent)).order_by(
-            F("callback_scheduled_for").asc(nulls_first=True), F(f"{SCORE}current_score").desc(), "id"
+        callbacks.filter(callback_scheduled_for__isnull=True).order_by(F("serving_score").desc(), "id")
+    ) or _first(
+        callbacks.filter(callback_scheduled_for__lte=now).order_by(
+            "callback_scheduled_for", F("serving_score").desc(), "id"
         )
     )
     is_callback = entry is not None
     if entry is None:
         entry = _first(
-            base.filter(callback_id__isnull=True).order_by(
-                F(f"{SCORE}current_score").desc(), "created_at", "id"
-            )
+            base.filter(callback_id__isnull=True).order_by(F("serving_score").desc(), "created_at", "id")
         )
     if entry is None:
         raise QueueEmpty(queue_type=queue_type)

@@ -2,7 +2,8 @@
 
 The score is computed only by scoring.engine.score_compute; the batch paths gather each batch's state in
 one query, compute in Python and write the batch back with one bulk UPDATE (one transaction per batch),
-so the formula exists once. Idempotent: rescoring twice at the same instant writes the same values.
+so the formula exists once. Every path copies the new values onto the person's open queue entries
+(`queue_entries_follow_score`) in the same transaction, so the queue's index order never lags a score. Idempotent: rescoring twice at the same instant writes the same values.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from scoring.engine import PersonState, ScoreResult, score_compute
 from scoring.errors import PersonNotFound
 from scoring.models import CallQueueEntry, QueueStatus, UserCallScore
 from scoring.selectors import callback_due_q
+from scoring.services.queue import queue_entries_follow_score
 
 SCORED_FIELDS = [
     "current_score",
@@ -80,6 +82,7 @@ def score_person(*, person_id: object, now: dt.datetime | None = None) -> ScoreO
     )
     result = _apply(score, now)
     score.save(update_fields=SCORED_FIELDS)
+    queue_entries_follow_score(person_ids=[score.person_id])
     return ScoreOutcome(score=score, result=result, created=created)
 
 
@@ -102,6 +105,7 @@ def _rescore_in_batches(
                     setattr(row, name, value)
                 _apply(row, now)
             UserCallScore.objects.bulk_update(rows, [*SCORED_FIELDS, *(extra or {})])
+            queue_entries_follow_score(person_ids=[row.person_id for row in rows])
         done += len(rows)
         last = rows[-1].id
 

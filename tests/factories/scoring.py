@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import factory
 from django.utils import timezone
 
 from routing.models import Lead
 from scoring.models import CallQueueEntry, CallSession, QueueType, UserCallScore
+from scoring.services.queue import SERVING_COPY, queue_entries_follow_score
 from tests.factories.agents import HumanAgentFactory
 
 
@@ -31,6 +34,12 @@ class UserCallScoreFactory(factory.django.DjangoModelFactory):
     created_at = factory.LazyFunction(timezone.now)
     updated_at = factory.LazyFunction(timezone.now)
 
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> UserCallScore:
+        row = super()._create(model_class, *args, **kwargs)
+        queue_entries_follow_score(person_ids=[row.person_id])  # as the services keep them in step
+        return row
+
 
 class CallQueueEntryFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -38,6 +47,15 @@ class CallQueueEntryFactory(factory.django.DjangoModelFactory):
 
     person = factory.SubFactory(ScoringLeadFactory)
     queue_type = QueueType.UNSIGNED_USERS
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> CallQueueEntry:
+        """The serving copy of the person's score row, when there is one (as the services write it)."""
+        entry = super()._create(model_class, *args, **kwargs)
+        if UserCallScore.objects.filter(person_id=entry.person_id).exists():
+            queue_entries_follow_score(person_ids=[entry.person_id])
+            entry.refresh_from_db(fields=list(SERVING_COPY))
+        return entry
 
 
 class CallSessionFactory(factory.django.DjangoModelFactory):
