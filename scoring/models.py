@@ -114,7 +114,11 @@ class UserCallScore(models.Model):
 class CallQueueEntry(models.Model):
     """One person waiting in one outbound queue (seed: call_queue); a callback when callback_id is set."""
 
-    person = models.ForeignKey("routing.Lead", on_delete=models.CASCADE, related_name="call_queue_entries")
+    # No index of its own: call_queue_person_type_idx (person, queue_type, status) serves every lookup by
+    # person (the foreign key's cascade included), and one index fewer is maintained per write.
+    person = models.ForeignKey(
+        "routing.Lead", on_delete=models.CASCADE, related_name="call_queue_entries", db_index=False
+    )
     queue_type = models.CharField(max_length=191, choices=QueueType.choices)
     status = models.CharField(max_length=32, choices=QueueStatus.choices, default=QueueStatus.PENDING)
     priority = models.IntegerField(default=0)
@@ -131,10 +135,16 @@ class CallQueueEntry(models.Model):
         blank=True,
         related_name="+",
         help_text="Empty: anyone may take the callback.",
+        db_index=False,  # call_queue_callback_agent_idx: partial, most entries have none
     )
     callback_handed_over_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.ForeignKey(
-        "agents.HumanAgent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "agents.HumanAgent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # call_queue_claimed_by_idx: partial, most entries have none
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -160,6 +170,28 @@ class CallQueueEntry(models.Model):
                 fields=["queue_type", "callback_scheduled_for", "-serving_score", "id"],
                 condition=Q(status="pending", callback_id__isnull=False, serving_active=True),
                 name="call_queue_cb_serving_idx",
+            ),
+            # The agent foreign keys, only where set (SET NULL on an agent's delete looks them up): a full
+            # index of NULLs would be rewritten by every claim and by the upgrade's backfill for nothing.
+            models.Index(
+                fields=["callback_agent"],
+                condition=Q(callback_agent__isnull=False),
+                name="call_queue_callback_agent_idx",
+            ),
+            models.Index(
+                fields=["claimed_by"], condition=Q(claimed_by__isnull=False), name="call_queue_claimed_by_idx"
+            ),
+            # Legacy callbacks (converted by the upgrade, no time): their own small walk, because PostgreSQL
+            # does not order by the columns after an `IS NULL` column of call_queue_cb_serving_idx.
+            models.Index(
+                fields=["queue_type", "-serving_score", "id"],
+                condition=Q(
+                    status="pending",
+                    callback_id__isnull=False,
+                    callback_scheduled_for__isnull=True,
+                    serving_active=True,
+                ),
+                name="call_queue_legacy_cb_idx",
             ),
             models.Index(fields=["callback_id"], name="call_queue_callback_id_idx"),
             models.Index(fields=["person", "queue_type", "status"], name="call_queue_person_type_idx"),

@@ -79,6 +79,7 @@ class SweepReport:
     failed: int = 0  # items whose own transaction failed (logged); the sweep went on with the others
     leads_escalated: int = 0  # waiting leads past their SLA (routing.services.lead_queue.lead_sweep)
     leads_dispatched: int = 0
+    callbacks_handed_over: int = 0  # agent-only outbound callbacks past their delay (scoring)
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -90,6 +91,7 @@ class SweepReport:
             "failed": self.failed,
             "leads_escalated": self.leads_escalated,
             "leads_dispatched": self.leads_dispatched,
+            "callbacks_handed_over": self.callbacks_handed_over,
         }
 
 
@@ -349,6 +351,13 @@ def queue_sweep(*, now: dt.datetime | None = None) -> SweepReport:
     report.leads_escalated, report.leads_dispatched, failed = lead_sweep(now=now)
     report.failed += failed
     automation_sweep(now=now)  # automated agents: stale heartbeats offline, messages expired/resent
+    # Outbound callbacks: agent-only ones past CALLBACK_HANDOVER_MINUTES recorded as anyone's (the queue's
+    # filter already follows the clock; this writes the hand-over and its event without a manual step).
+    from scoring.services.callbacks import callbacks_hand_over
+
+    report.callbacks_handed_over = (
+        _isolated(report, "callbacks hand-over", lambda: callbacks_hand_over(now=now)) or 0
+    )
     return report
 
 

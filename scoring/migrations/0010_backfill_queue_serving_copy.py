@@ -7,7 +7,9 @@ services write for it when they create the row.
 
 Set-based: one `UPDATE ... FROM` per batch of BATCH_SIZE entries by primary key (PostgreSQL and SQLite
 >= 3.33 both have it), one transaction per batch (`atomic = False`), so 1,000,000 rows never sit in one
-transaction and a rerun writes the same values. Table names come from the historical models.
+transaction and a rerun writes the same values. Table names come from the historical models. On
+PostgreSQL each batch looks its score rows up by the unique person_id (hash and merge joins off for the
+batch's transaction): the planner otherwise hashes all 1,000,000 score rows for every 50,000-entry batch.
 
 Reverse: nothing to undo (RunPython.noop on purpose): the values live only in the columns 0009 added,
 which reversing 0009 drops.
@@ -36,6 +38,10 @@ def backfill_queue_serving_copy(apps, schema_editor, batch_size=None):
         high = ids.filter(id__gt=last).order_by("id").values_list("id", flat=True)[batch_size - 1 : batch_size]
         high = next(iter(high), None)
         with transaction.atomic(using=db), schema_editor.connection.cursor() as cursor:
+            if schema_editor.connection.vendor == "postgresql":
+                # A batch's entries are a small range: look each score row up by its unique person_id
+                # (nested loop) rather than hash all 1,000,000 score rows again for every batch.
+                cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
             if high is None:  # the last (partial) batch: everything above `last`
                 cursor.execute(sql.replace(f" AND {entries}.id <= %s", ""), [last])
                 return updated + cursor.rowcount

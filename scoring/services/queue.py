@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -90,29 +90,45 @@ def _first(queryset) -> CallQueueEntry | None:
     )
 
 
-@transaction.atomic
-def queue_claim_next(*, agent: HumanAgent, queue_type: str, now: dt.datetime | None = None) -> QueueClaim:
-    now = now or timezone.now()
+def queue_claim_walks(
+    *, agent: HumanAgent | None, queue_type: str, now: dt.datetime
+) -> list[tuple[bool, QuerySet[CallQueueEntry]]]:
+    """The claim's walks in serving order, each (is_callback, queryset): the first row of the first walk
+    that has one is the next person. Due callbacks (callback_scheduled_for ASC NULLS FIRST, score DESC,
+    id) are two walks of call_queue_cb_serving_idx (SQLite cannot index NULLS FIRST): a legacy callback
+    without a time, then the scheduled ones up to now, where the index range ends; then everyone else on
+    call_queue_serving_idx."""
     cutoffs = queue_cutoffs(now)
     base = CallQueueEntry.objects.filter(queue_type=queue_type, status=QueueStatus.PENDING).filter(
         callable_entry_q(cutoffs)
     )
-    # Due callbacks in the serving order (callback_scheduled_for ASC NULLS FIRST, score DESC, id), as two
-    # walks of call_queue_cb_serving_idx (SQLite cannot index NULLS FIRST): a legacy callback without a
-    # time first, then the scheduled ones up to now, which the index range ends at.
     callbacks = base.filter(callback_id__isnull=False).filter(callback_visible_q(cutoffs, agent))
-    entry = _first(
-        callbacks.filter(callback_scheduled_for__isnull=True).order_by(F("serving_score").desc(), "id")
-    ) or _first(
-        callbacks.filter(callback_scheduled_for__lte=now).order_by(
-            "callback_scheduled_for", F("serving_score").desc(), "id"
-        )
-    )
-    is_callback = entry is not None
-    if entry is None:
-        entry = _first(
-            base.filter(callback_id__isnull=True).order_by(F("serving_score").desc(), "created_at", "id")
-        )
+    return [
+        (
+            True,
+            callbacks.filter(callback_scheduled_for__isnull=True).order_by(F("serving_score").desc(), "id"),
+        ),
+        (
+            True,
+            callbacks.filter(callback_scheduled_for__lte=now).order_by(
+                "callback_scheduled_for", F("serving_score").desc(), "id"
+            ),
+        ),
+        (
+            False,
+            base.filter(callback_id__isnull=True).order_by(F("serving_score").desc(), "created_at", "id"),
+        ),
+    ]
+
+
+@transaction.atomic
+def queue_claim_next(*, agent: HumanAgent, queue_type: str, now: dt.datetime | None = None) -> QueueClaim:
+    now = now or timezone.now()
+    entry, is_callback = None, False
+    for is_callback, walk in queue_claim_walks(agent=agent, queue_type=queue_type, now=now):  # noqa: B007
+        entry = _first(walk)
+        if entry is not None:
+            break
     if entry is None:
         raise QueueEmpty(queue_type=queue_type)
     score = entry.person.call_score

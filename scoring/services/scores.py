@@ -16,7 +16,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from routing.models import Lead
-from scoring.conf import batch_size, reset_interval, score_weights
+from scoring.conf import batch_size as default_batch_size
+from scoring.conf import reset_interval, score_weights
 from scoring.engine import PersonState, ScoreResult, score_compute
 from scoring.errors import PersonNotFound
 from scoring.models import CallQueueEntry, QueueStatus, UserCallScore
@@ -87,10 +88,10 @@ def score_person(*, person_id: object, now: dt.datetime | None = None) -> ScoreO
 
 
 def _rescore_in_batches(
-    queryset: QuerySet[UserCallScore], now: dt.datetime, extra: dict | None = None
+    queryset: QuerySet[UserCallScore], now: dt.datetime, extra: dict | None = None, size: int | None = None
 ) -> int:
     done, last = 0, 0
-    size = batch_size()
+    size = size or default_batch_size()
     while True:
         with transaction.atomic():
             rows = list(
@@ -110,12 +111,14 @@ def _rescore_in_batches(
         last = rows[-1].id
 
 
-def scores_rescore_all(*, now: dt.datetime | None = None) -> int:
-    """Rescore every active person, batch by batch; returns how many."""
-    return _rescore_in_batches(UserCallScore.objects.filter(is_active=True), now or timezone.now())
+def scores_rescore_all(*, now: dt.datetime | None = None, batch_size: int | None = None) -> int:
+    """Rescore every active person, batch by batch (SCORING_BATCH_SIZE unless given); returns how many."""
+    return _rescore_in_batches(
+        UserCallScore.objects.filter(is_active=True), now or timezone.now(), size=batch_size
+    )
 
 
-def scores_reset_due(*, now: dt.datetime | None = None) -> int:
+def scores_reset_due(*, now: dt.datetime | None = None, batch_size: int | None = None) -> int:
     """Start a new calling cycle for active people whose last reset is older than RESET_INTERVAL_DAYS
     (or never happened): attempts back to 0, last_reset_date = now, rescored. A person reset less than
     the interval ago is left alone, so running it often is harmless."""
@@ -123,4 +126,4 @@ def scores_reset_due(*, now: dt.datetime | None = None) -> int:
     due = UserCallScore.objects.filter(is_active=True).filter(
         Q(last_reset_date__isnull=True) | Q(last_reset_date__lte=now - reset_interval())
     )
-    return _rescore_in_batches(due, now, extra={"call_attempts": 0, "last_reset_date": now})
+    return _rescore_in_batches(due, now, extra={"call_attempts": 0, "last_reset_date": now}, size=batch_size)

@@ -1,4 +1,5 @@
-"""bench_scoring at a tiny scale: it loads, times ours and the floor, prints both and the ratio."""
+"""bench_scoring at a tiny scale: it loads, times ours and the floor, prints both and the ratio; the upgrade
+option times every scoring migration on a scratch database and checks the indicators."""
 
 from __future__ import annotations
 
@@ -19,12 +20,34 @@ def test_the_benchmark_runs_at_a_small_scale_and_prints_the_ratio() -> None:
     out = io.StringIO()
     call_command("bench_scoring", people=60, iterations=5, stdout=out)
     text = out.getvalue()
-    assert "next person to call (60 queue rows)" in text and "ratio p95" in text
-    # ours and the floor both claimed (warm-up included); a rerun releases them first
-    assert CallQueueEntry.objects.filter(status=QueueStatus.IN_PROGRESS).count() == 2 * (5 + 2)
+    assert "next person to call, callbacks due (60 queue rows)" in text and "ratio p95" in text
+    assert "next person to call, no callback (60 queue rows)" in text
+    # two paths, ours and the floor each claimed 5 + 2 warm-up; a rerun releases them first
+    assert CallQueueEntry.objects.filter(status=QueueStatus.IN_PROGRESS).count() == 2 * 2 * (5 + 2)
+    # the one due callback (bsc-42) was served first
+    assert CallQueueEntry.objects.get(callback_id="bench-cb-bsc-42").status == QueueStatus.IN_PROGRESS
     again = io.StringIO()
     call_command("bench_scoring", people=60, iterations=5, reuse=True, stdout=again)
-    assert "(14 claims released first)" in again.getvalue()
+    assert "(28 claims released first)" in again.getvalue()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # CREATE DATABASE cannot run inside the test's transaction
+def test_the_upgrade_benchmark_times_each_migration_and_checks_the_indicators() -> None:
+    out = io.StringIO()
+    call_command("bench_scoring", people=50, upgrade=True, stdout=out)
+    text = out.getvalue()
+    assert "scoring at 0001 with 50 scores and 50 call-queue rows" in text
+    for name in (
+        "0004_convert_legacy_callbacks",
+        "0005_backfill_score_upgrade_fields",
+        "0010_backfill_queue_serving_copy",
+    ):
+        assert any(name in line and " data " in line for line in text.splitlines())
+    assert "data steps:" in text and "indicators: counts kept" in text
+    with connection.cursor() as cursor:  # the scratch database is dropped afterwards
+        cursor.execute("SELECT count(*) FROM pg_database WHERE datname LIKE %s", ["%\\_upgrade"])
+        assert cursor.fetchone()[0] == 0
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the refusal is on SQLite")

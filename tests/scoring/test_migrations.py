@@ -29,6 +29,14 @@ pytestmark = pytest.mark.usefixtures("seed_rows_back_after_flush")
 INITIAL = ("scoring", "0001_initial")
 convert = importlib.import_module("scoring.migrations.0004_convert_legacy_callbacks")
 backfill = importlib.import_module("scoring.migrations.0005_backfill_score_upgrade_fields")
+serving = importlib.import_module("scoring.migrations.0010_backfill_queue_serving_copy")
+SERVING_COPY = {
+    "serving_score": "current_score",
+    "serving_active": "is_active",
+    "serving_time_zone": "time_zone",
+    "serving_call_attempts": "call_attempts",
+    "serving_last_call_at": "last_call_at",
+}
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 
 # 0001's columns of each table: what the way back must restore exactly.
@@ -176,6 +184,15 @@ def test_upgrade_forward_meets_every_success_indicator_and_back_restores_every_r
         "mig-no_pending": None,
         "mig-no_entries": None,
     }
+    # every entry carries its person's score row as the queue's serving copy (0010); without one, defaults
+    for entry in Entry.objects.select_related("person__call_score"):
+        score = getattr(entry.person, "call_score", None)
+        expected = (
+            {f: getattr(score, s) for f, s in SERVING_COPY.items()}
+            if score is not None
+            else {"serving_score": 0, "serving_active": True, "serving_time_zone": "UTC"}
+        )
+        assert {f: getattr(entry, f) for f in expected} == expected, entry.person.external_id
     # the conversions table exists, empty
     assert _model(new, "Conversion").objects.count() == 0
     # relationships intact
@@ -254,3 +271,33 @@ class _Editor:
 
     class connection:  # noqa: N801
         alias = "default"
+
+
+def test_serving_copy_backfill_works_in_batches_and_a_rerun_changes_nothing(migrator) -> None:
+    from django.db import connection
+
+    old = migrator.apply_initial_migration(INITIAL)
+    _seed(old)
+    state = migrator.apply_tested_migration(("scoring", "0010_backfill_queue_serving_copy"))
+    Score, Entry = _model(state, "UserCallScore"), _model(state, "CallQueueEntry")
+    # given score rows changed after the backfill, and the copies reset to 0009's defaults
+    Score.objects.update(current_score=77, time_zone="Europe/Paris", call_attempts=3, last_call_at=T0)
+    Entry.objects.update(
+        serving_score=0, serving_time_zone="UTC", serving_call_attempts=0, serving_last_call_at=None
+    )
+    with_score = Entry.objects.filter(person__call_score__isnull=False).count()
+    # when the data step runs in batches of two entries, twice
+    with connection.schema_editor(atomic=False) as editor:
+        assert serving.backfill_queue_serving_copy(state.apps, editor, batch_size=2) == with_score
+        first = sorted(Entry.objects.values_list("id", *SERVING_COPY))
+        assert serving.backfill_queue_serving_copy(state.apps, editor, batch_size=2) == with_score
+    # then every entry with a score row has its copy, the others keep the defaults, and the rerun agreed
+    assert sorted(Entry.objects.values_list("id", *SERVING_COPY)) == first
+    assert set(
+        Entry.objects.filter(person__call_score__isnull=False).values_list(
+            "serving_score", "serving_time_zone", "serving_call_attempts", "serving_last_call_at"
+        )
+    ) == {(77, "Europe/Paris", 3, T0)}
+    assert set(
+        Entry.objects.filter(person__call_score__isnull=True).values_list("serving_score", flat=True)
+    ) == {0}

@@ -1,6 +1,7 @@
 """Run the queue sweep (routing.services.queue_sweep) once, or every N seconds with --loop.
 
-After a sweep that changed many entries it vacuums the queue table (queue_vacuum_after_sweep), so the
+The sweep also hands overdue agent-only outbound callbacks to anyone (scoring.services.callbacks_hand_over;
+the `callbacks` column). After a sweep that changed many entries it vacuums the queue table (queue_vacuum_after_sweep), so the
 queue's index-only reads do not depend on the server's autovacuum."""
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from routing.services.sweep import queue_vacuum_after_sweep
 class Command(BaseCommand):
     help = (
         "Sweep the escalation queue: escalate overdue entries, widen long waits, take back assignments "
-        "not accepted in time and dispatch waiting cases to free agents. Prints what it did."
+        "not accepted in time and dispatch waiting cases to free agents; hand overdue agent-only outbound "
+        "callbacks to anyone. Prints what it did."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -55,12 +57,13 @@ class Command(BaseCommand):
     def _print_header(self) -> None:
         self.stdout.write(
             f"{'time (UTC)':<20} {'rested':>6} {'escalated':>9} {'widened':>8} {'timed_out':>9} "
-            f"{'dispatched':>10} {'waiting':>8} {'ms':>8}"
+            f"{'dispatched':>10} {'waiting':>8} {'callbacks':>9} {'ms':>8}"
         )
 
     def _print_row(self, report: SweepReport, elapsed_ms: float) -> None:
         waiting = EscalationQueueEntry.objects.filter(status=QueueStatus.QUEUED).count()
         self.stdout.write(
             f"{timezone.now():%Y-%m-%d %H:%M:%S}  {report.rested:>6} {report.escalated:>9} {report.widened:>8} "
-            f"{report.timed_out:>9} {report.dispatched:>10} {waiting:>8} {elapsed_ms:>8.1f}"
+            f"{report.timed_out:>9} {report.dispatched:>10} {waiting:>8} {report.callbacks_handed_over:>9} "
+            f"{elapsed_ms:>8.1f}"
         )
