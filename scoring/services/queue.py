@@ -16,16 +16,18 @@ every pending entry before taking the first. Each open entry now carries a servi
 score row (serving_score, serving_active, serving_time_zone, serving_call_attempts, serving_last_call_at),
 written by `queue_entries_follow_score` in the same transaction as every change to those values
 (score_person, the batch rescore and the reset, a logged call through score_person, a conversion, a new
-callback). Two partial indexes follow the two walks exactly:
-- call_queue_cb_serving_idx (queue_type, callback_scheduled_for ASC NULLS FIRST, serving_score DESC, id)
-  WHERE pending AND callback AND serving_active: the due callbacks, oldest promise first;
+callback). Partial indexes follow the walks (`queue_claim_walks`) exactly, ORDER BY and WHERE:
+- call_queue_legacy_cb_idx (queue_type, serving_score DESC, id) WHERE pending AND callback without a time
+  AND serving_active: the upgrade's legacy callbacks, due at once, first;
+- call_queue_cb_serving_idx (queue_type, callback_scheduled_for, serving_score DESC, id) WHERE pending AND
+  callback AND serving_active: the scheduled callbacks, oldest promise first, the range ending at now;
 - call_queue_serving_idx (queue_type, serving_score DESC, created_at, id) WHERE pending AND NOT callback
   AND serving_active: everyone else, highest score first.
 The time-dependent rules need no per-row clock arithmetic, so the walk reads each candidate's entry row
 only and stops at the first that passes: the calling window is `serving_time_zone IN (the zones open at
-this minute)` (`scoring.engine.windows.open_zones`: a daylight-saving change moves with the zone, nothing
-stored goes stale); the re-call gap is `serving_last_call_at <= now - gap`; the attempt limit is
-`serving_call_attempts < max`. The settings (window, gap, limit) are read per claim, so changing them needs
+this minute)` (`scoring.engine.windows.open_zones`, one array parameter on PostgreSQL: a daylight-saving
+change moves with the zone, nothing stored goes stale); the re-call gap is
+`serving_last_call_at <= now - gap`; the attempt limit is `serving_call_attempts < max`. The settings (window, gap, limit) are read per claim, so changing them needs
 no backfill. Then the two lookups by key (the person's lead and score row) check `claimed_at IS NULL` and
 take the locks. The walk's cost is the number of higher-ranked entries it passes over (people outside
 their window, at the limit, inside the gap, claimed): with everyone callable it is one row.

@@ -75,10 +75,11 @@ class Command(BaseCommand):
         if not options["reuse"]:
             self.load(options["people"])
         released = self.release()
-        with connection.cursor() as cursor:  # the released claims' dead row versions, as autovacuum would
-            cursor.execute(
-                f"VACUUM (ANALYZE) {CallQueueEntry._meta.db_table}, {UserCallScore._meta.db_table}"
-            )
+        if not connection.in_atomic_block:  # the released claims' dead row versions, as autovacuum would
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"VACUUM (ANALYZE) {CallQueueEntry._meta.db_table}, {UserCallScore._meta.db_table}"
+                )
         agents = list(HumanAgent.objects.order_by("pk")[:2])
         if len(agents) < 2:
             raise CommandError("Two human agents are needed: run `manage.py migrate` (it seeds the roster).")
