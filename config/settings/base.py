@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "axes",
+    "django_htmx",  # htmx for the admin's live floor dashboard (static file and {% htmx_script %})
     "config.apps.SwitchboardConfig",  # project-wide system checks (config/checks.py)
     "agents",
     "routing",
@@ -205,6 +206,9 @@ ROUTING = {
     # every eligible agent (exact, slow at thousands). The trade-off: routing.selectors.candidates.
     "CANDIDATE_POOL": env.int("ROUTING_CANDIDATE_POOL", default=50),
 }
+
+# The admin index's floor dashboard refreshes itself this often (routing.dashboard).
+FLOOR_DASHBOARD_POLL_SECONDS = env.int("FLOOR_DASHBOARD_POLL_SECONDS", default=5)
 
 # --- Automated agents (agents.automation) -------------------------------------------------------------
 AUTOMATION = {
