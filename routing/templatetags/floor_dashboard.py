@@ -1,0 +1,20 @@
+"""`{% floor_dashboard %}`: the floor dashboard for the admin index (routing.dashboard)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.safestring import SafeString, mark_safe
+
+from routing.dashboard import floor_fragment_html, may_view_floor
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def floor_dashboard(context: dict[str, Any]) -> SafeString:
+    request = context.get("request")
+    if request is None or not may_view_floor(request):
+        return mark_safe("")
+    return mark_safe(floor_fragment_html(request))  # rendered by a template: escaped there
