@@ -2,31 +2,83 @@
 
 The index renders the dashboard once (the `floor_dashboard` tag), then htmx asks `admin/floor/` for the
 same fragment every FLOOR_DASHBOARD_POLL_SECONDS and swaps it in, so the figures move without a reload.
-Both read `routing.selectors.floor.floor_snapshot` (a constant number of queries). Anyone allowed to
-view support cases or human agents sees it.
+Both read the floor selectors (routing.selectors.floor, scoring.floor), a constant number of queries.
+
+Each section is shown to a staff user who may view what it counts: agents (human agents), cases (support
+cases or the escalation queue), leads (leads or the assignment queue), outbound (call queue entries).
+A staff user who may view none of them gets a 403 from the fragment and no dashboard on the index.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 
-from routing.selectors.floor import FloorSnapshot, HourPoint, floor_snapshot
+from routing.selectors.floor import (
+    AgentFloor,
+    CaseFloor,
+    HourPoint,
+    LeadFloor,
+    floor_agent_states,
+    floor_cases,
+    floor_leads,
+)
+from scoring.floor import OutboundFloor, outbound_floor
 
 FRAGMENT_TEMPLATE = "admin/routing/floor/_dashboard.html"
-VIEW_PERMISSIONS = ("routing.view_supportcase", "agents.view_humanagent")
+# section -> the view permissions any one of which shows it
+SECTION_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "agents": ("agents.view_humanagent",),
+    "cases": ("routing.view_supportcase", "routing.view_escalationqueueentry"),
+    "leads": ("routing.view_lead", "routing.view_assignmentqueue"),
+    "outbound": ("scoring.view_callqueueentry",),
+}
+
+
+def floor_sections(request: HttpRequest) -> frozenset[str]:
+    """The dashboard sections the request's user may see (none unless an active staff user)."""
+    user = request.user
+    if not (user.is_active and user.is_staff):
+        return frozenset()
+    return frozenset(
+        section
+        for section, permissions in SECTION_PERMISSIONS.items()
+        if any(user.has_perm(name) for name in permissions)
+    )
 
 
 def may_view_floor(request: HttpRequest) -> bool:
-    user = request.user
-    return user.is_active and user.is_staff and any(user.has_perm(name) for name in VIEW_PERMISSIONS)
+    return bool(floor_sections(request))
+
+
+@dataclass(frozen=True)
+class FloorSnapshot:
+    """What the dashboard shows; a section the user may not see is None (and not queried)."""
+
+    now: dt.datetime
+    agents: AgentFloor | None
+    cases: CaseFloor | None
+    leads: LeadFloor | None
+    outbound: OutboundFloor | None
+
+
+def floor_snapshot(*, sections: frozenset[str], now: dt.datetime | None = None) -> FloorSnapshot:
+    now = now or timezone.now()
+    return FloorSnapshot(
+        now=now,
+        agents=floor_agent_states() if "agents" in sections else None,
+        cases=floor_cases(now=now) if "cases" in sections else None,
+        leads=floor_leads(now=now) if "leads" in sections else None,
+        outbound=outbound_floor(now=now) if "outbound" in sections else None,
+    )
 
 
 def poll_seconds() -> int:
@@ -77,7 +129,8 @@ def floor_chart(hours: list[HourPoint], *, width: int = 640, height: int = 180) 
     labels: list[dict[str, Any]] = []
     for index, point in enumerate(hours):
         x = left + index * slot + slot * 0.1
-        when = "now" if index == len(hours) - 1 else timezone.localtime(point.hour).strftime("%H:%M")
+        local = point.hour.astimezone(timezone.get_default_timezone())
+        when = "now" if index == len(hours) - 1 else local.strftime("%H:%M")
         for offset, value, color, what in (
             (0, point.queued, QUEUED_COLOR, "waiting"),
             (bar, point.breached, BREACHED_COLOR, "past SLA"),
@@ -112,24 +165,26 @@ def floor_chart(hours: list[HourPoint], *, width: int = 640, height: int = 180) 
 def floor_context(snapshot: FloorSnapshot) -> dict[str, Any]:
     return {
         "floor": snapshot,
-        "chart": floor_chart(snapshot.hours),
+        "chart": floor_chart(snapshot.cases.hours) if snapshot.cases else None,
         "queued_color": QUEUED_COLOR,
         "breached_color": BREACHED_COLOR,
         "poll_seconds": poll_seconds(),
     }
 
 
-def floor_fragment_html(request: HttpRequest) -> str:
-    return render_to_string(FRAGMENT_TEMPLATE, floor_context(floor_snapshot()), request=request)
+def floor_fragment_html(request: HttpRequest, *, sections: frozenset[str]) -> str:
+    snapshot = floor_snapshot(sections=sections)
+    return render_to_string(FRAGMENT_TEMPLATE, floor_context(snapshot), request=request)
 
 
-def floor_fragment_view(request: HttpRequest) -> HttpResponse:
-    """The dashboard fragment htmx polls (also readable on its own)."""
-    if not may_view_floor(request):
+@never_cache
+def floor_fragment(request: HttpRequest) -> HttpResponse:
+    """The dashboard fragment htmx polls (also readable on its own).
+
+    Not wrapped in `admin_view`, whose answer to a signed-out user is a redirect to the login page:
+    htmx would follow it and swap the login form into the index. A 403 instead is left unswapped, so
+    a page whose session expired keeps its last figures."""
+    sections = floor_sections(request)
+    if not sections:
         raise PermissionDenied
-    response = HttpResponse(floor_fragment_html(request))
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-floor_fragment = admin.site.admin_view(floor_fragment_view)
+    return HttpResponse(floor_fragment_html(request, sections=sections))
