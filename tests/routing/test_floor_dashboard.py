@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.db import connection
 from django.test import Client
-from django.test.utils import override_settings
+from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -498,3 +499,23 @@ def test_the_snapshot_queries_do_not_grow_with_the_floor(empty_floor, django_ass
     a_floor(6)  # 9 of each now: three times the floor
     with django_assert_num_queries(8):
         floor_snapshot(sections=ALL_SECTIONS)
+
+
+def test_the_admin_index_costs_the_same_queries_for_a_floor_three_times_larger(
+    client, supervisor_user, empty_floor, django_assert_num_queries
+):
+    client.force_login(supervisor_user)
+    a_floor(3)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(INDEX).status_code == 200
+    a_floor(6)  # 9 of each now
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = client.get(INDEX)
+    assert b'id="floor-dashboard"' in response.content
+
+
+def test_an_app_index_does_not_show_the_dashboard(client: Client, supervisor_user):
+    client.force_login(supervisor_user)
+    response = client.get(reverse("admin:app_list", args=["routing"]))
+    assert response.status_code == 200
+    assert b'id="floor-dashboard"' not in response.content
