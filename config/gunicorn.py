@@ -19,3 +19,7 @@ workers = int(os.environ.get("GUNICORN_WORKERS", 2 * (os.cpu_count() or 1) + 1))
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 wsgi_app = "config.wsgi:application"
+# gunicorn 25+ opens a control socket at one fixed path per user (~/.gunicorn/gunicorn.ctl), which two
+# servers on one host (a deployment and `bench_http`, or CI's fuzz run) would fight over; nothing here
+# uses it. Older gunicorn versions ignore the name.
+control_socket_disable = True
