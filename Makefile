@@ -43,7 +43,7 @@ worker: install
 	$(PY) manage.py dispatch_queue --loop $(SWEEP_SECONDS)
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=20 $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .
