@@ -15,8 +15,11 @@ Invariants held by the database:
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 # The pre-upgrade queue type the upgrade converts away (migration 0004); kept here, not in QueueType,
@@ -24,6 +27,20 @@ from django.utils import timezone
 LEGACY_CALLBACK_QUEUE_TYPE = "callback"
 # Callback ids the upgrade gives converted legacy entries: LEGACY_CALLBACK_ID_PREFIX + the entry's id.
 LEGACY_CALLBACK_ID_PREFIX = "legacy-"
+
+
+# A callback without a recorded time (a legacy one converted by the upgrade) is due at once and served
+# before any other: its due time for the serving order is this instant.
+CALLBACK_NO_TIME_DUE_AT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def callback_due_at() -> Coalesce:
+    """A callback's due time in the serving order: its scheduled time, or CALLBACK_NO_TIME_DUE_AT when it
+    has none. The claim orders and filters on exactly this expression, which call_queue_cb_serving_idx
+    indexes (an ASC NULLS FIRST index on the column would do, but SQLite cannot build one)."""
+    return Coalesce(
+        F("callback_scheduled_for"), Value(CALLBACK_NO_TIME_DUE_AT, output_field=models.DateTimeField())
+    )
 
 
 class QueueType(models.TextChoices):
@@ -160,14 +177,17 @@ class CallQueueEntry(models.Model):
     class Meta:
         verbose_name_plural = "call queue entries"
         indexes = [
-            # The claim's two walks, in their ORDER BY, over the rows their WHERE can match.
+            # The claim's two walks (scoring.services.queue), in their ORDER BY, over the rows their WHERE can match.
             models.Index(
                 fields=["queue_type", "-serving_score", "created_at", "id"],
                 condition=Q(status="pending", callback_id__isnull=True, serving_active=True),
                 name="call_queue_serving_idx",
             ),
             models.Index(
-                fields=["queue_type", "callback_scheduled_for", "-serving_score", "id"],
+                F("queue_type"),
+                callback_due_at(),
+                F("serving_score").desc(),
+                F("id"),
                 condition=Q(status="pending", callback_id__isnull=False, serving_active=True),
                 name="call_queue_cb_serving_idx",
             ),
@@ -180,18 +200,6 @@ class CallQueueEntry(models.Model):
             ),
             models.Index(
                 fields=["claimed_by"], condition=Q(claimed_by__isnull=False), name="call_queue_claimed_by_idx"
-            ),
-            # Legacy callbacks (converted by the upgrade, no time): their own small walk, because PostgreSQL
-            # does not order by the columns after an `IS NULL` column of call_queue_cb_serving_idx.
-            models.Index(
-                fields=["queue_type", "-serving_score", "id"],
-                condition=Q(
-                    status="pending",
-                    callback_id__isnull=False,
-                    callback_scheduled_for__isnull=True,
-                    serving_active=True,
-                ),
-                name="call_queue_legacy_cb_idx",
             ),
             models.Index(fields=["callback_id"], name="call_queue_callback_id_idx"),
             models.Index(fields=["person", "queue_type", "status"], name="call_queue_person_type_idx"),

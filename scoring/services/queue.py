@@ -17,10 +17,9 @@ score row (serving_score, serving_active, serving_time_zone, serving_call_attemp
 written by `queue_entries_follow_score` in the same transaction as every change to those values
 (score_person, the batch rescore and the reset, a logged call through score_person, a conversion, a new
 callback). Partial indexes follow the walks (`queue_claim_walks`) exactly, ORDER BY and WHERE:
-- call_queue_legacy_cb_idx (queue_type, serving_score DESC, id) WHERE pending AND callback without a time
-  AND serving_active: the upgrade's legacy callbacks, due at once, first;
-- call_queue_cb_serving_idx (queue_type, callback_scheduled_for, serving_score DESC, id) WHERE pending AND
-  callback AND serving_active: the scheduled callbacks, oldest promise first, the range ending at now;
+- call_queue_cb_serving_idx (queue_type, COALESCE(callback_scheduled_for, 1970-01-01), serving_score DESC,
+  id) WHERE pending AND callback AND serving_active: the due callbacks, a legacy one without a time first
+  (`scoring.models.callback_due_at`), then the oldest promise, the range ending at now;
 - call_queue_serving_idx (queue_type, serving_score DESC, created_at, id) WHERE pending AND NOT callback
   AND serving_active: everyone else, highest score first.
 The time-dependent rules need no per-row clock arithmetic, so the walk reads each candidate's entry row
@@ -46,7 +45,14 @@ from django.utils import timezone
 
 from agents.models import HumanAgent
 from scoring.errors import QueueEmpty
-from scoring.models import CallbackEvent, CallbackEventKind, CallQueueEntry, QueueStatus, UserCallScore
+from scoring.models import (
+    CallbackEvent,
+    CallbackEventKind,
+    CallQueueEntry,
+    QueueStatus,
+    UserCallScore,
+    callback_due_at,
+)
 from scoring.selectors import callable_entry_q, callback_visible_q, queue_cutoffs
 
 # The serving copy: entry field <- score row field.
@@ -97,25 +103,19 @@ def queue_claim_walks(
 ) -> list[tuple[bool, QuerySet[CallQueueEntry]]]:
     """The claim's walks in serving order, each (is_callback, queryset): the first row of the first walk
     that has one is the next person. Due callbacks (callback_scheduled_for ASC NULLS FIRST, score DESC,
-    id) are two walks of call_queue_cb_serving_idx (SQLite cannot index NULLS FIRST): a legacy callback
-    without a time, then the scheduled ones up to now, where the index range ends; then everyone else on
-    call_queue_serving_idx."""
+    id: a legacy callback without a time first) walk call_queue_cb_serving_idx on `callback_due_at()` up
+    to now, where the index range ends; then everyone else on call_queue_serving_idx."""
     cutoffs = queue_cutoffs(now)
     base = CallQueueEntry.objects.filter(queue_type=queue_type, status=QueueStatus.PENDING).filter(
         callable_entry_q(cutoffs)
     )
-    callbacks = base.filter(callback_id__isnull=False).filter(callback_visible_q(cutoffs, agent))
+    callbacks = (
+        base.filter(callback_id__isnull=False)
+        .filter(callback_visible_q(cutoffs, agent))
+        .alias(due_at=callback_due_at())
+    )
     return [
-        (
-            True,
-            callbacks.filter(callback_scheduled_for__isnull=True).order_by(F("serving_score").desc(), "id"),
-        ),
-        (
-            True,
-            callbacks.filter(callback_scheduled_for__lte=now).order_by(
-                "callback_scheduled_for", F("serving_score").desc(), "id"
-            ),
-        ),
+        (True, callbacks.filter(due_at__lte=now).order_by("due_at", F("serving_score").desc(), "id")),
         (
             False,
             base.filter(callback_id__isnull=True).order_by(F("serving_score").desc(), "created_at", "id"),

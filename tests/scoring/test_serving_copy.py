@@ -102,7 +102,7 @@ def test_a_new_callback_starts_with_the_copy_and_a_conversion_deactivates_it() -
 def test_every_claim_walk_is_an_index_scan_in_order_without_a_sort() -> None:
     _person()
     agent = HumanAgentFactory()
-    indexes = ["call_queue_legacy_cb_idx", "call_queue_cb_serving_idx", "call_queue_serving_idx"]
+    indexes = ["call_queue_cb_serving_idx", "call_queue_serving_idx"]
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows would otherwise be read whole

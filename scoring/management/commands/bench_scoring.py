@@ -6,7 +6,7 @@ called some time ago) and one pending entry each carrying the serving copy of it
 unsigned_users (a hundredth of them callbacks due), 30 % in outstanding_requests (no callback). Each run
 first releases what earlier runs claimed. Then `queue_claim_next` is timed interleaved with its raw-SQL
 floor (the same claim written by hand with psycopg on the same columns and indexes: the due-callback
-walks, the highest-score walk with FOR NO KEY UPDATE ... SKIP LOCKED on the entry and the person's score
+walk, the highest-score walk with FOR NO KEY UPDATE ... SKIP LOCKED on the entry and the person's score
 row, the two updates, one transaction), once in unsigned_users (the due callbacks are served) and once in
 outstanding_requests (the regular walk), and the report prints both p95s and their ratio. The clock is
 pinned at 12:00 UTC so the calling window is open whenever the benchmark runs; DEBUG is off while timing
@@ -93,8 +93,8 @@ class Command(BaseCommand):
         floor = _Floor(cutoffs, floor_agent.pk)
         warmup = min(20, max(2, options["iterations"] // 10))
         note = (
-            "one transaction by hand on the same columns and indexes: the due-callback walks (a callback "
-            "without a time, then the scheduled ones up to now), then the highest-score walk over the callable "
+            "one transaction by hand on the same columns and indexes: the due-callback walk (a callback "
+            "without a time first, then the scheduled ones up to now), then the highest-score walk over the callable "
             "entries (active, open zone, under the attempt limit, past the re-call gap; the person unclaimed) "
             "with FOR NO KEY UPDATE OF entry, score SKIP LOCKED, then the score row and the entry marked claimed"
         )
@@ -235,12 +235,9 @@ class _Floor:
             "OR e.callback_scheduled_for <= %(handover)s)"
         )
         lock = " LIMIT 1 FOR NO KEY UPDATE OF e, s SKIP LOCKED"
+        due_at = "COALESCE(e.callback_scheduled_for, '1970-01-01 00:00:00+00:00'::timestamptz)"
         self.walks = [
-            callbacks + " AND e.callback_scheduled_for IS NULL ORDER BY e.serving_score DESC, e.id" + lock,
-            callbacks
-            + " AND e.callback_scheduled_for <= %(now)s"
-            + " ORDER BY e.callback_scheduled_for, e.serving_score DESC, e.id"
-            + lock,
+            callbacks + f" AND {due_at} <= %(now)s ORDER BY {due_at}, e.serving_score DESC, e.id" + lock,
             walk + " AND e.callback_id IS NULL ORDER BY e.serving_score DESC, e.created_at, e.id" + lock,
         ]
         self.mark_score = f"UPDATE {scores} SET claimed_by_id = %s, claimed_at = %s WHERE id = %s"
