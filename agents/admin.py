@@ -35,6 +35,7 @@ from django.urls import path, reverse
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from agents.languages import LANGUAGE_CHOICES
 from agents.models import (
     AgentAvailability,
     AgentLanguage,
@@ -46,6 +47,7 @@ from agents.models import (
     AvailabilityStatus,
     HumanAgent,
     SkillDomain,
+    Weekday,
 )
 from agents.resources import HumanAgentResource
 from agents.selectors import RESTORABLE_ROWS, agent_inline_history
@@ -62,16 +64,50 @@ from config.errors import DomainError
 
 # --- inlines -----------------------------------------------------------------------------------------
 
+# Compact widgets keep the tabular inlines inside a 1400 px screen (the admin's text inputs are 20em).
+NARROW_NUMBER = forms.NumberInput(attrs={"style": "width: 5.5em"})
+
+
+def narrow_text(size: int) -> forms.TextInput:
+    return forms.TextInput(attrs={"size": size})
+
+
+class ListOfCodesField(forms.CharField):
+    """A JSON list of short codes edited as one line of text: "US-CA, US-NY" reads and writes
+    ["US-CA", "US-NY"]. The model field's validators check the codes themselves."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ", ".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, list | tuple):
+            return [str(item).strip() for item in value if str(item).strip()]
+        text = super().to_python(value)
+        return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+
 
 class AgentSkillInline(admin.TabularInline):
     model = AgentSkill
     extra = 0
+    verbose_name = "skill"
+    verbose_name_plural = "skills"
     fields = ("domain", "proficiency", "years_experience", "certification_level", "last_updated")
+    widgets = {"years_experience": NARROW_NUMBER, "certification_level": narrow_text(16)}
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        return super().get_formset(request, obj, widgets=self.widgets, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("domain")  # the row labels name the domain
 
 
 class AgentLanguageInline(admin.TabularInline):
     model = AgentLanguage
     extra = 0
+    verbose_name = "language"
+    verbose_name_plural = "languages"
     fields = ("language_code", "proficiency")
 
 
@@ -112,26 +148,75 @@ class AgentSpecializationFormSet(BaseInlineFormSet):
             seen.add((line, segment))
 
 
-class AgentSpecializationInline(admin.TabularInline):
+class AgentSpecializationForm(forms.ModelForm):
+    """Languages and territories are JSON lists in the database; here a supervisor picks languages from
+    the list and types territories as "US-CA, US-NY", never JSON."""
+
+    languages = forms.MultipleChoiceField(
+        choices=LANGUAGE_CHOICES,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 5, "style": "width: 12em; height: 7em"}),
+        help_text="The languages this line is served in (Ctrl or ⌘ + click to pick several).",
+    )
+    territories = ListOfCodesField(
+        required=False,
+        widget=narrow_text(14),
+        help_text="Territory codes separated by commas, e.g. US-CA, US-NY; empty for everywhere.",
+    )
+
+    class Meta:
+        model = AgentSpecialization
+        fields = (
+            "specialization",
+            "confidence",
+            "case_count",
+            "success_rate",
+            "insurance_line",
+            "customer_segment",
+            "proficiency",
+            "languages",
+            "territories",
+        )
+        widgets = {
+            "specialization": narrow_text(24),
+            "confidence": NARROW_NUMBER,
+            "case_count": NARROW_NUMBER,
+            "success_rate": NARROW_NUMBER,
+            "insurance_line": narrow_text(10),
+            "customer_segment": narrow_text(10),
+            "proficiency": NARROW_NUMBER,
+        }
+        labels = {"case_count": "cases", "success_rate": "success rate", "customer_segment": "segment"}
+        help_texts = {
+            "confidence": "0 to 1: how sure we are of this specialization.",
+            "success_rate": "0 to 1: share of its cases resolved well.",
+            "proficiency": "1 (new) to 5 (expert); for insurance lines.",
+            "insurance_line": "Empty for a general specialization.",
+            "customer_segment": "Empty for every segment.",
+        }
+
+
+class AgentSpecializationInline(admin.StackedInline):
+    """Stacked, three short lines a row: nine columns side by side do not fit a 1400 px screen."""
+
     model = AgentSpecialization
+    form = AgentSpecializationForm
     formset = AgentSpecializationFormSet
     extra = 0
+    verbose_name = "specialization"
+    verbose_name_plural = "specializations"
     fields = (
-        "specialization",
-        "confidence",
-        "case_count",
-        "success_rate",
-        "insurance_line",
-        "customer_segment",
-        "proficiency",
-        "languages",
-        "territories",
+        ("specialization", "insurance_line", "customer_segment"),
+        ("confidence", "success_rate", "case_count", "proficiency"),
+        ("languages", "territories"),
     )
 
 
 class AgentScheduleInline(admin.TabularInline):
     model = AgentSchedule
     extra = 0
+    verbose_name = "schedule"
+    verbose_name_plural = "weekly schedule (each agent's own time zone)"
     fields = (
         "day_of_week",
         "start_time",
@@ -141,6 +226,14 @@ class AgentScheduleInline(admin.TabularInline):
         "effective_until",
         "schedule_type",
     )
+    widgets = {"timezone": narrow_text(16)}
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        return super().get_formset(request, obj, widgets=self.widgets, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # In the order of the week, Monday first (the stored day names sort alphabetically).
+        return super().get_queryset(request).order_by(Weekday.week_position(), "start_time", "pk")
 
 
 class ReadOnlyInline(admin.StackedInline):
@@ -162,6 +255,7 @@ class ReadOnlyInline(admin.StackedInline):
 
 class AgentAvailabilityInline(ReadOnlyInline):
     model = AgentAvailability
+    verbose_name = "availability"
     verbose_name_plural = "availability (change it with the “Set status” action)"
     fields = (
         ("status", "status_since", "expected_available_at"),
@@ -184,6 +278,7 @@ class AgentPerformanceInline(ReadOnlyInline):
     """The snapshot as of now: a period counter last updated in an earlier period reads 0."""
 
     model = AgentPerformance
+    verbose_name = "performance snapshot"
     verbose_name_plural = "performance snapshot (rebuilt from case history)"
     fields = (
         ("cases_today", "cases_this_week", "cases_this_month"),
