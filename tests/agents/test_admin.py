@@ -358,7 +358,7 @@ def test_history_page_shows_inline_changes_with_who_and_what(supervisor: Client,
     skill_change = next(c for c in changes if c.kind == "agent skill" and c.action == "Changed")
     assert skill_change.user == supervisor_user
     assert {"field": "Proficiency", "old": "advanced", "new": "expert"} in skill_change.changes
-    assert skill_change.row == "billing: Expert"
+    assert skill_change.row == "Billing (Expert)"
     status_change = next(c for c in changes if c.kind == "agent availability" and c.action == "Changed")
     assert status_change.user == supervisor_user
     assert {"field": "Status", "old": "available", "new": "meeting"} in status_change.changes
