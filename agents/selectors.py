@@ -453,3 +453,13 @@ def agent_inline_history(*, agent_id: int, limit: int) -> tuple[list[RelatedChan
             )
     entries.sort(key=lambda entry: (entry.history_date, entry.history_id), reverse=True)
     return entries[:limit], more or len(entries) > limit
+
+
+# --- values in use, for the admin's filters ---------------------------------------------------------
+
+
+def languages_in_use() -> list[tuple[str, str]]:
+    """(code, name) of the languages some agent speaks, by name: one DISTINCT over the language rows'
+    index, so a filter lists the handful in use rather than all of ISO 639-1."""
+    codes = AgentLanguage.objects.order_by().values_list("language_code", flat=True).distinct()
+    return sorted(((code, ISO_639_1.get(code, code)) for code in codes), key=lambda item: item[1])

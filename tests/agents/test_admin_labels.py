@@ -13,7 +13,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from agents.models import AgentSchedule, AgentSkill, AgentSpecialization, HumanAgent, Weekday
+from agents.languages import ISO_639_1
+from agents.models import AgentLanguage, AgentSchedule, AgentSkill, AgentSpecialization, HumanAgent, Weekday
 from agents.selectors import HISTORY_BASELINE_REASON
 from tests.agents.test_admin import change_form_data, change_url, history_url
 from tests.agents.test_admin_audit import _prefix
@@ -185,3 +186,23 @@ def test_history_page_query_count_does_not_grow_with_the_rows(supervisor: Client
         availability.save()
 
     assert _history_queries(supervisor, many) == _history_queries(supervisor, one)
+
+
+def test_language_filter_lists_only_languages_some_agent_speaks(supervisor: Client):
+    AgentLanguageFactory(agent=HumanAgentFactory(), language_code="fr")
+    AgentLanguageFactory(agent=HumanAgentFactory(), language_code="de")
+    AgentLanguageFactory(agent=HumanAgentFactory(), language_code="fr")
+
+    for url, parameter in (
+        ("/admin/agents/humanagent/", "languages__language_code__exact"),
+        ("/admin/agents/agentlanguage/", "language_code__exact"),
+    ):
+        response = supervisor.get(url)
+        language_filter = next(f for f in response.context["cl"].filter_specs if f.title == "language")
+        labels = [choice["display"] for choice in language_filter.choices(response.context["cl"])]
+        in_use = sorted(
+            {ISO_639_1[code] for code in AgentLanguage.objects.values_list("language_code", flat=True)}
+        )
+        assert labels == ["All", *in_use], url  # by name, only those in use
+        assert {"French", "German"} <= set(in_use) and "Afar" not in labels
+        assert language_filter.parameter_name == parameter
