@@ -226,7 +226,7 @@ class AgentScheduleInline(admin.TabularInline):
         "effective_until",
         "schedule_type",
     )
-    widgets = {"timezone": narrow_text(16)}
+    widgets = {"timezone": narrow_text(14)}
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         return super().get_formset(request, obj, widgets=self.widgets, **kwargs)

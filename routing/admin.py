@@ -675,12 +675,11 @@ class RoutingEventInline(ReadOnlyTabularInline):
 @admin.register(SupportCase)
 class SupportCaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
+        # Fits 1400 px beside the menu and filters; complexity and frustration are filters and on the page.
         "case_id",
         "customer",
         "status",
         "priority",
-        "complexity",
-        "frustration",
         "language",
         "created",
     )
@@ -729,13 +728,12 @@ class SupportCaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class RoutingDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "work_item",
-        "created_at",
+        "decided",
         "strategy",
         "outcome",
         "winner_name",
-        "candidate_count",
-        "widen_level",
-        "duration_ms",
+        "candidates_scored",
+        "duration",
     )
     list_select_related = ("winner", "case", "lead")
     list_filter = ("outcome", DecisionStrategyFilter)
@@ -764,6 +762,18 @@ class RoutingDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="case or lead", ordering="case__case_id")
     def work_item(self, decision: RoutingDecision) -> str:
         return str(decision.case or decision.lead)
+
+    @admin.display(description="decided", ordering="created_at")
+    def decided(self, decision: RoutingDecision) -> str:
+        return short_time(decision.created_at)
+
+    @admin.display(description="candidates", ordering="candidate_count")
+    def candidates_scored(self, decision: RoutingDecision) -> int:
+        return decision.candidate_count
+
+    @admin.display(description="took (ms)", ordering="duration_ms")
+    def duration(self, decision: RoutingDecision) -> str:
+        return f"{decision.duration_ms:.1f}"
 
     @admin.display(description="chosen agent", ordering="winner__name")
     def winner_name(self, decision: RoutingDecision) -> str:
