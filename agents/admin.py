@@ -227,9 +227,10 @@ class AgentScheduleInline(admin.TabularInline):
         "schedule_type",
     )
     widgets = {"timezone": narrow_text(14)}
+    help_texts = {"timezone": "The agent's IANA time zone, e.g. Europe/Berlin; the hours are its local time."}
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        return super().get_formset(request, obj, widgets=self.widgets, **kwargs)
+        return super().get_formset(request, obj, widgets=self.widgets, help_texts=self.help_texts, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # In the order of the week, Monday first (the stored day names sort alphabetically).
@@ -420,6 +421,22 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         AgentSpecializationInline,
         AgentScheduleInline,
     )
+
+    # Help for supervisors on the change form (the models' own help texts speak to developers and the API).
+    help_texts = {
+        "code": "The agent's fixed identifier, used by integrations and reports (e.g. agent_001): letters, "
+        "digits, _ and -. It cannot be reused by another agent.",
+        "employee_id": "The HR system's number, if any.",
+        "is_active": "Untick when the agent leaves: they go offline and get no more work; their history stays.",
+        "skill_level": "The agent's overall seniority (routing matches on each skill's proficiency).",
+        "max_concurrent_work": "The most cases the agent works at once; routing gives no more.",
+        "frustration_tolerance": "How well the agent copes with upset customers: routing prefers agents "
+        "with high tolerance for frustrated customers.",
+        "base_hourly_rate": "Optional: the agent's pay per hour.",
+    }
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        return super().get_form(request, obj, change, help_texts=self.help_texts, **kwargs)
 
     # -- columns
 
