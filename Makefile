@@ -43,7 +43,7 @@ worker: install
 	$(PY) manage.py dispatch_queue --loop $(SWEEP_SECONDS)
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=20 $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .
@@ -63,6 +63,7 @@ bench: install
 	createdb -h 127.0.0.1 -U postgres switchboard_bench 2>/dev/null || true
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_routing
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_http
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_metrics
 	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_VOICE_DATABASE_URL))) 2>/dev/null || true
 	DATABASE_URL=$(BENCH_VOICE_DATABASE_URL) $(PY) manage.py migrate --noinput

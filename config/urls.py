@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.views import ApiRootView
+from routing.dashboard import floor_fragment
 
 api_v1 = [
     path("", ApiRootView.as_view(), name="api-root"),
@@ -14,6 +15,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("admin/floor/", floor_fragment, name="admin-floor"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

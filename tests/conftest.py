@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/1")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
@@ -125,3 +126,18 @@ def analyst_client(analyst_user: User) -> APIClient:
     token, _ = Token.objects.get_or_create(user=analyst_user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis server for the tests of what several server processes share (REDIS_TEST_URL); skipped
+    without one, unless REQUIRE_REDIS=1 (CI) makes that a failure."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis not reachable at {REDIS_TEST_URL}: {error}")
+        pytest.skip(f"Redis not reachable at {REDIS_TEST_URL}")
+    return REDIS_TEST_URL

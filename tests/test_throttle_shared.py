@@ -28,24 +28,11 @@ from django.test import override_settings
 from rest_framework.authentication import TokenAuthentication
 
 from config.throttling import TokenClientThrottle, throttle_wait
+from tests.conftest import REDIS_TEST_URL
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/1")
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_TEST_URL}}
-
-
-@pytest.fixture
-def redis_url() -> str:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis not reachable at {REDIS_TEST_URL}: {error}")
-        pytest.skip(f"Redis not reachable at {REDIS_TEST_URL}")
-    return REDIS_TEST_URL
 
 
 def _warning_ids() -> set[str]:

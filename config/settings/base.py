@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "axes",
+    "django_htmx",  # htmx for the admin's live floor dashboard (static file and {% htmx_script %})
     "config.apps.SwitchboardConfig",  # project-wide system checks (config/checks.py)
     "agents",
     "routing",
@@ -241,6 +242,9 @@ LEADS = {
     # The strategy leads are routed with outside an experiment (any registered strategy).
     "DEFAULT_STRATEGY": env("LEAD_DEFAULT_STRATEGY", default="lead_fit"),
 }
+
+# The admin index's floor dashboard refreshes itself this often (routing.dashboard).
+FLOOR_DASHBOARD_POLL_SECONDS = env.int("FLOOR_DASHBOARD_POLL_SECONDS", default=5)
 
 # --- Automated agents (agents.automation) -------------------------------------------------------------
 AUTOMATION = {

@@ -82,6 +82,8 @@ PRIORITIES, PRIORITY_WEIGHTS = ["low", "medium", "high", "critical"], [50, 30, 1
 COMPLEXITIES, COMPLEXITY_WEIGHTS = ["low", "medium", "high"], [40, 40, 20]
 FRUSTRATIONS, FRUSTRATION_WEIGHTS = ["low", "moderate", "high", "critical"], [60, 25, 10, 5]
 BATCH = 5_000
+# the case ids the benchmarks make: routed (rbench_, and rhttp_ by bench_http), floors, backlog, dispatch
+BENCH_CASES = r"^(rbench_|rfloor_|rbq_|rbd_|rhttp_)"
 # The loaded backlog waits for agents who speak a language no bench agent speaks: free agents and a queue
 # they could serve do not coexist on a live floor (they would be dispatched at once), and a route must
 # still look past a deep backlog it cannot serve (the serving-order guard's bound).
@@ -267,7 +269,7 @@ class Command(BaseCommand):
         client = self.api_client()
 
         def post(i: int) -> None:
-            body = dataclasses.asdict(self.case_request(f"rbench_{run}_api_{i}"))
+            body = self.case_body(f"rbench_{run}_api_{i}")
             response = client.post("/api/v1/routing/cases/", body, format="json")
             if response.status_code not in (201, 202):
                 raise RuntimeError(f"API answered {response.status_code}: {response.content[:300]!r}")
@@ -568,7 +570,7 @@ class Command(BaseCommand):
         now = timezone.now()
         leftover = list(
             CaseAssignment.objects.filter(
-                status__in=OPEN_ASSIGNMENT_STATUSES, case__case_id__regex=r"^(rbench_|rfloor_|rbq_|rbd_)"
+                status__in=OPEN_ASSIGNMENT_STATUSES, case__case_id__regex=BENCH_CASES
             ).values_list("pk", flat=True)
         )
         for chunk in _chunks(leftover, BATCH):
@@ -577,7 +579,7 @@ class Command(BaseCommand):
                     status="completed", completed_at=now, resolution_minutes=10
                 )
         SupportCase.objects.filter(
-            case_id__regex=r"^(rbench_|rfloor_|rbq_|rbd_)",
+            case_id__regex=BENCH_CASES,
             status__in=[CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS],
         ).update(status=CaseStatus.COMPLETED, updated_at=now)
         EscalationQueueEntry.objects.filter(status=QueueStatus.ASSIGNED).update(status=QueueStatus.COMPLETED)
@@ -674,6 +676,13 @@ class Command(BaseCommand):
             estimated_resolution_minutes=self.rng.choice([10, 20, 30, 45]),
             max_wait_minutes=30,
         )
+
+    def case_body(self, case_id: str) -> dict[str, Any]:
+        """The same request as the API's JSON body (strategy parameters are the service's alone: an
+        experiment's variant passes them)."""
+        body = dataclasses.asdict(self.case_request(case_id))
+        del body["strategy_parameters"]
+        return body
 
     def api_client(self) -> Any:
         from rest_framework.test import APIClient
