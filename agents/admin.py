@@ -164,6 +164,15 @@ class AgentSpecializationForm(forms.ModelForm):
         help_text="Territory codes separated by commas, e.g. US-CA, US-NY; empty for everywhere.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The picked languages first, so the box shows them without scrolling through the alphabet.
+        picked = set(self.initial.get("languages") or [])
+        if picked:
+            self.fields["languages"].choices = sorted(
+                LANGUAGE_CHOICES, key=lambda choice: choice[0] not in picked
+            )
+
     class Meta:
         model = AgentSpecialization
         fields = (

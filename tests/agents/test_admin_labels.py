@@ -88,6 +88,16 @@ def test_specialization_languages_and_territories_are_edited_as_lists(supervisor
     response = supervisor.get(change_url(agent))
     html = response.content.decode()
     assert "[&quot;" not in html and '["' not in html  # no JSON text box
+    options = (
+        next(
+            f.formset
+            for f in response.context["inline_admin_formsets"]
+            if f.formset.model is AgentSpecialization
+        )
+        .forms[0]["languages"]
+        .field.choices
+    )
+    assert options[0] == ("en", "English")  # the picked language heads the box
     data = change_form_data(response)
     prefix = _prefix(data, "specializations")
     assert data[f"{prefix}-0-languages"] == ["en"]
