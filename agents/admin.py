@@ -35,6 +35,7 @@ from django.urls import path, reverse
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from agents.languages import LANGUAGE_CHOICES
 from agents.models import (
     AgentAvailability,
     AgentLanguage,
@@ -46,9 +47,10 @@ from agents.models import (
     AvailabilityStatus,
     HumanAgent,
     SkillDomain,
+    Weekday,
 )
 from agents.resources import HumanAgentResource
-from agents.selectors import RESTORABLE_ROWS, agent_inline_history
+from agents.selectors import RESTORABLE_ROWS, agent_inline_history, languages_in_use
 from agents.services import (
     AGENT_EDITABLE_FIELDS,
     NESTED_SETS,
@@ -62,16 +64,50 @@ from config.errors import DomainError
 
 # --- inlines -----------------------------------------------------------------------------------------
 
+# Compact widgets keep the tabular inlines inside a 1400 px screen (the admin's text inputs are 20em).
+NARROW_NUMBER = forms.NumberInput(attrs={"style": "width: 5.5em"})
+
+
+def narrow_text(size: int) -> forms.TextInput:
+    return forms.TextInput(attrs={"size": size})
+
+
+class ListOfCodesField(forms.CharField):
+    """A JSON list of short codes edited as one line of text: "US-CA, US-NY" reads and writes
+    ["US-CA", "US-NY"]. The model field's validators check the codes themselves."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ", ".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, list | tuple):
+            return [str(item).strip() for item in value if str(item).strip()]
+        text = super().to_python(value)
+        return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+
 
 class AgentSkillInline(admin.TabularInline):
     model = AgentSkill
     extra = 0
+    verbose_name = "skill"
+    verbose_name_plural = "skills"
     fields = ("domain", "proficiency", "years_experience", "certification_level", "last_updated")
+    widgets = {"years_experience": NARROW_NUMBER, "certification_level": narrow_text(16)}
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        return super().get_formset(request, obj, widgets=self.widgets, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("domain")  # the row labels name the domain
 
 
 class AgentLanguageInline(admin.TabularInline):
     model = AgentLanguage
     extra = 0
+    verbose_name = "language"
+    verbose_name_plural = "languages"
     fields = ("language_code", "proficiency")
 
 
@@ -112,26 +148,84 @@ class AgentSpecializationFormSet(BaseInlineFormSet):
             seen.add((line, segment))
 
 
-class AgentSpecializationInline(admin.TabularInline):
+class AgentSpecializationForm(forms.ModelForm):
+    """Languages and territories are JSON lists in the database; here a supervisor picks languages from
+    the list and types territories as "US-CA, US-NY", never JSON."""
+
+    languages = forms.MultipleChoiceField(
+        choices=LANGUAGE_CHOICES,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 5, "style": "width: 12em; height: 7em"}),
+        help_text="The languages this line is served in (Ctrl or ⌘ + click to pick several).",
+    )
+    territories = ListOfCodesField(
+        required=False,
+        widget=narrow_text(14),
+        help_text="Territory codes separated by commas, e.g. US-CA, US-NY; empty for everywhere.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The picked languages first, so the box shows them without scrolling through the alphabet.
+        picked = set(self.initial.get("languages") or [])
+        if picked:
+            self.fields["languages"].choices = sorted(
+                LANGUAGE_CHOICES, key=lambda choice: choice[0] not in picked
+            )
+
+    class Meta:
+        model = AgentSpecialization
+        fields = (
+            "specialization",
+            "confidence",
+            "case_count",
+            "success_rate",
+            "insurance_line",
+            "customer_segment",
+            "proficiency",
+            "languages",
+            "territories",
+        )
+        widgets = {
+            "specialization": narrow_text(24),
+            "confidence": NARROW_NUMBER,
+            "case_count": NARROW_NUMBER,
+            "success_rate": NARROW_NUMBER,
+            "insurance_line": narrow_text(10),
+            "customer_segment": narrow_text(10),
+            "proficiency": NARROW_NUMBER,
+        }
+        labels = {"case_count": "cases", "success_rate": "success rate", "customer_segment": "segment"}
+        help_texts = {
+            "confidence": "0 to 1: how sure we are of this specialization.",
+            "success_rate": "0 to 1: share of its cases resolved well.",
+            "proficiency": "1 (new) to 5 (expert); for insurance lines.",
+            "insurance_line": "Empty for a general specialization.",
+            "customer_segment": "Empty for every segment.",
+        }
+
+
+class AgentSpecializationInline(admin.StackedInline):
+    """Stacked, three short lines a row: nine columns side by side do not fit a 1400 px screen."""
+
     model = AgentSpecialization
+    form = AgentSpecializationForm
     formset = AgentSpecializationFormSet
     extra = 0
+    verbose_name = "specialization"
+    verbose_name_plural = "specializations"
     fields = (
-        "specialization",
-        "confidence",
-        "case_count",
-        "success_rate",
-        "insurance_line",
-        "customer_segment",
-        "proficiency",
-        "languages",
-        "territories",
+        ("specialization", "insurance_line", "customer_segment"),
+        ("confidence", "success_rate", "case_count", "proficiency"),
+        ("languages", "territories"),
     )
 
 
 class AgentScheduleInline(admin.TabularInline):
     model = AgentSchedule
     extra = 0
+    verbose_name = "schedule"
+    verbose_name_plural = "weekly schedule (each agent's own time zone)"
     fields = (
         "day_of_week",
         "start_time",
@@ -141,6 +235,15 @@ class AgentScheduleInline(admin.TabularInline):
         "effective_until",
         "schedule_type",
     )
+    widgets = {"timezone": narrow_text(14)}
+    help_texts = {"timezone": "The agent's IANA time zone, e.g. Europe/Berlin; the hours are its local time."}
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        return super().get_formset(request, obj, widgets=self.widgets, help_texts=self.help_texts, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # In the order of the week, Monday first (the stored day names sort alphabetically).
+        return super().get_queryset(request).order_by(Weekday.week_position(), "start_time", "pk")
 
 
 class ReadOnlyInline(admin.StackedInline):
@@ -162,6 +265,7 @@ class ReadOnlyInline(admin.StackedInline):
 
 class AgentAvailabilityInline(ReadOnlyInline):
     model = AgentAvailability
+    verbose_name = "availability"
     verbose_name_plural = "availability (change it with the “Set status” action)"
     fields = (
         ("status", "status_since", "expected_available_at"),
@@ -184,6 +288,7 @@ class AgentPerformanceInline(ReadOnlyInline):
     """The snapshot as of now: a period counter last updated in an earlier period reads 0."""
 
     model = AgentPerformance
+    verbose_name = "performance snapshot"
     verbose_name_plural = "performance snapshot (rebuilt from case history)"
     fields = (
         ("cases_today", "cases_this_week", "cases_this_month"),
@@ -222,13 +327,28 @@ class AgentPerformanceInline(ReadOnlyInline):
 # --- change list filters -----------------------------------------------------------------------------
 
 
-class LanguageFilter(admin.ChoicesFieldListFilter):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.title = "language"
+class LanguageInUseFilter(admin.SimpleListFilter):
+    """The languages some agent speaks (not the ~180 of ISO 639-1)."""
+
+    title = "language"
+    parameter_name = "languages__language_code__exact"  # the parameter Django's field filter used
+    field_name = "languages__language_code"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return languages_in_use()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(**{self.field_name: self.value()}) if self.value() else queryset
 
 
-class SkillDomainFilter(admin.RelatedFieldListFilter):
+class LanguageRowInUseFilter(LanguageInUseFilter):
+    parameter_name = "language_code__exact"
+    field_name = "language_code"
+
+
+class SkillDomainFilter(admin.RelatedOnlyFieldListFilter):
+    """The skill domains some agent holds."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.title = "skill domain"
@@ -278,7 +398,7 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         "skill_level",
         "availability__status",
         "is_active",
-        ("languages__language_code", LanguageFilter),
+        LanguageInUseFilter,
         ("skills__domain", SkillDomainFilter),
     )
     search_fields = ("name", "email", "code", "employee_id")
@@ -311,6 +431,22 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         AgentScheduleInline,
     )
 
+    # Help for supervisors on the change form (the models' own help texts speak to developers and the API).
+    help_texts = {
+        "code": "The agent's fixed identifier, used by integrations and reports (e.g. agent_001): letters, "
+        "digits, _ and -. It cannot be reused by another agent.",
+        "employee_id": "The HR system's number, if any.",
+        "is_active": "Untick when the agent leaves: they go offline and get no more work; their history stays.",
+        "skill_level": "The agent's overall seniority (routing matches on each skill's proficiency).",
+        "max_concurrent_work": "The most cases the agent works at once; routing gives no more.",
+        "frustration_tolerance": "How well the agent copes with upset customers: routing prefers agents "
+        "with high tolerance for frustrated customers.",
+        "base_hourly_rate": "Optional: the agent's pay per hour.",
+    }
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        return super().get_form(request, obj, change, help_texts=self.help_texts, **kwargs)
+
     # -- columns
 
     @admin.display(description="status", ordering="availability__status")
@@ -328,6 +464,11 @@ class HumanAgentAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
     def csat(self, agent: HumanAgent) -> Any:
         performance = _one_to_one(agent, "performance")
         return performance.csat_score if performance else None
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # The language filter's parameter is a lookup across the languages relation, which Django
+        # allows only for field filters; it keeps the URLs the field filter made.
+        return lookup == LanguageInUseFilter.parameter_name or super().lookup_allowed(lookup, value, request)
 
     # -- saving: through agents.services, like the API
 
@@ -567,6 +708,14 @@ def _one_to_one(agent: HumanAgent, name: str) -> Any:
 # --- the rest of the agents app ----------------------------------------------------------------------
 
 
+class AgentNameColumn:
+    """The agent as a column: the name a supervisor knows (the code is on the agent's page)."""
+
+    @admin.display(description="agent", ordering="agent__name")
+    def agent_name(self, row: Any) -> str:
+        return row.agent.name
+
+
 @admin.register(SkillDomain)
 class SkillDomainAdmin(SimpleHistoryAdmin):
     list_display = ("code", "name")
@@ -574,10 +723,17 @@ class SkillDomainAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AgentAvailability)
-class AgentAvailabilityAdmin(SimpleHistoryAdmin):
+class AgentAvailabilityAdmin(AgentNameColumn, SimpleHistoryAdmin):
     """The live board. Status changes go through the agent's "Set status" action, so rows are read-only."""
 
-    list_display = ("agent", "status", "current_load", "manual_override", "override_reason", "status_since")
+    list_display = (
+        "agent_name",
+        "status",
+        "current_load",
+        "manual_override",
+        "override_reason",
+        "status_since",
+    )
     list_select_related = ("agent",)
     list_filter = ("status", "manual_override")
     search_fields = ("agent__code", "agent__name")
@@ -594,8 +750,8 @@ class AgentAvailabilityAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AgentSkill)
-class AgentSkillAdmin(SimpleHistoryAdmin):
-    list_display = ("agent", "domain", "proficiency", "years_experience", "certification_level")
+class AgentSkillAdmin(AgentNameColumn, SimpleHistoryAdmin):
+    list_display = ("agent_name", "domain", "proficiency", "years_experience", "certification_level")
     list_select_related = ("agent", "domain")
     list_filter = ("domain", "proficiency")
     search_fields = ("agent__code", "agent__name")
@@ -603,27 +759,40 @@ class AgentSkillAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AgentLanguage)
-class AgentLanguageAdmin(SimpleHistoryAdmin):
-    list_display = ("agent", "language_code", "proficiency")
+class AgentLanguageAdmin(AgentNameColumn, SimpleHistoryAdmin):
+    list_display = ("agent_name", "language_code", "proficiency")
     list_select_related = ("agent",)
-    list_filter = ("language_code", "proficiency")
+    list_filter = (LanguageRowInUseFilter, "proficiency")
     search_fields = ("agent__code", "agent__name")
     raw_id_fields = ("agent",)
 
 
 @admin.register(AgentSpecialization)
-class AgentSpecializationAdmin(SimpleHistoryAdmin):
+class AgentSpecializationAdmin(AgentNameColumn, SimpleHistoryAdmin):
     """Also edited inline on the agent; here each row has its own history, so a change can be reverted."""
 
     list_display = (
-        "agent",
+        "agent_name",
         "specialization",
-        "insurance_line",
-        "customer_segment",
+        "line",
+        "segment",
         "proficiency",
         "confidence",
-        "success_rate",
+        "success",
     )
+
+    @admin.display(description="insurance line", ordering="insurance_line")
+    def line(self, row: AgentSpecialization) -> str:
+        return row.insurance_line or "—"
+
+    @admin.display(description="segment", ordering="customer_segment")
+    def segment(self, row: AgentSpecialization) -> str:
+        return row.customer_segment or "every"
+
+    @admin.display(description="success", ordering="success_rate")
+    def success(self, row: AgentSpecialization) -> str:
+        return f"{row.success_rate:.0%}"
+
     list_select_related = ("agent",)
     list_filter = ("insurance_line", "customer_segment", "proficiency")
     search_fields = ("agent__code", "agent__name", "specialization")
@@ -631,28 +800,29 @@ class AgentSpecializationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AgentSchedule)
-class AgentScheduleAdmin(SimpleHistoryAdmin):
+class AgentScheduleAdmin(AgentNameColumn, SimpleHistoryAdmin):
     """Also edited inline on the agent; here each row has its own history, so a change can be reverted."""
 
-    list_display = (
-        "agent",
-        "day_of_week",
-        "start_time",
-        "end_time",
-        "timezone",
-        "schedule_type",
-        "effective_from",
-    )
+    list_display = ("agent_name", "day_of_week", "hours", "timezone", "schedule_type", "effective_from")
+
+    @admin.display(description="hours", ordering="start_time")
+    def hours(self, row: AgentSchedule) -> str:
+        return f"{row.start_time:%H:%M}–{row.end_time:%H:%M}"
+
     list_select_related = ("agent",)
     list_filter = ("day_of_week", "schedule_type", "timezone")
     search_fields = ("agent__code", "agent__name")
     raw_id_fields = ("agent",)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Each agent's week from Monday (a column sort the supervisor clicks still takes precedence).
+        return super().get_queryset(request).order_by("agent__name", Weekday.week_position(), "start_time")
+
 
 @admin.register(AgentPeriodMetrics)
-class AgentPeriodMetricsAdmin(SimpleHistoryAdmin):
+class AgentPeriodMetricsAdmin(AgentNameColumn, SimpleHistoryAdmin):
     list_display = (
-        "agent",
+        "agent_name",
         "period_date",
         "csat_score",
         "conversion_rate_hot",

@@ -30,6 +30,7 @@ from django.db import connection, models
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from agents.languages import ISO_639_1
 from agents.models import (
     AgentAvailability,
     AgentLanguage,
@@ -307,6 +308,11 @@ RESTORABLE_ROWS: tuple[type[models.Model], ...] = (
     AgentSchedule,
 )
 
+# The change reason of a record that agents.services writes of a row's state just before its first tracked
+# change (rows the seed migrations or bulk loads created have no history): the page diffs the change
+# against it (years of experience 3.0 -> 7.5) but does not list it as a change of its own.
+HISTORY_BASELINE_REASON = "state before its first recorded change"
+
 INLINE_HISTORY_MODELS: tuple[type[models.Model], ...] = (
     AgentSkill,
     AgentLanguage,
@@ -342,6 +348,21 @@ def _previous_record_id(history_model: type[models.Model], pk_name: str) -> Subq
     )
 
 
+class _ReadableChanges(HistoricalRecordContextHelper):
+    """Old and new values as a supervisor reads them: language names for the specializations' language
+    codes, lists joined by commas, "none" for an empty value. Choices keep their stored words (advanced,
+    expert), which read as they are."""
+
+    def prepare_delta_change_value(self, change: Any, value: Any) -> Any:
+        field = self.model._meta.get_field(change.field)
+        if value is None or value == "" or value == []:
+            return "none"
+        if isinstance(value, list):
+            names = ISO_639_1 if field.name == "languages" else {}
+            return ", ".join(str(names.get(item, item)) for item in value)
+        return super().prepare_delta_change_value(change, value)
+
+
 def _creation_changes(model: type[models.Model], record: Any, field_names: list[str]) -> list[dict[str, Any]]:
     changes = []
     for name in field_names:
@@ -355,10 +376,13 @@ def _creation_changes(model: type[models.Model], record: Any, field_names: list[
 
 
 def _row_label(record: Any) -> str:
-    # AgentSkill's own __str__ names the domain by id; the history query already joined the domain.
+    # The labels of the rows' own __str__, from what the history query joined (the skill's domain; an
+    # availability is labelled by its status, the agent being the page's): no query per record.
     if record.instance_type is AgentSkill:
         domain = getattr(record, "domain", None)
-        return f"{domain.code if domain else record.domain_id}: {record.get_proficiency_display()}"
+        return f"{domain.name if domain else record.domain_id} ({record.get_proficiency_display()})"
+    if record.instance_type is AgentAvailability:
+        return record.get_status_display()
     return str(record.history_object)
 
 
@@ -385,6 +409,7 @@ def agent_inline_history(*, agent_id: int, limit: int) -> tuple[list[RelatedChan
         ]
         records = list(
             history_model.objects.filter(agent_id=agent_id)
+            .exclude(history_change_reason=HISTORY_BASELINE_REASON)  # predecessors only, not changes
             .select_related("history_user", *related)
             .annotate(
                 previous_history_id=_previous_record_id(history_model, pk_name),
@@ -408,7 +433,7 @@ def agent_inline_history(*, agent_id: int, limit: int) -> tuple[list[RelatedChan
                 delta = record.diff_against(
                     previous[record.previous_history_id], included_fields=diffed, foreign_keys_are_objs=True
                 )
-                changes = HistoricalRecordContextHelper(model, record).context_for_delta_changes(delta)
+                changes = _ReadableChanges(model, record).context_for_delta_changes(delta)
             else:
                 changes = []
             entries.append(
@@ -428,3 +453,13 @@ def agent_inline_history(*, agent_id: int, limit: int) -> tuple[list[RelatedChan
             )
     entries.sort(key=lambda entry: (entry.history_date, entry.history_id), reverse=True)
     return entries[:limit], more or len(entries) > limit
+
+
+# --- values in use, for the admin's filters ---------------------------------------------------------
+
+
+def languages_in_use() -> list[tuple[str, str]]:
+    """(code, name) of the languages some agent speaks, by name: one DISTINCT over the language rows'
+    index, so a filter lists the handful in use rather than all of ISO 639-1."""
+    codes = AgentLanguage.objects.order_by().values_list("language_code", flat=True).distinct()
+    return sorted(((code, ISO_639_1.get(code, code)) for code in codes), key=lambda item: item[1])

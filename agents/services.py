@@ -20,6 +20,7 @@ Bulk writes go through simple_history's bulk helpers so the audit trail stays co
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -39,7 +40,7 @@ from agents.models import (
     AvailabilityStatus,
     HumanAgent,
 )
-from agents.selectors import RESTORABLE_ROWS, AgentNotFound
+from agents.selectors import HISTORY_BASELINE_REASON, RESTORABLE_ROWS, AgentNotFound
 from agents.signals import agent_capacity_freed, agent_schedules_changed, agent_status_changed
 from config.errors import ConflictError, NotFoundError
 
@@ -333,6 +334,7 @@ def _nested_replace(
             ),
         )
     existing = list(model._default_manager.filter(agent=agent).order_by("pk"))
+    before = {obj.pk: copy.copy(obj) for obj in existing}  # their state, for history_baseline_write
     candidates = [
         (row, model(agent=agent, **_by_attname(model, row))) for row in rows
     ]  # unsaved, with defaults
@@ -372,6 +374,9 @@ def _nested_replace(
                 to_release.append(obj.pk)
 
     stale = [obj.pk for obj in existing if obj.pk not in kept]
+    history_baseline_write(
+        model=model, rows=[before[obj.pk] for obj in to_update] + [before[pk] for pk in stale]
+    )
     if stale:  # first, so a new row cannot collide with the unique values of one it replaces
         model._default_manager.filter(pk__in=stale).delete()
     if to_release:
@@ -397,6 +402,32 @@ NESTED_SETS: dict[str, tuple[type[models.Model], tuple[tuple[str, ...], ...]]] =
     ),
     "schedules": (AgentSchedule, ()),
 }
+
+
+def history_baseline_write(*, model: type[models.Model], rows: Sequence[models.Model]) -> int:
+    """Record the current state of `rows` that have no history yet, just before they are changed.
+
+    Rows the seed migrations and bulk loads wrote have no history record, so their first change could
+    not say what it changed from. One query finds the rows without history and one insert records them
+    (change reason HISTORY_BASELINE_REASON, which the agent's history page diffs against without listing
+    it). Returns the number of records written.
+    """
+    if not rows:
+        return 0
+    pk_name = model._meta.pk.attname
+    recorded = set(
+        model.history.filter(**{f"{pk_name}__in": [row.pk for row in rows]})
+        .values_list(pk_name, flat=True)
+        .distinct()
+    )
+    missing = [row for row in rows if row.pk not in recorded]
+    for row in missing:
+        row._history_user = None  # nobody made this state a change; the record only holds it
+    if missing:
+        model.history.bulk_history_create(
+            missing, default_change_reason=HISTORY_BASELINE_REASON, default_date=timezone.now()
+        )
+    return len(missing)
 
 
 def _nested_sets_replace(*, agent: HumanAgent, nested: Mapping[str, Sequence[Row] | None]) -> bool:
@@ -484,6 +515,8 @@ def agent_update(
     agent = agent_lock(agent_id=agent.pk)
     capacity_before = agent.max_concurrent_work
     changed = [name for name, value in attributes.items() if getattr(agent, name) != value]
+    if changed:
+        history_baseline_write(model=HumanAgent, rows=[copy.copy(agent)])
     for name in changed:
         setattr(agent, name, attributes[name])
     if changed:

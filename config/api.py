@@ -57,8 +57,31 @@ logger = logging.getLogger(__name__)
 API_PATH_PREFIX = "/api/"
 
 
+_VIEW_CLASS_SUFFIXES = ("APIView", "ApiView", "ViewSet", "Api", "View")
+
+
+def api_view_name(view: Any) -> str:
+    """The browsable API's page title: a view's `name` ("Route a case"), else its class name in words
+    without the class-kind suffix, as a sentence ("QueueListApi" reads "Queue list", not "Queue List Api")."""
+    name = getattr(view, "name", None)
+    if name:
+        return name
+    class_name = type(view).__name__.lstrip("_")
+    for suffix in _VIEW_CLASS_SUFFIXES:
+        if class_name.endswith(suffix) and class_name != suffix:
+            class_name = class_name.removesuffix(suffix)
+            break
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", class_name).split()
+    text = " ".join([words[0], *(word.lower() for word in words[1:])]) if words else class_name
+    kind = getattr(view, "suffix", None)
+    return f"{text} {kind.lower()}" if kind and kind.lower() not in text.lower() else text
+
+
 class ApiErrorSerializer(serializers.Serializer):
-    """The one error shape of the API (api_exception_handler), for the OpenAPI schema."""
+    """Every error the API answers: a message for people (`detail`), a stable `code` to branch on, and
+    per-field messages (`fields`) when the request itself was at fault."""
+
+    # The shape api_exception_handler gives every error, declared for the OpenAPI schema.
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # Built here, not declared: reads plainly as the three keys, with no clash with Serializer.fields.

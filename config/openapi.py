@@ -25,9 +25,11 @@ drf-spectacular would be an import cycle. The schema class is read only when a s
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_override
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.permissions import AllowAny
 
@@ -55,7 +57,41 @@ RETRY_AFTER = OpenApiParameter(
 )
 
 
+def own_doc(obj: Any) -> str:
+    """The docstring an object states itself, not one inherited from a base class or mixin.
+
+    The schema publishes docstrings as text for integrators; a shared base's docstring (the input rule's
+    mixin, a view base class) is a note for the developers who use that base, and inherited it would
+    appear on every operation and component built on it.
+    """
+    doc = (
+        getattr(obj, "__dict__", {}).get("__doc__")
+        if isinstance(obj, type)
+        else getattr(obj, "__doc__", None)
+    )
+    return inspect.cleandoc(doc) if doc else ""
+
+
 class ApiAutoSchema(AutoSchema):
+    def get_description(self) -> str:
+        """The action's own docstring, else the view class's own (never an inherited one)."""
+        action = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+        action_doc = (
+            own_doc(action)
+            if action is not None and action.__qualname__.split(".")[0] == type(self.view).__name__
+            else ""
+        )
+        return action_doc or own_doc(type(self.view))
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        schema = super()._map_basic_serializer(serializer, direction)
+        description = get_override(serializer, "description", None) or own_doc(type(serializer))
+        if description:
+            schema["description"] = description
+        else:
+            schema.pop("description", None)
+        return schema
+
     def _is_throttled(self) -> bool:
         return bool(getattr(self.view, "throttle_classes", None))
 

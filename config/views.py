@@ -15,16 +15,32 @@ from rest_framework.views import APIView
 
 
 @extend_schema(exclude=True)  # an index of links, not an operation an integration calls
-class ApiRootView(APIView):
-    """/api/v1/: where the resources are, for a person exploring the browsable API (signed in)."""
+class ApiIndexView(APIView):
+    """The resources of one part of the API, each a link that answers GET."""
 
+    # (key, URL name) of each link; given to as_view(). Only what a browser can open: an operation that
+    # takes only POST (routing a case) is on the docs page, not here, where its link answered 405.
+    links: tuple[tuple[str, str], ...] = ()
+    name: str | None = None  # the browsable API's page title, given to as_view()
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        return Response({key: reverse(url_name, request=request) for key, url_name in self.links})
+
+
+@extend_schema(exclude=True)  # an index of links, not an operation an integration calls
+class ApiRootView(APIView):
+    """Where the resources are. Integrations: see the API docs (`docs`) for every operation."""
+
+    # /api/v1/, for a person exploring the browsable API (signed in).
+    name = "Switchboard API"
     permission_classes = [permissions.IsAuthenticated]
 
     def get(self, request: Request) -> Response:
         return Response(
             {
                 "agents": reverse("agent-list", request=request),
-                "routing_cases": reverse("routing-api:case-route", request=request),
+                "routing": reverse("routing-api:index", request=request),
                 "routing_queue": reverse("routing-api:queue-list", request=request),
                 "routing_leads": reverse("routing-api:lead-list", request=request),
                 "routing_assignment_queue": reverse("routing-api:assignment-queue", request=request),

@@ -17,7 +17,7 @@ from zoneinfo import available_timezones
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, validate_slug
 from django.db import models
-from django.db.models import F, Func, Q, Value
+from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
@@ -214,6 +214,13 @@ class Weekday(models.TextChoices):
     def from_iso(cls, iso_weekday: int) -> Weekday:
         return list(cls)[iso_weekday - 1]
 
+    @classmethod
+    def week_position(cls, field: str = "day_of_week") -> Case:
+        """Monday 1 .. Sunday 7 for a weekday column, to order rows by the week: the stored names sort
+        alphabetically (friday, monday, ...)."""
+        whens = [When(**{field: day}, then=Value(position)) for position, day in enumerate(cls, start=1)]
+        return Case(*whens, default=Value(8), output_field=models.IntegerField())
+
 
 class ScheduleType(models.TextChoices):
     REGULAR = "regular", "Regular"
@@ -333,7 +340,7 @@ class AgentSkill(models.Model):
         indexes = [models.Index(fields=["domain", "proficiency"], name="skill_domain_proficiency_idx")]
 
     def __str__(self) -> str:
-        return f"{self.domain_id}:{self.proficiency}"
+        return f"{self.domain.name} ({self.get_proficiency_display()})"
 
 
 class AgentSpecialization(models.Model):
@@ -472,7 +479,7 @@ class AgentLanguage(models.Model):
         indexes = [models.Index(fields=["language_code"], name="language_code_idx")]
 
     def __str__(self) -> str:
-        return f"{self.language_code}:{self.proficiency}"
+        return f"{self.get_language_code_display()} ({self.get_proficiency_display()})"
 
 
 class AgentSchedule(models.Model):
@@ -574,7 +581,7 @@ class AgentAvailability(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.agent_id}: {self.status} ({self.current_load})"
+        return f"{self.agent.name}: {self.get_status_display()}"
 
     @property
     def takes_work(self) -> bool:
@@ -646,7 +653,7 @@ class AgentPerformance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"performance of {self.agent_id}"
+        return self.agent.name
 
     def cases_in_periods(self, now: Any = None) -> tuple[int, int, int]:
         """(today, this week, this month) as of `now`: a counter last updated in an earlier period is 0."""
@@ -709,7 +716,7 @@ class AgentPeriodMetricsBase(models.Model):
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.agent_id} {self.period_date}"
+        return f"{self.agent.name}, {self.period_date:%Y-%m-%d}"
 
 
 def _period_checks(prefix: str) -> list[models.BaseConstraint]:

@@ -159,6 +159,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"token_client": env("API_THROTTLE_RATE", default="1200/min")},
     "EXCEPTION_HANDLER": "config.api.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "config.openapi.ApiAutoSchema",
+    "VIEW_NAME_FUNCTION": "config.api.api_view_name",  # page titles in words ("Route a case")
     "DEFAULT_METADATA_CLASS": "config.api.ApiMetadata",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

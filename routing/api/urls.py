@@ -8,6 +8,7 @@ gets the API's JSON 404 rather than the site's page.
 
 from django.urls import path, register_converter
 
+from config.views import ApiIndexView
 from routing.api import lead_views
 from routing.api.views import CaseCompleteApi, CaseDetailApi, CaseRouteApi, CaseStartApi, QueueListApi
 from routing.models import CASE_ID_CHARACTERS
@@ -31,6 +32,20 @@ LIST = {"get": "list", "post": "create"}
 DETAIL = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 
 urlpatterns = [
+    path(
+        "",
+        ApiIndexView.as_view(
+            name="Routing",
+            links=(
+                ("queue", "routing-api:queue-list"),
+                ("leads", "routing-api:lead-list"),
+                ("assignment_queue", "routing-api:assignment-queue"),
+                ("rules", "routing-api:rule-list"),
+                ("experiments", "routing-api:experiment-list"),
+            ),
+        ),
+        name="index",
+    ),
     path("cases/", CaseRouteApi.as_view(), name="case-route"),
     path("cases/<case_id:case_id>/", CaseDetailApi.as_view(), name="case-detail"),
     path("cases/<case_id:case_id>/start/", CaseStartApi.as_view(), name="case-start"),

@@ -70,6 +70,7 @@ def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
 
 
 class CaseRouteApi(APIView):
+    name = "Route a case"  # the browsable API's page title
     queryset = SupportCase.objects.none()
 
     @extend_schema(
@@ -99,6 +100,7 @@ class CaseRouteApi(APIView):
 
 
 class CaseDetailApi(APIView):
+    name = "A case and its history"  # the browsable API's page title
     queryset = SupportCase.objects.none()
 
     @extend_schema(
@@ -115,6 +117,7 @@ class CaseDetailApi(APIView):
 
 
 class CaseStartApi(APIView):
+    name = "Start work on a case"  # the browsable API's page title
     queryset = CaseAssignment.objects.none()
     permission_classes = [ChangeModelPermissions]
 
@@ -137,6 +140,7 @@ class CaseStartApi(APIView):
 
 
 class CaseCompleteApi(APIView):
+    name = "Complete a case"  # the browsable API's page title
     queryset = CaseAssignment.objects.none()
     permission_classes = [ChangeModelPermissions]
 
@@ -159,7 +163,10 @@ class CaseCompleteApi(APIView):
 
 
 class QueueListApi(generics.ListAPIView):
-    """Waiting entries in serving order. Positions are page offset + index: no query per row."""
+    """Waiting cases in the order they will be served: overdue first, then by priority, then by age."""
+
+    # Positions are page offset + index: no query per row.
+    name = "Waiting cases in serving order"  # the browsable API's page title
 
     queryset = EscalationQueueEntry.objects.none()
     serializer_class = WaitingEntrySerializer

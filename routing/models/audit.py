@@ -92,7 +92,7 @@ class RoutingDecision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.case_id or self.lead_id}: {self.outcome} via {self.strategy}"
+        return f"{self.case or self.lead}: {self.get_outcome_display()} via {self.strategy}"
 
 
 class RoutingEventType(models.TextChoices):
@@ -142,4 +142,4 @@ class RoutingEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.case_id or self.lead_id} {self.event_type}"
+        return f"{self.case or self.lead}: {self.get_event_type_display()}"

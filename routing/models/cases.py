@@ -202,7 +202,7 @@ class CaseAssignmentBase(models.Model):
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.case_id} -> {self.agent_id} ({self.status})"
+        return f"{self.case_id} → {self.agent.name} ({self.get_status_display()})"
 
 
 def _assignment_checks(prefix: str) -> list[models.CheckConstraint]:
@@ -403,7 +403,7 @@ class EscalationQueueEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.case_id} ({self.priority}, {self.status})"
+        return f"{self.case_id} ({self.get_priority_display()}, {self.get_status_display()})"
 
     def save(self, *args, **kwargs) -> None:
         """Fill the derived columns a caller may leave out (the services set them; other doors may not)."""

@@ -110,8 +110,9 @@ def test_changelist_query_count_is_pinned(supervisor: Client, django_assert_num_
     for _ in range(3):
         agent_with_everything()
     # session, user, permissions (2), count (2: filtered, total), page, department choices,
-    # skill domain choices; the rows come with availability and performance in the page query
-    with django_assert_num_queries(9):
+    # skill domain choices, languages in use; the rows come with availability and performance in the
+    # page query
+    with django_assert_num_queries(10):
         supervisor.get(CHANGELIST)
 
 
@@ -358,7 +359,7 @@ def test_history_page_shows_inline_changes_with_who_and_what(supervisor: Client,
     skill_change = next(c for c in changes if c.kind == "agent skill" and c.action == "Changed")
     assert skill_change.user == supervisor_user
     assert {"field": "Proficiency", "old": "advanced", "new": "expert"} in skill_change.changes
-    assert skill_change.row == "billing: Expert"
+    assert skill_change.row == "Billing (Expert)"
     status_change = next(c for c in changes if c.kind == "agent availability" and c.action == "Changed")
     assert status_change.user == supervisor_user
     assert {"field": "Status", "old": "available", "new": "meeting"} in status_change.changes

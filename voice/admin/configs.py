@@ -22,7 +22,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from config.errors import DomainError
-from voice.admin.base import JSONTextarea, LocationFilter, OrganizationFilter, VoiceAdminMixin, admin_caller
+from voice.admin.base import (
+    JSONTextarea,
+    LocationFilter,
+    OrganizationFilter,
+    VoiceAdminMixin,
+    admin_caller,
+    short_time,
+)
 from voice.models import AgentConfig
 from voice.selectors import config_diff, config_get, config_list
 from voice.services import config_activate, config_publish
@@ -76,12 +83,17 @@ class AgentConfigAdmin(VoiceAdminMixin, admin.ModelAdmin):
         "scope",
         "is_active",
         "created_by",
-        "created_at",
+        "created",
         "short_notes",
     )
     list_display_links = ("version_label",)
     list_select_related = ("organization", "location", "created_by")
     list_filter = (OrganizationFilter, ScopeFilter, LocationFilter, "is_active")
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, config: AgentConfig) -> str:
+        return short_time(config.created_at)
+
     search_fields = ("notes",)
     ordering = ("organization__name", "-version")
     actions = ("activate_selected",)

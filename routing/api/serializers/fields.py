@@ -103,11 +103,13 @@ class MinProficiencyField(serializers.ChoiceField):
 
 
 class SpecialRequirementsSerializer(StrictInput, serializers.Serializer):
-    """The keys routing reads (routing.engine.rules.parse_special_requirements), each with its type.
+    """What else the case asks of its agent, each key with its type.
 
-    Any other key is rejected rather than stored and ignored: a misspelt `min_proficency` would otherwise
-    route the case as if nothing had been asked. A key sent as null counts as not sent.
+    Any other key is refused (400) rather than stored and ignored: a misspelt `min_proficency` would
+    otherwise route the case as if nothing had been asked. A key sent as null counts as not sent.
     """
+
+    # The keys routing.engine.rules.parse_special_requirements reads.
 
     min_proficiency = MinProficiencyField(
         required=False,

@@ -33,7 +33,10 @@ def strategy_choices() -> list[str]:
 
 
 class CaseInputSerializer(StrictInput, serializers.Serializer):
-    """A new case to route. Mirrors routing.services.CaseRequest."""
+    """A new case to route: who it is for, how urgent and hard it is, and what it needs (skills, language,
+    special requirements). The answer says whether it went to an agent (201) or waits in the queue (202)."""
+
+    # Mirrors routing.services.CaseRequest.
 
     case_id = case_id_field()
     customer_id = IdentifierField(max_length=50, required=False, allow_blank=True, default="")

@@ -70,8 +70,10 @@ def candidate_as_dict(candidate: dict[str, Any]) -> dict[str, Any]:
 
 
 class CandidatePoolSerializer(serializers.Serializer):
-    """RoutingDecision.prerank (routing.selectors.CandidateSearch.as_record); empty for decisions made
-    without a search (a supervisor's assignment)."""
+    """How wide the search for this decision was: how many eligible agents the pool held and how many
+    were scored. Empty for a decision made without a search (a supervisor's assignment)."""
+
+    # RoutingDecision.prerank, as routing.selectors.CandidateSearch.as_record writes it.
 
     pool_limit = serializers.IntegerField(required=False, help_text="Pool size asked for; 0 = every agent.")
     pool_size = serializers.IntegerField(required=False, help_text="Eligible agents the pool held.")
@@ -155,11 +157,12 @@ class ArchivedStatusField(serializers.CharField):
 
 
 class ArchivedAssignmentSerializer(serializers.ModelSerializer):
-    """A finished assignment moved to the archive by run_maintenance (same columns, plus archived_at).
+    """A finished assignment older than the retention window, moved to the archive (the same fields as
+    a live assignment, plus `archived_at`). `decision_id` names the routing decision that made it among
+    the case's `decisions`."""
 
-    Archiving moves the routing decision's link from the live assignment to the archived row (the
-    decision's `archived_assignment_id`); `decision_id` names that decision among the case's `decisions`.
-    """
+    # Archived by run_maintenance, which moves the decision's link from the live assignment to the
+    # archived row (RoutingDecision.archived_assignment).
 
     # The archived rows' decisions arrive prefetched, newest first (routing.selectors.case_detail).
 
@@ -225,11 +228,11 @@ class QueueEntrySerializer(serializers.ModelSerializer):
 
 
 class WaitingEntrySerializer(serializers.ModelSerializer):
-    """A waiting entry with its place in the serving order, waiting time and SLA state.
+    """A waiting case with its place in the serving order, how long it has waited and whether it is past
+    its SLA. Every entry of a page is computed at the same instant."""
 
-    `position` is set on each entry by the view (page offset + index, or queue_position for one entry);
-    `context["now"]` is the one instant the page is computed at.
-    """
+    # `position` is set on each entry by the view (page offset + index, or queue_position for one entry);
+    # `context["now"]` is the one instant the page is computed at.
 
     case_id = serializers.CharField(read_only=True)
     position = serializers.IntegerField(read_only=True, help_text="1-based place in the serving order.")
@@ -305,10 +308,12 @@ class SupportCaseDetailSerializer(serializers.ModelSerializer):
     """A case with its assignments (live and archived), queue entries, routing decisions and its most
     recent routing events, newest first.
 
-    Events are bounded: the newest CASE_EVENTS_SHOWN (100); `events_truncated` says older ones exist
-    (routing.selectors.case_detail prefetches one more than it shows to know). A case that waited a long time collects an event per
-    escalation and widening, so an unbounded list would grow with the wait.
+    `events` holds the newest 100 events; `events_truncated` is true when older ones exist (a case that
+    waits long collects an event per escalation and widening).
     """
+
+    # CASE_EVENTS_SHOWN bounds the events; routing.selectors.case_detail prefetches one more than it
+    # shows, to know whether older ones exist.
 
     assignments = CaseAssignmentSerializer(many=True, read_only=True)
     archived_assignments = ArchivedAssignmentSerializer(
