@@ -552,11 +552,16 @@ class AgentAvailability(models.Model):
     status_since = models.DateTimeField()
     expected_available_at = models.DateTimeField(null=True, blank=True)
     manual_override = models.BooleanField(
-        default=False, help_text="The status was set by a person or an integration (routing leaves it alone)."
+        default=False,
+        help_text="Set by a person or an integration, not by routing; routing leaves this status alone.",
     )
     override_reason = models.CharField(max_length=200, blank=True, help_text="Why, when given (optional).")
     current_load = models.PositiveSmallIntegerField(default=0)
-    last_assigned_at = models.DateTimeField(null=True, blank=True, help_text="For longest-idle tie breaks.")
+    last_assigned_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the agent was last given work; between equally good agents, the one idle longest goes first.",
+    )
     last_status_change = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
@@ -634,8 +639,8 @@ class AgentPerformance(models.Model):
     legacy_workload = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="The workload the legacy system reported when the agent was imported (seed 000's "
-        "current_workload): history only; the live load is counted from open work.",
+        help_text="The workload the previous system showed when the agent was brought over; kept for the "
+        "record. The live load counts the agent's open work.",
     )
     last_updated = models.DateTimeField(auto_now=True)
 

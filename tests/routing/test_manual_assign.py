@@ -75,3 +75,16 @@ def test_a_hand_assignment_breaking_no_rule_needs_no_reason():
     agent = routable_agent(skills={"billing": "basic"}, always_on=False)  # skills: the supervisor's call
     entry = waiting("C-1", complexity="low")
     assert queue_entry_assign(entry_id=entry.pk, agent_id=agent.pk).agent_id == agent.pk
+
+
+def test_the_admin_breakdown_of_a_hand_assignment_says_so():
+    from routing.admin import decision_breakdown_html
+
+    agent = routable_agent(skills={"billing": "basic"}, always_on=False)
+    entry = waiting("C-2", complexity="low")
+    queue_entry_assign(entry_id=entry.pk, agent_id=agent.pk)
+    decision = RoutingDecision.objects.filter(case__case_id="C-2").latest("created_at")
+
+    html = decision_breakdown_html(decision)
+
+    assert "Assigned by hand" in html and "No candidate was eligible" not in html
