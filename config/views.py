@@ -18,14 +18,20 @@ from rest_framework.views import APIView
 class ApiIndexView(APIView):
     """The resources of one part of the API, each a link that answers GET."""
 
-    # (key, URL name) of each link; given to as_view(). Only what a browser can open: an operation that
-    # takes only POST (routing a case) is on the docs page, not here, where its link answered 405.
-    links: tuple[tuple[str, str], ...] = ()
+    # (key, URL name) or (key, URL name, query string) of each link; given to as_view(). Only what a
+    # browser can open: an operation that takes only POST (routing a case) is on the docs page, not
+    # here, where its link answered 405; a list that needs a parameter is linked with one.
+    links: tuple[tuple[str, ...], ...] = ()
     name: str | None = None  # the browsable API's page title, given to as_view()
     permission_classes = [permissions.IsAuthenticated]
 
     def get(self, request: Request) -> Response:
-        return Response({key: reverse(url_name, request=request) for key, url_name in self.links})
+        return Response(
+            {
+                key: reverse(url_name, request=request) + (f"?{query[0]}" if query else "")
+                for key, url_name, *query in self.links
+            }
+        )
 
 
 @extend_schema(exclude=True)  # an index of links, not an operation an integration calls
@@ -46,10 +52,12 @@ class ApiRootView(APIView):
                 "routing_assignment_queue": reverse("routing-api:assignment-queue", request=request),
                 "routing_rules": reverse("routing-api:rule-list", request=request),
                 "routing_experiments": reverse("routing-api:experiment-list", request=request),
+                "automation": reverse("automation-api:index", request=request),
                 "automation_agents": reverse("automation-api:agent-list", request=request),
                 "automation_tasks": reverse("automation-api:task-list", request=request),
                 "automation_workflows": reverse("automation-api:workflow-list", request=request),
                 "automation_messages": reverse("automation-api:message-list", request=request),
+                "scoring": reverse("scoring-api:index", request=request),
                 "scoring_queue": reverse("scoring-api:queue", request=request),
                 "scoring_callbacks": reverse("scoring-api:callbacks", request=request),
                 "scoring_conversions": reverse("scoring-api:conversions", request=request),

@@ -6,6 +6,7 @@ Ids are UUIDs (`<uuid:...>`): a path that cannot name an object is not routed at
 from django.urls import path
 
 from agents.api.automation import views
+from config.views import ApiIndexView
 
 app_name = "automation-api"
 
@@ -13,6 +14,20 @@ LIST = {"get": "list", "post": "create"}
 DETAIL = {"get": "retrieve", "patch": "partial_update"}
 
 urlpatterns = [
+    path(
+        "",
+        ApiIndexView.as_view(
+            name="Automated agents",
+            links=(
+                ("agents", "automation-api:agent-list"),
+                ("tasks", "automation-api:task-list"),
+                ("workflows", "automation-api:workflow-list"),
+                ("executions", "automation-api:execution-list"),
+                ("messages", "automation-api:message-list"),
+            ),
+        ),
+        name="index",
+    ),
     path("agents/", views.AutomatedAgentViewSet.as_view(LIST), name="agent-list"),
     path("agents/<uuid:id>/", views.AutomatedAgentViewSet.as_view(DETAIL), name="agent-detail"),
     path("agents/<uuid:id>/heartbeat/", views.AutomatedAgentHeartbeatApi.as_view(), name="agent-heartbeat"),
