@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, F, Func, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Exists, F, Func, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from agents.models import AvailabilityStatus, HumanAgent
@@ -150,18 +150,29 @@ def queue_waiting(
     after: QueueCursor | None = None,
     where: Q | None = None,
     examine: int | None = None,
+    languages: Iterable[str] | None = None,
 ) -> list[EscalationQueueEntry]:
     """The next `limit` waiting entries in serving order after `after` (from the head if None),
     optionally narrowed by `where` (a filter on entry columns). At most two indexed queries.
 
     With `examine`, `where` is applied to the first `examine` entries of each band only (a bound on the
     rows read, where `limit` bounds the rows returned): a narrowing that matches nothing then reads
-    `examine` index entries, not the whole band."""
+    `examine` index entries, not the whole band.
+
+    With `languages` (which `where` must already require: an entry's language among them or none),
+    each band's walk is gated on an uncorrelated EXISTS probe of queue_language_deadline_idx: PostgreSQL
+    runs it once, first (an InitPlan and a one-time filter), so a band holding nothing in those
+    languages costs one index probe in the same statement instead of a walk of the whole band in
+    serving order (a backlog in other languages, often overdue, would otherwise be read row by row)."""
     entries: list[EscalationQueueEntry] = []
     for overdue in (True, False):
         if overdue and after is not None and not after.overdue:
             continue  # the cursor is already past the overdue band
         band = _band(now=now, overdue=overdue)
+        if languages is not None:
+            band = band.filter(
+                Exists(_band(now=now, overdue=overdue).filter(language__in=sorted({*languages, ""})))
+            )
         if after is not None and after.overdue == overdue:
             band = band.filter(_after(after))
         if examine is not None:
@@ -184,18 +195,20 @@ def queue_scan(
     where: Q | None = None,
     grow: int = 1,
     examine: int | None = None,
+    languages: Iterable[str] | None = None,
 ) -> Iterator[EscalationQueueEntry]:
     """Waiting entries in serving order, read `chunk` at a time (each next chunk `grow` times larger:
     a consumer that usually stops at one of the first entries reads few), at most `limit` of them.
-    With `examine`, only the first `examine` entries of each band are considered (one read)."""
+    With `examine`, only the first `examine` entries of each band are considered (one read); with
+    `languages`, see queue_waiting."""
     if examine is not None:
-        yield from queue_waiting(now=now, limit=limit, where=where, examine=examine)
+        yield from queue_waiting(now=now, limit=limit, where=where, examine=examine, languages=languages)
         return
     after: QueueCursor | None = None
     seen = 0
     while seen < limit:
         wanted = min(chunk, limit - seen)
-        entries = queue_waiting(now=now, limit=wanted, after=after, where=where)
+        entries = queue_waiting(now=now, limit=wanted, after=after, where=where, languages=languages)
         yield from entries
         seen += len(entries)
         if len(entries) < wanted:

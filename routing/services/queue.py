@@ -241,7 +241,13 @@ def _first_servable_entry(
     if ahead is not None:
         where &= ahead
     entries = queue_scan(
-        now=now, chunk=DISPATCH_SCAN_CHUNK, grow=4, limit=DISPATCH_SCAN_LIMIT, where=where, examine=examine
+        now=now,
+        chunk=DISPATCH_SCAN_CHUNK,
+        grow=4,
+        limit=DISPATCH_SCAN_LIMIT,
+        where=where,
+        examine=examine,
+        languages=profile.languages,  # servable_where requires them (_language_filter)
     )
     for entry in entries:
         ring, _ = innermost_ring(

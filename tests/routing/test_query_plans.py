@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -186,6 +187,29 @@ def test_the_queue_is_read_in_serving_order_from_its_partial_index(floor):
         assert "routing_escalationqueueentry" not in _seq_scans(plan), plan
         assert _indexes(plan) & {"queue_serving_order_idx", "queue_deadline_idx", "queue_rank_deadline_idx"}
     assert "queue_serving_order_idx" in _indexes(_plan(punctual))
+
+
+def test_a_dispatch_walk_skips_a_band_with_nothing_in_the_agents_languages(floor):
+    # the waiting entries all speak English (a fifth of them overdue); an agent speaking only Japanese
+    # gets no walk of either band in serving order: each statement's EXISTS probe answers first
+    now = timezone.now()
+    statements = _captured(
+        lambda: queue_waiting(now=now, limit=8, where=Q(language__in=["", "ja"]), languages={"ja"})
+    )
+    assert len(statements) == 2
+    for sql in statements:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+            raw = cursor.fetchone()[0]
+        plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+        scans = [node for node in _nodes(plan) if node.get("Relation Name") == "routing_escalationqueueentry"]
+        probes = [node for node in scans if node.get("Parent Relationship") == "InitPlan"]
+        walks = [node for node in scans if node.get("Parent Relationship") != "InitPlan"]
+        assert [node["Index Name"] for node in probes] == ["queue_language_deadline_idx"], plan
+        assert probes[0]["Actual Loops"] == 1 and probes[0]["Actual Rows"] == 0, plan
+        assert walks and all(node["Actual Loops"] == 0 for node in walks), plan  # never executed
+    # an English speaker's walk is the same statement and finds its entries
+    assert len(queue_waiting(now=now, limit=8, where=Q(language__in=["", "en"]), languages={"en"})) == 8
 
 
 def test_a_queue_position_is_index_range_counts_without_a_sequential_scan(floor):
