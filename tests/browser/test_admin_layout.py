@@ -3,26 +3,23 @@
 Playwright drives Debian's chromium at 1400 x 1000 and measures what a supervisor would have to scroll
 sideways: the document (document.documentElement.scrollWidth) and each change list's own results box
 (Django's admin scrolls a too-wide table inside it, so the document alone would not show it).
-Screenshots go to $BROWSER_SCREENSHOTS_DIR when set (e.g. test-artifacts/, which git ignores), else to
-pytest's tmp_path, so a reviewer can look at every page.
+Screenshots go to test-artifacts/ (tests.browser.support.ARTIFACTS), so a reviewer can look at every
+page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from agents.models import Weekday
 from routing.models import AssignmentStatus, RoutingEventType
+from tests.browser.support import ARTIFACTS, PASSWORD, WIDTH
 from tests.factories.agents import (
     AgentLanguageFactory,
     AgentScheduleFactory,
@@ -34,20 +31,6 @@ from tests.factories.agents import (
 from tests.factories.routing import CaseAssignmentFactory, RoutingDecisionFactory, RoutingEventFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("seed_rows_back_after_flush")]
-
-WIDTH = 1400
-# The same flags as tests/browser/test_admin_browser.py.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "correct-horse-battery"
 
 # What overflows sideways: the page, and any change list's results box wider inside than it shows.
 OVERFLOW = """() => ({
@@ -73,41 +56,8 @@ CHANGE_LISTS = [
 ]
 
 
-@pytest.fixture
-def browser(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    # Sync Playwright runs an event loop in this thread; Django's ORM calls in the test are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": WIDTH, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def orm_connection_closed(page: Page) -> Iterator[None]:
-    """Close the database connection the test body opened, once the body is done (see the same fixture
-    in tests/browser/test_admin_browser.py: left open on PostgreSQL it blocks dropping the test database)."""
-    yield
-    connections.close_all()
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("BROWSER_SCREENSHOTS_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def log_in(page: Page, base_url: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
     User.objects.create_superuser("layout-admin", "layout-admin@example.com", PASSWORD)
     page.goto(f"{base_url}/admin/login/?next=/admin/")
     page.fill("#id_username", "layout-admin")
@@ -162,7 +112,7 @@ def a_busy_agent():
 
 
 @pytest.mark.usefixtures("orm_connection_closed")
-def test_agent_page_fits_1400_px_with_lists_edited_as_lists(live_server, page: Page, screenshots: Path):
+def test_agent_page_fits_1400_px_with_lists_edited_as_lists(live_server, page: Page):
     # given a supervisor and an agent with skills, languages, specializations and a week of schedules
     agent = a_busy_agent()
     log_in(page, live_server.url)
@@ -170,7 +120,7 @@ def test_agent_page_fits_1400_px_with_lists_edited_as_lists(live_server, page: P
     # when they open the agent
     page.goto(f"{live_server.url}/admin/agents/humanagent/{agent.pk}/change/")
     expect(page.locator("#content h2", has_text="Grace Hopper")).to_be_visible()
-    page.screenshot(path=screenshots / "admin-agent-change-1400.png", full_page=True)
+    page.screenshot(path=ARTIFACTS / "admin-agent-change-1400.png", full_page=True)
 
     # then nothing scrolls sideways
     overflow = page.evaluate(OVERFLOW)
@@ -194,7 +144,7 @@ def test_agent_page_fits_1400_px_with_lists_edited_as_lists(live_server, page: P
 
 
 @pytest.mark.usefixtures("orm_connection_closed")
-def test_main_change_lists_fit_1400_px(live_server, page: Page, screenshots: Path):
+def test_main_change_lists_fit_1400_px(live_server, page: Page):
     # given some work on the floor
     a_busy_agent()
     log_in(page, live_server.url)
@@ -204,7 +154,7 @@ def test_main_change_lists_fit_1400_px(live_server, page: Page, screenshots: Pat
         # when a supervisor opens each change list
         page.goto(f"{live_server.url}/admin/{change_list}/")
         expect(page.locator("#changelist")).to_be_visible()
-        page.screenshot(path=screenshots / f"admin-{change_list.replace('/', '-')}-1400.png", full_page=True)
+        page.screenshot(path=ARTIFACTS / f"admin-{change_list.replace('/', '-')}-1400.png", full_page=True)
         overflow = page.evaluate(OVERFLOW)
         if overflow["page"] > WIDTH or overflow["boxes"]:
             too_wide[change_list] = overflow

@@ -14,20 +14,13 @@ from playwright.sync_api import Page, expect
 
 from agents.models import AgentAvailability, AvailabilityStatus
 from routing.models import QueueStatus
-from tests.browser.test_admin_browser import (  # noqa: F401  (fixtures, used by name)
-    ARTIFACTS,
-    PASSWORD,
-    browser,
-    orm_connection_closed,
-    page,
-)
+from tests.browser.support import ARTIFACTS, PASSWORD, WIDTH
 from tests.factories.routing import retire_seed_roster
 from tests.routing.floor import on_shift_agent, waiting_entry
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("seed_rows_back_after_flush")]
 
 POLL_SECONDS = 1
-WIDTH = 1400
 
 
 def shot(tab: Page, name: str) -> None:
@@ -53,7 +46,7 @@ def leading(number: int) -> re.Pattern[str]:
 @pytest.mark.usefixtures("orm_connection_closed")
 def test_supervisor_morning_dashboard_follows_the_floor_without_a_reload(
     live_server,
-    page: Page,  # noqa: F811  (the imported fixture)
+    page: Page,
     settings,
 ):
     # given the dashboard polling every second, two agents at work and a case waiting past its SLA

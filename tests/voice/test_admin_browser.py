@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 from playwright.sync_api import Page, expect
 
 from agents.roles import SUPERVISORS
-from tests.browser.test_admin_browser import ARTIFACTS, PASSWORD, browser, orm_connection_closed, page  # noqa: F401
+from tests.browser.support import ARTIFACTS, PASSWORD, browser, orm_connection_closed, page  # noqa: F401
 from tests.factories.voice import AgentConfigFactory, TurnFactory
 from tests.voice.conftest import build_tenant
 from voice.models import AgentConfig, MembershipRole, Organization
