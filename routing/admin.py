@@ -47,6 +47,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from agents.models import HumanAgent
+from config.admin_display import short_time
 from config.errors import DomainError
 from routing.models import (
     CaseAssignment,
@@ -136,11 +137,6 @@ class AgentCodeFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = (self.value() or "").strip()
         return queryset.filter(**{self.field_name: value}) if value else queryset
-
-
-def short_time(value: Any) -> str:
-    """A timestamp as a narrow column shows it: Dec 03, 16:57 in the server's time zone."""
-    return timezone.localtime(value).strftime("%b %d, %H:%M") if value else "—"
 
 
 def event_data_html(data: Any) -> SafeString:

@@ -82,7 +82,7 @@ def floor_snapshot(*, sections: frozenset[str], now: dt.datetime | None = None) 
 
 
 def poll_seconds() -> int:
-    return int(getattr(settings, "FLOOR_DASHBOARD_POLL_SECONDS", 5))
+    return settings.FLOOR_DASHBOARD_POLL_SECONDS
 
 
 @dataclass(frozen=True)

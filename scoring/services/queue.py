@@ -27,8 +27,8 @@ only and stops at the first that passes: the calling window is `serving_time_zon
 this minute)` (`scoring.engine.windows.open_zones`, one array parameter on PostgreSQL: a daylight-saving
 change moves with the zone, nothing stored goes stale); the re-call gap is
 `serving_last_call_at <= now - gap`; the attempt limit is `serving_call_attempts < max`. The settings
-(window, gap, limit) are read per claim, so changing them needs no backfill. Then the two lookups by key (the person's lead and score row) check `claimed_at IS NULL` and
-take the locks. The walk's cost is the number of higher-ranked entries it passes over (people outside
+(window, gap, limit) are read per claim, so changing them needs no backfill. Then the two lookups by key
+(the person's lead and score row) check `claimed_at IS NULL` and take the locks. The walk's cost is the number of higher-ranked entries it passes over (people outside
 their window, at the limit, inside the gap, claimed): with everyone callable it is one row.
 """
 

@@ -24,7 +24,6 @@ from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern
-from django.utils import timezone
 
 from config.errors import DomainError
 from voice.access import VoiceCaller, caller_for_user
@@ -32,12 +31,6 @@ from voice.features import model_enabled
 from voice.models import Location, Organization, Provider, Service
 
 CALLER_ATTRIBUTE = "_voice_admin_caller"
-
-
-def short_time(value: Any) -> str:
-    """A timestamp as a narrow change-list column shows it (Dec 03, 16:57, server time zone): the
-    admin's long form ("Dec. 3, 2026, 4:57 p.m.") pushed the voice lists past a 1400 px screen."""
-    return timezone.localtime(value).strftime("%b %d, %H:%M") if value else "—"
 
 
 def admin_caller(request: HttpRequest) -> VoiceCaller:

@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from config.admin_display import short_time
 from config.errors import DomainError
 from voice.admin.base import (
     JSONTextarea,
@@ -28,7 +29,6 @@ from voice.admin.base import (
     OrganizationFilter,
     VoiceAdminMixin,
     admin_caller,
-    short_time,
 )
 from voice.models import AgentConfig
 from voice.selectors import config_diff, config_get, config_list

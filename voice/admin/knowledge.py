@@ -17,7 +17,8 @@ from django.contrib.admin.utils import unquote
 from django.http import Http404, HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
-from voice.admin.base import LocationFilter, OrganizationFilter, VoiceAdminMixin, admin_caller, short_time
+from config.admin_display import short_time
+from voice.admin.base import LocationFilter, OrganizationFilter, VoiceAdminMixin, admin_caller
 from voice.models import KnowledgeEntry
 from voice.models.common import tags_normalize, validate_tags
 from voice.selectors import knowledge_list, knowledge_tags

@@ -16,13 +16,13 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
+from config.admin_display import short_time
 from voice.admin.base import (
     LocationFilter,
     OrganizationFilter,
     ReadOnlyInline,
     VoiceAdminMixin,
     admin_caller,
-    short_time,
 )
 from voice.engine.chart import bar_chart
 from voice.models import Call, CallEvent, Location, Turn
