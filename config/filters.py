@@ -85,7 +85,9 @@ class StrictBooleanField(forms.Field):
         if isinstance(value, bool):
             return value
         if value not in self.VALUES:
-            raise ValidationError(f"{value!r} is not a boolean: use true or false.", code="invalid")
+            raise ValidationError(
+                "%(value)r is not a boolean: use true or false.", code="invalid", params={"value": value}
+            )
         return self.VALUES[value]
 
     def validate(self, value: Any) -> None:  # None is "not given", never "required"
@@ -109,7 +111,7 @@ class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
             return parsed.astimezone(dt.UTC)
         except OverflowError as exc:
             raise ValidationError(
-                f"{value!r} falls outside the years 1 to 9999 in UTC.", code="invalid"
+                "%(value)r falls outside the years 1 to 9999 in UTC.", code="invalid", params={"value": value}
             ) from exc
 
 

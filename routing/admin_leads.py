@@ -447,7 +447,9 @@ class RuleTestForm(forms.Form):
             return None
         lead = Lead.objects.filter(external_id=external_id).first()
         if lead is None:
-            raise forms.ValidationError(f"No lead has the external id {external_id}.")
+            raise forms.ValidationError(
+                "No lead has the external id %(external_id)s.", params={"external_id": external_id}
+            )
         return lead
 
     def facts(self) -> dict[str, Any]:

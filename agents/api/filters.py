@@ -29,7 +29,9 @@ class SkillDomainCodeField(forms.CharField):
     def clean(self, value: Any) -> str:
         code = super().clean(value)  # refuses a NUL character before any query sees it
         if code and not SkillDomain.objects.filter(code=code).exists():
-            raise ValidationError(f"Unknown skill domain {code}.", code="unknown_skill_domain")
+            raise ValidationError(
+                "Unknown skill domain %(code)s.", code="unknown_skill_domain", params={"code": code}
+            )
         return code
 
 

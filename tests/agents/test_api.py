@@ -239,6 +239,22 @@ def test_list_rejects_an_invalid_filter_value_naming_it(supervisor_client):
     assert set(response.json()["fields"]) == {"language", "status"}
 
 
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"skill": "%s%d 50%"}, "skill", "Unknown skill domain %s%d 50%."),
+        ({"active": "%(x)s"}, "active", "'%(x)s' is not a boolean: use true or false."),
+    ],
+)
+def test_a_percent_sign_in_a_filter_value_is_echoed_not_formatted(supervisor_client, params, field, message):
+    """django-filter %-formats each error message with its params: a value quoted into the message
+    itself made `%s` a 500 (found by the fuzzer)."""
+    response = supervisor_client.get(LIST_URL, params)
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {field: [message]}
+
+
 def test_list_searches_name_email_code_and_employee_id(supervisor_client):
     HumanAgentFactory(code="agent_a", name="Grace Hopper", email="grace@example.com", employee_id="E-77")
     HumanAgentFactory(code="agent_b", name="Alan Turing", email="alan@example.com", employee_id="E-88")
