@@ -11,21 +11,26 @@ lead_queue_lifo_idx serve both orders), never a stored column renumbered on inse
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import BooleanField, Case, F, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from routing.models import (
     AssignmentQueue,
     AssignmentQueueStatus,
+    EscalationQueueEntry,
     Lead,
     LeadRoutingHistory,
+    QueueStatus,
     RoutingEvent,
     RoutingExperiment,
     RoutingExperimentVariant,
     RoutingRule,
 )
+from routing.selectors.agent_sql import table
 
 QUEUE_TYPE_ORDER: tuple[str, ...] = ("reassignment", "hot", "active", "waiting", "nurture")
 
@@ -61,6 +66,41 @@ def waiting_queue_types() -> list[str]:
         .distinct()
     )
     return [queue_type for queue_type in QUEUE_TYPE_ORDER if queue_type in present]
+
+
+@dataclass(frozen=True)
+class WaitingWork:
+    """What waits for a free agent: the queue types with a waiting lead (in QUEUE_TYPE_ORDER) and
+    whether any case is queued."""
+
+    lead_types: list[str]
+    cases: bool
+
+    def __bool__(self) -> bool:
+        return self.cases or bool(self.lead_types)
+
+
+_WAITING_WORK_SQL: list[str] = []
+
+
+def waiting_work() -> WaitingWork:
+    """Both queues probed in one statement, so capacity freed with nothing waiting (the common
+    availability change) costs one query and no dispatch: no lock, agent facts or queue walk.
+
+    Hand-written: a compound of a DISTINCT and an EXISTS, which the ORM cannot state on SQLite (no
+    LIMIT inside a compound). A NULL row says a case is queued."""
+    if not _WAITING_WORK_SQL:
+        _WAITING_WORK_SQL.append(
+            f"SELECT DISTINCT queue_type FROM {table(AssignmentQueue)} WHERE status = %s "
+            f"UNION ALL SELECT NULL WHERE EXISTS (SELECT 1 FROM {table(EscalationQueueEntry)} WHERE status = %s)"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_WAITING_WORK_SQL[0], [AssignmentQueueStatus.WAITING, QueueStatus.QUEUED])
+        present = {row[0] for row in cursor.fetchall()}
+    return WaitingWork(
+        lead_types=[queue_type for queue_type in QUEUE_TYPE_ORDER if queue_type in present],
+        cases=None in present,
+    )
 
 
 def lead_detail(*, lead_id) -> Lead | None:

@@ -49,7 +49,13 @@ from routing.models import (
     RoutingEventType,
 )
 from routing.selectors import agent_profile
-from routing.selectors.leads import QUEUE_TYPE_ORDER, serving_order_of, waiting_queue_types
+from routing.selectors.leads import (
+    QUEUE_TYPE_ORDER,
+    WaitingWork,
+    serving_order_of,
+    waiting_queue_types,
+    waiting_work,
+)
 from routing.services.assignment import LockedAgent, find_and_lock, pool_note
 from routing.services.leads import (
     LEAD_RING,
@@ -198,22 +204,32 @@ def _experiment_of(lead: Lead) -> dict[str, Any] | None:
 
 
 def serve_freed_capacity(
-    *, agent: LockedAgent, now: dt.datetime, limit: int | None = None, passing_over: Any = None
+    *,
+    agent: LockedAgent,
+    now: dt.datetime,
+    limit: int | None = None,
+    passing_over: Any = None,
+    waiting: WaitingWork | None = None,
 ) -> list:
     """Give a locked agent with room waiting work of either queue, earliest deadline first (see the
-    module docstring): the case assignments and lead routings made, at most `limit`."""
+    module docstring): the case assignments and lead routings made, at most `limit`. `waiting` is the
+    caller's probe of both queues (waiting_work), taken here if not given: with nothing waiting the
+    agent's facts are not even read."""
     from routing.services.queue import dispatch_to_locked_agent
 
-    served: list = []
-    types = waiting_queue_types()
+    waiting = waiting_work() if waiting is None else waiting
+    if not waiting or not agent.has_room:
+        return []
+    types = waiting.lead_types
     if not types:  # no lead waits: the case queue alone, as before leads existed
         return dispatch_to_locked_agent(agent=agent, now=now, limit=limit, passing_over=passing_over)
+    served: list = []
     while agent.has_room and (limit is None or len(served) < limit):
         profile = agent_profile(agent_id=agent.agent_id, now=now)
         if profile is None or not profile.in_schedule:
             break
         entry = first_servable_lead(profile=profile, types=types)
-        case_deadline = _case_head_deadline(profile)
+        case_deadline = _case_head_deadline(profile) if waiting.cases else None
         if entry is not None and (case_deadline is None or entry.sla_expiry < case_deadline):
             dispatched = _dispatch_lead_entry(
                 entry=entry, agent=agent, profile=profile, now=now, reason=_freed_reason(profile, entry)
@@ -222,8 +238,12 @@ def serve_freed_capacity(
                 break
             served.append(dispatched)
             continue
-        cases = dispatch_to_locked_agent(
-            agent=agent, now=now, limit=1, passing_over=passing_over, profile=profile
+        cases = (
+            dispatch_to_locked_agent(
+                agent=agent, now=now, limit=1, passing_over=passing_over, profile=profile
+            )
+            if waiting.cases
+            else []
         )
         if cases:
             served += cases

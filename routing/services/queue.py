@@ -366,24 +366,30 @@ def assign_entry(
     return assignment
 
 
-@transaction.atomic
 def queue_dispatch_for_agent(
     *, agent_id: int, now: dt.datetime | None = None, skip_locked: bool = False
 ) -> list[CaseAssignment]:
     """An agent may take more work (became available, capacity rose, schedule or skills changed):
-    serve the queue to it.
+    serve the queue to it, in a transaction (a savepoint inside the caller's).
 
-    With `skip_locked` (the sweep) an agent another transaction holds, being given work right now, is
-    left alone instead of waited for: nothing is dispatched."""
-    agent = lock_agent(agent_id, skip_locked=skip_locked)
-    if agent is None:
-        if skip_locked:
-            return []
-        raise AgentNotFound(code=str(agent_id))
+    Both queues are probed first (one query): with nothing waiting, the usual case of a status change,
+    that is all it costs, no savepoint, lock or agent facts. With `skip_locked` (the sweep) an agent
+    another transaction holds, being given work right now, is left alone instead of waited for:
+    nothing is dispatched."""
     # Waiting leads and cases share the agent (routing.services.lead_queue.serve_freed_capacity).
+    from routing.selectors.leads import waiting_work
     from routing.services.lead_queue import serve_freed_capacity
 
-    return serve_freed_capacity(agent=agent, now=now or timezone.now())
+    waiting = waiting_work()
+    if not waiting:
+        return []
+    with transaction.atomic():
+        agent = lock_agent(agent_id, skip_locked=skip_locked)
+        if agent is None:
+            if skip_locked:
+                return []
+            raise AgentNotFound(code=str(agent_id))
+        return serve_freed_capacity(agent=agent, now=now or timezone.now(), waiting=waiting)
 
 
 @transaction.atomic
@@ -636,7 +642,8 @@ def on_agent_capacity_freed(sender, agent_id: int, **kwargs) -> None:
     availability row, so the dispatch commits or rolls back with the change that freed the capacity
     (the lock order holds: the row is already ours). The dispatch runs in a savepoint; a failure in it
     is logged and rolled back to the savepoint, so it never turns the agent's own change into an error,
-    and the next sweep serves the queue instead.
+    and the next sweep serves the queue instead. The probe of both queues before it is one plain read
+    outside the savepoint (a read that fails there means the connection itself has failed).
     """
     try:
         queue_dispatch_for_agent(agent_id=agent_id)

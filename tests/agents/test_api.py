@@ -750,6 +750,20 @@ def test_availability_patch_is_lock_update_and_history_after_auth(
     assert response.status_code == 200
 
 
+def test_availability_patch_to_available_with_nothing_waiting_probes_the_queues_once(
+    supervisor_client, django_assert_num_queries
+):
+    agent = HumanAgentFactory(availability__status=AvailabilityStatus.OFFLINE)
+
+    # as above, plus one probe of both queues (routing.selectors.leads.waiting_work): nothing waits, so
+    # no savepoint, lock, agent facts or queue walk follow it
+    with django_assert_num_queries(3 + 3 + 1 + 2):
+        response = supervisor_client.patch(availability_url(agent.code), {"status": "available"})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "available"
+
+
 # --- OpenAPI ----------------------------------------------------------------------------------------------
 
 
