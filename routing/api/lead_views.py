@@ -275,6 +275,7 @@ class AssignmentQueueApi(generics.ListAPIView):
     queryset = AssignmentQueue.objects.none()
     serializer_class = AssignmentQueueEntrySerializer
     filter_backends: list = []  # the serving order is the point; reordering would falsify positions
+    empty_means_absent = ("queue_type",)  # `?queue_type=` is the default queue (config.openapi)
 
     @extend_schema(
         operation_id="routing_assignment_queue",
@@ -288,7 +289,7 @@ class AssignmentQueueApi(generics.ListAPIView):
                 str,
                 OpenApiParameter.QUERY,
                 enum=list(QueueType.values),
-                description="The queue type (default hot). An unknown one is a 400 naming it.",
+                description="The queue type (default hot; empty means the default). An unknown one is a 400 naming it.",
             )
         ],
         responses={200: AssignmentQueueEntrySerializer(many=True)},
