@@ -21,9 +21,9 @@ from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
-from simple_history.models import HistoricalRecords
 
 from agents.languages import ISO_639_1, LANGUAGE_CHOICES
+from config.history import HistoricalRecords
 
 __all__ = [
     "MAX_CONCURRENT_WORK_LIMIT",

@@ -35,10 +35,10 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from agents.models.automated import AutomatedAgent, IsJSONObject, RandomUUID
 from agents.models.human import IsJSONArray
+from config.history import HistoricalRecords
 
 __all__ = [
     "TaskStatus",

@@ -21,9 +21,9 @@ from typing import Any
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
 from agents.models import IsJSONArray
+from config.history import HistoricalRecords
 from voice.models.common import KnowledgeSearchDocument, SearchDocumentField, tags_normalize, validate_tags
 from voice.models.locations import Location
 from voice.models.tenancy import Organization
