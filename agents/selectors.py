@@ -10,7 +10,7 @@ record's predecessor and whether the row still exists as subqueries) and one to 
 predecessors for diffing.
 
 `agent_detail` on PostgreSQL is one hand-written statement (`AgentDetailStatement`) instead of the
-five above: the agent joined to its availability and performance, its nested sets as JSON arrays.
+five above (and `agent_page` reads a page's ids, then the page through the same statement by id): the agent joined to its availability and performance, its nested sets as JSON arrays.
 Building and compiling the five querysets cost ~4 ms of Python per lookup against under 0.5 ms of
 server time; the statement's text is built once from the models' _meta and the rows become the same
 model instances, with the same select_related and prefetch caches, as the ORM path gives
@@ -61,6 +61,24 @@ def agent_list() -> QuerySet[HumanAgent]:
         "specializations",
         "schedules",
     )
+
+
+def agent_page(
+    agents: QuerySet[HumanAgent], paginate: Callable[[QuerySet[HumanAgent]], list[HumanAgent] | None]
+) -> list[HumanAgent]:
+    """One page of a filtered and ordered `agent_list()`, cut by `paginate` (e.g. a view's
+    paginate_queryset), with everything `agent_list` joins and prefetches.
+
+    PostgreSQL: `paginate` reads only the page's ids, then AgentDetailStatement reads those agents with
+    their sets in one statement: the page costs the count, the ids and one statement, not the page query
+    and a query per nested set, and no queryset is compiled per set (tests/agents/test_detail_statement.py
+    proves the pages equal). Elsewhere the ORM path."""
+    if connection.vendor != "postgresql":
+        return paginate(agents)
+    keys = paginate(agents.select_related(None).prefetch_related(None).only("id"))
+    if keys is None:  # not paginated: every agent
+        return list(agents)
+    return AgentDetailStatement.get().fetch_page([agent.pk for agent in keys])
 
 
 def agent_detail(*, code: str) -> HumanAgent:
@@ -123,7 +141,7 @@ class _JsonRow:
         return [column.format(alias=alias) for column in self.columns]
 
     def instance(self, values: list) -> models.Model:
-        return self.model.from_db(connection.alias, self.attnames, _converted(values, self.converters))
+        return _from_db(self.model, self.attnames, _converted(values, self.converters))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,6 +194,21 @@ class _Nested:
         return rows
 
 
+def _from_db(model: type[models.Model], attnames: tuple[str, ...], values: list) -> models.Model:
+    """`model.from_db(alias, attnames, values)` for a row with every concrete field, without running
+    Model.__init__ per row: its generic argument handling is a third of building a page of agents.
+    The instance is the one from_db gives (its __dict__ holds the state and the same attribute values:
+    tests/agents/test_detail_statement.py compares them). A model with pre_init or post_init receivers
+    takes from_db itself, so they run."""
+    if models.signals.pre_init.has_listeners(model) or models.signals.post_init.has_listeners(model):
+        return model.from_db(connection.alias, attnames, values)
+    instance = model.__new__(model)
+    state = instance._state = models.base.ModelState()
+    state.adding, state.db = False, connection.alias
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    return instance
+
+
 def _converted(values: list, converters: tuple[Converter | None, ...]) -> list:
     return [
         value if convert is None or value is None else convert(value)
@@ -203,7 +236,7 @@ class _Joined:
         return cls(model, tuple(field.attname for field in fields), tuple(converters)), columns
 
     def instance(self, values: tuple) -> models.Model:
-        return self.model.from_db(connection.alias, self.attnames, _converted(list(values), self.converters))
+        return _from_db(self.model, self.attnames, _converted(list(values), self.converters))
 
 
 def _chain(converters: list, expression: Any) -> Converter:
@@ -217,9 +250,11 @@ def _chain(converters: list, expression: Any) -> Converter:
 
 @dataclasses.dataclass(frozen=True)
 class AgentDetailStatement:
-    """The statement behind `agent_detail` on PostgreSQL, built once per process from the models."""
+    """The statement behind `agent_detail` and `agent_page` on PostgreSQL, built once per process from
+    the models: `sql` finds one agent by code, `page_sql` the agents of a page by id."""
 
     sql: str
+    page_sql: str
     agent: _Joined
     availability: _Joined
     performance: _Joined
@@ -245,20 +280,36 @@ class AgentDetailStatement:
             _Nested.build("schedules", AgentSchedule),
         )
         columns = [*agent_columns, *availability_columns, *performance_columns, *(n.sql for n in nested)]
-        sql = (
+        select = (
             f"SELECT {', '.join(columns)} FROM {q(HumanAgent._meta.db_table)} h "
             f"LEFT JOIN {q(AgentAvailability._meta.db_table)} a ON a.{q('agent_id')} = h.{q('id')} "
             f"LEFT JOIN {q(AgentPerformance._meta.db_table)} p ON p.{q('agent_id')} = h.{q('id')} "
-            f"WHERE h.{q('code')} = %s"
         )
-        return cls(sql, agent, availability, performance, nested)
+        return cls(
+            f"{select}WHERE h.{q('code')} = %s",
+            f"{select}WHERE h.{q('id')} = ANY(%s)",
+            agent,
+            availability,
+            performance,
+            nested,
+        )
 
     def fetch(self, code: str) -> HumanAgent | None:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, [code])
             row = cursor.fetchone()
-        if row is None:
-            return None
+        return None if row is None else self._agent(row)
+
+    def fetch_page(self, ids: list[int]) -> list[HumanAgent]:
+        """The agents with these ids, in the order given (an id with no agent is left out)."""
+        if not ids:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(self.page_sql, [ids])
+            found = {agent.pk: agent for agent in map(self._agent, cursor.fetchall())}
+        return [found[pk] for pk in ids if pk in found]
+
+    def _agent(self, row: tuple) -> HumanAgent:
         widths = [len(part.attnames) for part in (self.agent, self.availability, self.performance)]
         ends = [widths[0], widths[0] + widths[1], sum(widths)]
         agent = self.agent.instance(row[: ends[0]])

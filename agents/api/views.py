@@ -19,7 +19,7 @@ from rest_framework.viewsets import GenericViewSet
 from agents.api.filters import AgentFilter
 from agents.api.serializers import AgentAvailabilitySerializer, AgentSerializer
 from agents.models import AgentAvailability, HumanAgent
-from agents.selectors import agent_availability_get, agent_detail, agent_list
+from agents.selectors import agent_availability_get, agent_detail, agent_list, agent_page
 from agents.services import agent_availability_update, agent_create, agent_deactivate, agent_update
 from config.api import ApiErrorSerializer, rendered
 
@@ -85,6 +85,7 @@ class AgentViewSet(GenericViewSet):
     ordering_fields = ["code", "name", "department", "hire_date", "skill_level", "created_at", "updated_at"]
     ordering = ["code"]
     lookup_field = "code"
+    count_with_page = True  # the list's count comes with its page (config.api.StandardPagination)
 
     def get_queryset(self):  # StrictModelPermissions reads the model (HumanAgent) from it
         return agent_list()
@@ -95,7 +96,7 @@ class AgentViewSet(GenericViewSet):
         return agent
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        page = agent_page(self.filter_queryset(self.get_queryset()), self.paginate_queryset)
         return self.get_paginated_response(rendered(AgentSerializer, page, many=True))
 
     def retrieve(self, request: Request, code: str) -> Response:

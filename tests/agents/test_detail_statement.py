@@ -11,7 +11,7 @@ import pytest
 
 from agents.api.serializers import AgentSerializer
 from agents.models import AgentAvailability, AgentPerformance, HumanAgent
-from agents.selectors import AgentDetailStatement, AgentNotFound, agent_detail, agent_list
+from agents.selectors import AgentDetailStatement, AgentNotFound, agent_detail, agent_list, agent_page
 from config.api import rendered
 from tests.factories import (
     AgentLanguageFactory,
@@ -107,6 +107,24 @@ def test_the_statement_gives_what_the_orm_gives_for_varied_agents():
         # then
         assert _graph(statement) == _graph(orm)
         assert rendered(AgentSerializer, statement) == rendered(AgentSerializer, orm)
+
+
+def test_a_page_through_the_statement_gives_what_the_orm_gives_in_the_same_order():
+    rng = random.Random(5)
+    domains = [SkillDomainFactory(code=f"domain_{index}", description="d") for index in range(3)]
+    agents = [_random_agent(rng, domains) for _ in range(12)]
+    AgentAvailability.objects.filter(agent=agents[2]).delete()
+    ordered = agent_list().order_by("-name", "code")
+
+    # when: the middle page of three, cut as a paginator cuts it
+    page = agent_page(ordered, lambda queryset: list(queryset[4:8]))
+
+    # then: the ORM's page, instance for instance, and rendered alike
+    orm = list(ordered[4:8])
+    assert [agent.code for agent in page] == [agent.code for agent in orm]
+    assert [_graph(agent) for agent in page] == [_graph(agent) for agent in orm]
+    assert rendered(AgentSerializer, page, many=True) == rendered(AgentSerializer, orm, many=True)
+    assert agent_page(ordered, lambda queryset: []) == []
 
 
 def test_the_statement_is_one_query_whatever_the_nested_rows(django_assert_num_queries):
