@@ -217,7 +217,7 @@ def _converted(values: list, converters: tuple[Converter | None, ...]) -> list:
 
 
 @dataclasses.dataclass(frozen=True)
-class _Joined:
+class JoinedRow:
     """A model read by its own columns in the statement's row (the agent, or a select_related row)."""
 
     model: type[models.Model]
@@ -225,7 +225,7 @@ class _Joined:
     converters: tuple[Converter | None, ...]
 
     @classmethod
-    def build(cls, model: type[models.Model], alias: str) -> tuple[_Joined, list[str]]:
+    def build(cls, model: type[models.Model], alias: str) -> tuple[JoinedRow, list[str]]:
         fields = model._meta.concrete_fields
         converters = []
         for field in fields:
@@ -255,9 +255,9 @@ class AgentDetailStatement:
 
     sql: str
     page_sql: str
-    agent: _Joined
-    availability: _Joined
-    performance: _Joined
+    agent: JoinedRow
+    availability: JoinedRow
+    performance: JoinedRow
     nested: tuple[_Nested, ...]
 
     @classmethod
@@ -270,9 +270,9 @@ class AgentDetailStatement:
     @classmethod
     def build(cls) -> AgentDetailStatement:
         q = connection.ops.quote_name
-        agent, agent_columns = _Joined.build(HumanAgent, "h")
-        availability, availability_columns = _Joined.build(AgentAvailability, "a")
-        performance, performance_columns = _Joined.build(AgentPerformance, "p")
+        agent, agent_columns = JoinedRow.build(HumanAgent, "h")
+        availability, availability_columns = JoinedRow.build(AgentAvailability, "a")
+        performance, performance_columns = JoinedRow.build(AgentPerformance, "p")
         nested = (
             _Nested.build("skills", AgentSkill, with_domain=True),
             _Nested.build("languages", AgentLanguage),

@@ -21,12 +21,13 @@ Bulk writes go through simple_history's bulk helpers so the audit trail stays co
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -40,9 +41,10 @@ from agents.models import (
     AvailabilityStatus,
     HumanAgent,
 )
-from agents.selectors import HISTORY_BASELINE_REASON, RESTORABLE_ROWS, AgentNotFound
+from agents.selectors import HISTORY_BASELINE_REASON, RESTORABLE_ROWS, AgentNotFound, JoinedRow
 from agents.signals import agent_capacity_freed, agent_schedules_changed, agent_status_changed
 from config.errors import ConflictError, NotFoundError
+from config.history import update_with_history
 
 WORKING_STATUSES = {AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY}
 
@@ -118,6 +120,8 @@ def _availability_locked(*, agent_id: int | None = None, code: str | None = None
     rows = AgentAvailability.objects.select_for_update(no_key=True, of=("self",)).select_related("agent")
     lookup = {"agent_id": agent_id} if code is None else {"agent__code": code}
     try:
+        if code is not None and connection.vendor == "postgresql":
+            return _AvailabilityByCode.get().fetch(code)
         return rows.get(**lookup)
     except AgentAvailability.DoesNotExist:
         agent = HumanAgent.objects.filter(**({"pk": agent_id} if code is None else {"code": code})).first()
@@ -125,6 +129,50 @@ def _availability_locked(*, agent_id: int | None = None, code: str | None = None
             raise AgentNotFound(code=code if code is not None else f"#{agent_id}") from None
         agent_ensure_live_rows(agent=agent)
         return rows.get(agent_id=agent.pk)
+
+
+@dataclasses.dataclass(frozen=True)
+class _AvailabilityByCode:
+    """`_availability_locked(code=...)` on PostgreSQL as one statement written once per process: the
+    availability row locked FOR NO KEY UPDATE and joined to its agent, built into the instances the ORM
+    query gives (select_related cache both ways; tests/agents/test_services.py compares them). The ORM
+    spent longer compiling that query than PostgreSQL running it, on every availability update."""
+
+    sql: str
+    availability: JoinedRow
+    agent: JoinedRow
+
+    @classmethod
+    def get(cls) -> _AvailabilityByCode:
+        statement = _LOCK_BY_CODE.get(connection.alias)
+        if statement is None:
+            q = connection.ops.quote_name
+            availability, availability_columns = JoinedRow.build(AgentAvailability, "a")
+            agent, agent_columns = JoinedRow.build(HumanAgent, "h")
+            sql = (
+                f"SELECT {', '.join([*availability_columns, *agent_columns])} "
+                f"FROM {q(AgentAvailability._meta.db_table)} a "
+                f"JOIN {q(HumanAgent._meta.db_table)} h ON h.{q('id')} = a.{q('agent_id')} "
+                f"WHERE h.{q('code')} = %s FOR NO KEY UPDATE OF a"
+            )
+            statement = _LOCK_BY_CODE[connection.alias] = cls(sql, availability, agent)
+        return statement
+
+    def fetch(self, code: str) -> AgentAvailability:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [code])
+            row = cursor.fetchone()
+        if row is None:
+            raise AgentAvailability.DoesNotExist
+        width = len(self.availability.attnames)
+        availability = self.availability.instance(row[:width])
+        agent = self.agent.instance(row[width:])
+        AgentAvailability.agent.field.set_cached_value(availability, agent)
+        HumanAgent.availability.related.set_cached_value(agent, availability)
+        return availability
+
+
+_LOCK_BY_CODE: dict[str, _AvailabilityByCode] = {}
 
 
 def status_is_manual(status: str) -> bool:
@@ -168,7 +216,8 @@ def _availability_apply_status(
     availability.manual_override = manual_override
     availability.override_reason = override_reason
     availability.expected_available_at = expected_available_at
-    availability.save(
+    update_with_history(  # save() and its history record, in one statement on PostgreSQL
+        availability,
         update_fields=[
             "status",
             "status_since",
@@ -176,7 +225,7 @@ def _availability_apply_status(
             "override_reason",
             "expected_available_at",
             "last_status_change",
-        ]
+        ],
     )
     if status == AvailabilityStatus.BREAK and previous != AvailabilityStatus.BREAK:
         AgentPerformance.objects.filter(agent_id=availability.agent_id).update(last_break_at=now)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.models import AgentAvailability, AgentPerformance, AgentSkill, AvailabilityStatus, HumanAgent
@@ -189,3 +190,36 @@ def test_agent_set_status_keeps_its_signature():
 
     assert availability.status == "busy"
     assert availability.manual_override is True  # a person's busy holds (issue 6, fault 2)
+
+
+@pytest.mark.postgres
+def test_the_locking_lookup_by_code_gives_what_the_orm_query_gives():
+    """agents.services._AvailabilityByCode (PostgreSQL's one hand-written statement) against the ORM's
+    select_for_update().select_related("agent") it stands for."""
+    from agents.services import _AvailabilityByCode
+
+    agent = HumanAgentFactory(base_hourly_rate=Decimal("21.25"), employee_id="E-9")
+    AgentAvailability.objects.filter(agent=agent).update(
+        override_reason="lunch 'n' \\ coffee",
+        expected_available_at=dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.UTC),
+    )
+
+    with transaction.atomic():
+        found = _AvailabilityByCode.get().fetch(agent.code)
+        orm = (
+            AgentAvailability.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("agent")
+            .get(agent__code=agent.code)
+        )
+
+    def values(instance):
+        return {
+            field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields
+        }
+
+    assert values(found) == values(orm)
+    assert values(found.agent) == values(orm.agent)
+    assert found.agent.availability is found
+    assert not found._state.adding and found._state.db == orm._state.db
+    with pytest.raises(AgentAvailability.DoesNotExist):
+        _AvailabilityByCode.get().fetch("agent_nope")
