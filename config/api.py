@@ -260,6 +260,9 @@ class PageNotFound(exceptions.NotFound):
     default_code = "page_not_found"
 
 
+MAX_COUNTED_PAGE = 10**9
+
+
 def _counts_per_row(queryset: Any) -> bool:
     """Whether COUNT(*) OVER () over the queryset's rows is its count (no DISTINCT, no compound)."""
     return isinstance(queryset, QuerySet) and not queryset.query.distinct and not queryset.query.combinator
@@ -289,7 +292,12 @@ class StandardPagination(PageNumberPagination):
         page_size = self.get_page_size(request)
         number = _positive_int_parameter(request, self.page_query_param) or 1
         paginator = self.django_paginator_class(queryset, page_size)
-        if getattr(view, "count_with_page", False) and _counts_per_row(queryset):
+        # (a page number so large its offset leaves SQL's bigint is past the last page: counted below)
+        if (
+            getattr(view, "count_with_page", False)
+            and _counts_per_row(queryset)
+            and number <= MAX_COUNTED_PAGE
+        ):
             rows = list(
                 queryset.annotate(_full_count=Window(Count("pk")))[
                     (number - 1) * page_size : number * page_size

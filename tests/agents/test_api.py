@@ -284,9 +284,11 @@ def test_list_count_comes_with_the_page_and_an_empty_page_still_counts(superviso
     HumanAgentFactory(code="agent_a")
 
     past = supervisor_client.get(LIST_URL, {"page": 2})
+    far = supervisor_client.get(LIST_URL, {"page": 10**19, "page_size": 200})  # an offset past bigint
     nothing = supervisor_client.get(LIST_URL, {"department": "nobody"}).json()
 
     assert (past.status_code, past.json()["code"]) == (404, "page_not_found")
+    assert (far.status_code, far.json()["code"]) == (404, "page_not_found")
     assert "past the last page (1)" in past.json()["fields"]["page"][0]
     assert (nothing["count"], nothing["results"]) == (0, [])
 
