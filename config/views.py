@@ -58,6 +58,7 @@ class ApiRootView(APIView):
                 "automation_workflows": reverse("automation-api:workflow-list", request=request),
                 "automation_messages": reverse("automation-api:message-list", request=request),
                 "scoring": reverse("scoring-api:index", request=request),
+                "voice": reverse("voice-api:index", request=request),
                 "scoring_queue": reverse("scoring-api:queue", request=request),
                 "scoring_callbacks": reverse("scoring-api:callbacks", request=request),
                 "scoring_conversions": reverse("scoring-api:conversions", request=request),

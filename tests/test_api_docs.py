@@ -85,16 +85,17 @@ def test_browsable_api_titles_read_as_words(supervisor_client):
 
 
 def test_every_link_of_the_browsable_roots_opens(supervisor_client):
-    # given the API root and the routing, automation and outbound indexes, as a signed-in person
+    # given the API root and the routing, automation, outbound and voice indexes, as a signed-in person
     # explores them
     root = supervisor_client.get("/api/v1/").json()
     routing = supervisor_client.get(root["routing"]).json()
     automation = supervisor_client.get(root["automation"]).json()
     scoring = supervisor_client.get(root["scoring"]).json()
+    voice = supervisor_client.get(root["voice"]).json()
 
     # then every link answers GET (no 405 for an operation that only takes POST, no 404); the outbound
     # queue, read one queue type at a time, answers a 400 that names the parameter to add
-    for url in [*root.values(), *routing.values(), *automation.values(), *scoring.values()]:
+    for url in [*root.values(), *routing.values(), *automation.values(), *scoring.values(), *voice.values()]:
         response = supervisor_client.get(url)
         if response.status_code == 400:
             assert list(response.json()["fields"]) == ["queue_type"], url
@@ -104,3 +105,4 @@ def test_every_link_of_the_browsable_roots_opens(supervisor_client):
     # the outbound index links its queue with a queue type, so that link opens as it is
     assert supervisor_client.get(scoring["queue"]).status_code == 200
     assert automation["tasks"].endswith("/api/v1/automation/tasks/")
+    assert voice["knowledge"].endswith("/api/v1/voice/knowledge/")

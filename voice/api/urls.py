@@ -1,7 +1,9 @@
 """Voice API, mounted at /api/v1/voice/ by config.urls."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from config.views import ApiIndexView
 from voice.api.views import (
     AgentConfigViewSet,
     AppointmentViewSet,
@@ -25,4 +27,26 @@ router.register("configs", AgentConfigViewSet, basename="config")
 router.register("calls", CallViewSet, basename="call")
 router.register("knowledge", KnowledgeViewSet, basename="knowledge")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "",
+        ApiIndexView.as_view(
+            name="Voice agent back office",
+            links=tuple(
+                (name, f"voice-api:{basename}-list")
+                for name, basename in (
+                    ("organizations", "organization"),
+                    ("locations", "location"),
+                    ("services", "service"),
+                    ("providers", "provider"),
+                    ("appointments", "appointment"),
+                    ("configs", "config"),
+                    ("calls", "call"),
+                    ("knowledge", "knowledge"),
+                )
+            ),
+        ),
+        name="index",
+    ),
+    *router.urls,
+]
