@@ -262,3 +262,32 @@ def test_the_sweep_finds_due_escalations_by_their_index(floor):
     ).order_by("next_escalation_at")[:1000]
     plan = json.loads(due.values_list("pk").explain(format="json"))[0]["Plan"]
     assert "queue_next_escalation_idx" in _indexes(plan)
+
+
+def test_a_completions_rebuild_of_the_agents_figures_reads_only_the_covering_index(floor):
+    """routing.metrics.performance_refresh_agent (each completion) aggregates the agent's assignments of
+    the window: an index-only range of assignment_agent_assigned_idx, not a heap page per assignment."""
+    from routing.metrics import performance_refresh_agent
+
+    with connection.cursor() as cursor:  # 30,000 completed assignments of the plan cases, 6 per agent
+        cursor.execute(
+            "INSERT INTO routing_caseassignment (id, case_id, customer_id, agent_id, assigned_at, completed_at, "
+            "status, priority, complexity, required_skills, customer_frustration, resolution_minutes, "
+            "csat_rating, escalated, routing_strategy) "
+            "SELECT gen_random_uuid(), c.case_id, '', h.id, now() - (n %% 200) * interval '1 day', now(), "
+            "'completed', 'low', 'low', '[]'::jsonb, 'low', 10, 4, FALSE, 'skill_based' "
+            "FROM generate_series(1, %s) n JOIN routing_supportcase c ON c.case_id = 'plan-' || n "
+            "JOIN agents_humanagent h ON h.code = 'plan_' || (1 + n %% %s)",
+            [WAITING, AGENTS],
+        )
+        cursor.execute("VACUUM ANALYZE routing_caseassignment")
+    agent = HumanAgent.objects.get(code="plan_7")
+    statements = _captured(lambda: performance_refresh_agent(agent_id=agent.pk, now=timezone.now()))
+
+    with transaction.atomic():  # price out the other ways to read the rows (small tables tempt bitmaps)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = _plan(statements[-1])
+    scans = {node["Index Name"]: node["Node Type"] for node in _nodes(plan) if "Index Name" in node}
+    assert scans.get("assignment_agent_assigned_idx") == "Index Only Scan", plan
