@@ -118,6 +118,7 @@ def _compiled(serializer: serializers.BaseSerializer) -> Render:
     getattr (DRF's own get_attribute still handles the rare cases: a missing attribute, a callable,
     a Mapping), a nested serializer or list of them is rendered by its own plan, anything else (a
     related field, a method field, a serializer with its own to_representation) through DRF as before.
+    A Mapping (a decision's stored candidates) is read by key, as DRF reads it.
     The output is DRF's, key for key (tests/test_api_rendering.py compares them)."""
     if isinstance(serializer, serializers.ListSerializer):
         if type(serializer).to_representation is not serializers.ListSerializer.to_representation:
@@ -134,15 +135,13 @@ def _compiled(serializer: serializers.BaseSerializer) -> Render:
     ):
         return serializer.to_representation
     steps = [_field_step(field) for field in serializer._readable_fields]
-    as_drf = serializer.to_representation
 
     def render(instance: Any) -> dict[str, Any]:
-        if isinstance(instance, Mapping):  # DRF reads a Mapping by key
-            return as_drf(instance)
+        by_key = isinstance(instance, Mapping)  # DRF reads a Mapping by key (a decision's candidates)
         ret = {}
-        for name, get, to_representation, related in steps:
+        for name, get, get_by_key, to_representation, related in steps:
             try:
-                attribute = get(instance)
+                attribute = get_by_key(instance) if by_key else get(instance)
             except SkipField:
                 continue
             # a related field may give a PKOnlyObject (DRF's pk-only optimization), None when its pk is
@@ -153,15 +152,15 @@ def _compiled(serializer: serializers.BaseSerializer) -> Render:
     return render
 
 
-def _field_step(field: serializers.Field) -> tuple[str, Render, Render, bool]:
+def _field_step(field: serializers.Field) -> tuple[str, Render, Render, Render, bool]:
     to_representation = (
         _compiled(field) if isinstance(field, serializers.BaseSerializer) else field.to_representation
     )
     related = isinstance(field, serializers.RelatedField)
-    if type(field).get_attribute is not serializers.Field.get_attribute or len(field.source_attrs) != 1:
-        return field.field_name, field.get_attribute, to_representation, related
-    attr = field.source_attrs[0]
     drf_get = field.get_attribute
+    if type(field).get_attribute is not serializers.Field.get_attribute or len(field.source_attrs) != 1:
+        return field.field_name, drf_get, drf_get, to_representation, related
+    attr = field.source_attrs[0]
 
     def get(instance: Any) -> Any:
         try:
@@ -172,7 +171,14 @@ def _field_step(field: serializers.Field) -> tuple[str, Render, Render, bool]:
             return drf_get(instance)  # a default, None, SkipField or DRF's error, as DRF decides
         return drf_get(instance) if callable(value) else value
 
-    return field.field_name, get, to_representation, related
+    def get_by_key(instance: Mapping) -> Any:
+        try:
+            value = instance[attr]
+        except KeyError:
+            return drf_get(instance)
+        return drf_get(instance) if callable(value) else value
+
+    return field.field_name, get, get_by_key, to_representation, related
 
 
 def rendered(serializer_class: type[serializers.BaseSerializer], instance: Any, *, many: bool = False) -> Any:

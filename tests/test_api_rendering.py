@@ -102,3 +102,18 @@ def test_method_related_callable_default_and_skipped_fields_follow_drf():
     assert render(mapping) == _plain(_Shapes(mapping).data)
     assert _compiled(_Custom())({"name": "z"}) == {"custom": "z"}
     assert _compiled(_Custom(many=True))([{"name": "z"}]) == [{"custom": "z"}]
+
+
+def test_a_decision_with_stored_candidates_and_prerank_renders_as_drf_renders_it():
+    from routing.api.serializers.outputs import RoutingDecisionSerializer
+    from tests.factories.routing import RoutingDecisionFactory
+
+    decision = RoutingDecisionFactory(
+        candidates=[
+            {"agent_id": 1, "agent_code": "a", "total": 0.5, "factors": {"skill": 1.0}, "details": {}}
+        ],
+        candidate_count=1,
+        prerank={"pool": 50, "pool_full": False, "eligible": 1},
+    )
+
+    assert rendered(RoutingDecisionSerializer, decision) == _plain(_drf(RoutingDecisionSerializer, decision))
