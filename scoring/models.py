@@ -109,12 +109,6 @@ class UserCallScore(models.Model):
             models.Index(fields=["is_active"], name="user_call_scores_is_active_idx"),
             # The seed's user_call_scores_current_queue_type_idx: Django caps index names at 30 characters.
             models.Index(fields=["current_queue_type"], name="ucs_current_queue_type_idx"),
-            # The queue's walk: highest score first among active, unclaimed people.
-            models.Index(
-                fields=["-current_score", "id"],
-                condition=Q(is_active=True, claimed_at__isnull=True),
-                name="ucs_serving_idx",
-            ),
             models.Index(fields=["last_reset_date"], condition=Q(is_active=True), name="ucs_reset_due_idx"),
         ]
         constraints = [
