@@ -10,7 +10,8 @@ record's predecessor and whether the row still exists as subqueries) and one to 
 predecessors for diffing.
 
 `agent_detail` on PostgreSQL is one hand-written statement (`AgentDetailStatement`) instead of the
-five above (and `agent_page` reads a page's ids, then the page through the same statement by id): the agent joined to its availability and performance, its nested sets as JSON arrays.
+five above: the agent joined to its availability and performance, its nested sets as JSON arrays
+(`agent_page` reads a page's ids, then the page through the same statement by id).
 Building and compiling the five querysets cost ~4 ms of Python per lookup against under 0.5 ms of
 server time; the statement's text is built once from the models' _meta and the rows become the same
 model instances, with the same select_related and prefetch caches, as the ORM path gives

@@ -118,11 +118,12 @@ def _availability_locked(*, agent_id: int | None = None, code: str | None = None
     created some other way may not: that agent is known, so it gets the row rather than a "no such agent".
     """
     rows = AgentAvailability.objects.select_for_update(no_key=True, of=("self",)).select_related("agent")
-    lookup = {"agent_id": agent_id} if code is None else {"agent__code": code}
     try:
-        if code is not None and connection.vendor == "postgresql":
+        if code is None:
+            return rows.get(agent_id=agent_id)
+        if connection.vendor == "postgresql":
             return _AvailabilityByCode.get().fetch(code)
-        return rows.get(**lookup)
+        return rows.get(agent__code=code)
     except AgentAvailability.DoesNotExist:
         agent = HumanAgent.objects.filter(**({"pk": agent_id} if code is None else {"code": code})).first()
         if agent is None:

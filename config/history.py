@@ -10,6 +10,8 @@ descriptor here builds it once and hands out an instance per access as before.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -70,39 +72,25 @@ def update_with_history(instance: models.Model, *, update_fields: list[str]) -> 
     ):
         instance.save(update_fields=update_fields)
         return
-    history_model = getattr(model, records.manager_name).model
+    shape = _record_shape(model)
     q = connection.ops.quote_name
     changed = [model._meta.get_field(name) for name in update_fields]
     sets = ", ".join(f"{q(field.column)} = %s" for field in changed)
     values = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in changed]
-    included = records.fields_included(model)
     user = records.get_history_user(instance)
-    columns = [
-        *(q(history_model._meta.get_field(field.attname).column) for field in included),
-        *(
-            q(history_model._meta.get_field(name).column)
-            for name in ("history_date", "history_change_reason")
-        ),
-        q("history_type"),
-        q(history_model._meta.get_field("history_user").column),
-    ]
     record = [
         *(
-            history_model._meta.get_field(field.attname).get_db_prep_save(
-                getattr(instance, field.attname), connection
-            )
-            for field in included
+            target.get_db_prep_save(getattr(instance, field.attname), connection)
+            for field, target in zip(shape.fields, shape.targets, strict=True)
         ),
-        history_model._meta.get_field("history_date").get_db_prep_save(
-            getattr(instance, "_history_date", timezone.now()), connection
-        ),
+        shape.history_date.get_db_prep_save(getattr(instance, "_history_date", timezone.now()), connection),
         records.get_change_reason_for_object(instance, "~", None),
         "~",
         None if user is None else user.pk,
     ]
     sql = (
         f"WITH changed AS (UPDATE {q(model._meta.db_table)} SET {sets} WHERE {q(model._meta.pk.column)} = %s "
-        f"RETURNING 1) INSERT INTO {q(history_model._meta.db_table)} ({', '.join(columns)}) "
+        f"RETURNING 1) INSERT INTO {shape.table} ({shape.columns}) "
         f"SELECT {', '.join(['%s'] * len(record))} FROM changed"
     )
     with connection.cursor() as cursor:
@@ -112,8 +100,41 @@ def update_with_history(instance: models.Model, *, update_fields: list[str]) -> 
     instance._state.adding, instance._state.db = False, connection.alias
 
 
-def _other_listeners(model: type[models.Model], records: HistoricalRecords) -> bool:
+@dataclasses.dataclass(frozen=True)
+class _RecordShape:
+    """A historised model's record as update_with_history inserts it, read once from the models."""
+
+    history_model: type[models.Model]
+    table: str
+    fields: list[models.Field]  # the tracked model's fields the record copies
+    targets: list[models.Field]  # the record's field for each of them
+    history_date: models.Field
+    columns: str  # the INSERT's column list: the copies, then date, reason, type and user
+
+
+@functools.cache
+def _record_shape(model: type[models.Model]) -> _RecordShape:
+    records = _REGISTERED[model]
     history_model = getattr(model, records.manager_name).model
+    meta, q = history_model._meta, connection.ops.quote_name
+    fields = records.fields_included(model)
+    targets = [meta.get_field(field.attname) for field in fields]
+    extras = [
+        meta.get_field(name)
+        for name in ("history_date", "history_change_reason", "history_type", "history_user")
+    ]
+    return _RecordShape(
+        history_model=history_model,
+        table=q(meta.db_table),
+        fields=fields,
+        targets=targets,
+        history_date=extras[0],
+        columns=", ".join(q(field.column) for field in [*targets, *extras]),
+    )
+
+
+def _other_listeners(model: type[models.Model], records: HistoricalRecords) -> bool:
+    history_model = _record_shape(model).history_model
     if models.signals.pre_save.has_listeners(model) or any(
         signal.has_listeners(history_model)
         for signal in (

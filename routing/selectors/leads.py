@@ -11,6 +11,7 @@ lead_queue_lifo_idx serve both orders), never a stored column renumbered on inse
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -57,17 +58,6 @@ def lead_queue_serving_order(*, queue_type: str, now: dt.datetime | None = None)
     )
 
 
-def waiting_queue_types() -> list[str]:
-    """The queue types with a waiting lead, in QUEUE_TYPE_ORDER (one indexed query)."""
-    present = set(
-        AssignmentQueue.objects.filter(status=AssignmentQueueStatus.WAITING)
-        .order_by()
-        .values_list("queue_type", flat=True)
-        .distinct()
-    )
-    return [queue_type for queue_type in QUEUE_TYPE_ORDER if queue_type in present]
-
-
 @dataclass(frozen=True)
 class WaitingWork:
     """What waits for a free agent: the queue types with a waiting lead (in QUEUE_TYPE_ORDER) and
@@ -80,22 +70,23 @@ class WaitingWork:
         return self.cases or bool(self.lead_types)
 
 
-_WAITING_WORK_SQL: list[str] = []
+@functools.cache
+def _waiting_work_sql() -> str:
+    return (
+        f"SELECT DISTINCT queue_type FROM {table(AssignmentQueue)} WHERE status = %s "
+        f"UNION ALL SELECT NULL WHERE EXISTS (SELECT 1 FROM {table(EscalationQueueEntry)} WHERE status = %s)"
+    )
 
 
 def waiting_work() -> WaitingWork:
-    """Both queues probed in one statement, so capacity freed with nothing waiting (the common
-    availability change) costs one query and no dispatch: no lock, agent facts or queue walk.
+    """Both queues probed in one indexed statement: the queue types with a waiting lead, in
+    QUEUE_TYPE_ORDER, and whether a case is queued. Capacity freed with nothing waiting (the common
+    availability change) then costs this one query and no dispatch: no lock, agent facts or queue walk.
 
     Hand-written: a compound of a DISTINCT and an EXISTS, which the ORM cannot state on SQLite (no
     LIMIT inside a compound). A NULL row says a case is queued."""
-    if not _WAITING_WORK_SQL:
-        _WAITING_WORK_SQL.append(
-            f"SELECT DISTINCT queue_type FROM {table(AssignmentQueue)} WHERE status = %s "
-            f"UNION ALL SELECT NULL WHERE EXISTS (SELECT 1 FROM {table(EscalationQueueEntry)} WHERE status = %s)"
-        )
     with connection.cursor() as cursor:
-        cursor.execute(_WAITING_WORK_SQL[0], [AssignmentQueueStatus.WAITING, QueueStatus.QUEUED])
+        cursor.execute(_waiting_work_sql(), [AssignmentQueueStatus.WAITING, QueueStatus.QUEUED])
         present = {row[0] for row in cursor.fetchall()}
     return WaitingWork(
         lead_types=[queue_type for queue_type in QUEUE_TYPE_ORDER if queue_type in present],

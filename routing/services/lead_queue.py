@@ -53,7 +53,6 @@ from routing.selectors.leads import (
     QUEUE_TYPE_ORDER,
     WaitingWork,
     serving_order_of,
-    waiting_queue_types,
     waiting_work,
 )
 from routing.services.assignment import LockedAgent, find_and_lock, pool_note
@@ -387,7 +386,7 @@ def lead_sweep(*, now: dt.datetime | None = None) -> tuple[int, int, int]:
     escalated = lead_escalate_breaches(now=now)
     dispatched = failed = 0
     budget = LEAD_SWEEP_DISPATCH
-    for queue_type in waiting_queue_types():
+    for queue_type in waiting_work().lead_types:
         if budget <= 0:
             break
         ids = list(
