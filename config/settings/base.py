@@ -98,6 +98,16 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
+# Server-side prepared statements for the routing searches (config.prepared); PostgreSQL only. Turn
+# off behind a connection pooler that does not keep prepared statements per client (PgBouncer in
+# transaction mode before 1.21).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+if DATABASE_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # Django leaves psycopg's prepare_threshold at None, which refuses even an explicit prepare. A
+    # threshold no statement reaches: only config.prepared's cursor prepares (prepare=True); the ORM's
+    # client-side-binding cursors never do.
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
+
 # --- Read replicas (config.db_router) --------------------------------------------------------------
 # Optional PostgreSQL replicas of the primary: lag-tolerant reads (list endpoints, reports) go there,
 # everything that writes, locks or decides permissions stays on the primary. None set: nothing changes.

@@ -2,9 +2,11 @@
 
 Why hand-written SQL rather than the ORM: the candidate search runs on every route and every dispatch,
 and building its queryset (a dozen Exists, the zone windows) cost 10-15 ms of Python per call, as much as
-the whole route may take. The text below is built by string joins with every value passed as a
-parameter, from table and column names read from the models' _meta, and is the same on PostgreSQL and
-SQLite except where marked.
+the whole route may take. The text below is built by string joins from table and column names read from the models' _meta,
+and is the same on PostgreSQL and SQLite except where marked. What a call supplies (times, dates,
+zones, skills, the language) is a parameter; what the code fixes (statuses, types, proficiency levels,
+limits) is a literal (config.prepared.literal), so that the statements can be prepared: a prepared
+statement's generic plan can use a partial index only when its predicate's values are in the text.
 
 The rules are stated once, in routing.engine.rules.ELIGIBILITY_RULES (order, when each is in force);
 RULE_SQL below translates each of them, by name, and must cover every rule (checked on import).
@@ -40,6 +42,7 @@ from agents.models import (
     ScheduleType,
     SkillDomain,
 )
+from config.prepared import literal, literals
 from routing.engine.rules import ELIGIBILITY_RULES, proficiencies_at_least, rules_in_force
 from routing.engine.schedule import local_clock, weekday_name
 from routing.engine.types import PROFICIENCY_ORDER, Ring, SpecializationFact, WorkProfile
@@ -117,16 +120,15 @@ def probe(subquery: str, *, per_row: bool, present: bool = True) -> str:
     return f"{'' if present else 'NOT '}EXISTS ({subquery}{suffix})"
 
 
-def open_difficult_sql() -> tuple[str, list]:
+def open_difficult_sql() -> str:
     """The agent's open difficult assignments (assignment_open_difficult_idx; routing.models
     DIFFICULT_ASSIGNMENT_Q states the same condition for the ORM)."""
     assert DIFFICULT_ASSIGNMENT_Q  # the condition below is that Q: complexity high or frustration high+
-    sql = (
+    return (
         f"(SELECT COUNT(*) FROM {table(CaseAssignment)} c WHERE c.agent_id = a.agent_id "
-        f"AND c.status IN ({_placeholders(OPEN_ASSIGNMENT_STATUSES)}) "
-        "AND (c.complexity = %s OR c.customer_frustration IN (%s, %s)))"
+        f"AND c.status IN ({literals(OPEN_ASSIGNMENT_STATUSES)}) "
+        f"AND (c.complexity = {literal('high')} OR c.customer_frustration IN ({literals(['high', 'critical'])})))"
     )
-    return sql, [*OPEN_ASSIGNMENT_STATUSES, "high", "high", "critical"]
 
 
 @dataclass
@@ -166,9 +168,9 @@ class AgentRules:
         adapt = connection.ops.adapt_datefield_value
         return Sql(
             f"EXISTS (SELECT 1 FROM {_agents_schedules('s.agent_id')} t WHERE "
-            "t.schedule_type = %s AND t.day_of_week = %s AND t.effective_from <= %s "
-            "AND (t.effective_until IS NULL OR t.effective_until >= %s))",
-            [ScheduleType.TEMPORARY, weekday, adapt(day), adapt(day)],
+            f"t.schedule_type = {literal(ScheduleType.TEMPORARY)} AND t.day_of_week = %s "
+            "AND t.effective_from <= %s AND (t.effective_until IS NULL OR t.effective_until >= %s))",
+            [weekday, adapt(day), adapt(day)],
         )
 
     def windows(self) -> Sql:
@@ -195,13 +197,12 @@ class AgentRules:
                     Sql(
                         f"(s.day_of_week = %s AND {clock_sql} AND s.effective_from <= %s "
                         f"AND (s.effective_until IS NULL OR s.effective_until >= %s) "
-                        f"AND (s.schedule_type <> %s OR NOT {replaced.text}))",
+                        f"AND (s.schedule_type <> {literal(ScheduleType.REGULAR)} OR NOT {replaced.text}))",
                         [
                             weekday_name(day),
                             *clock_params,
                             adapt_date(day),
                             adapt_date(day),
-                            ScheduleType.REGULAR,
                             *replaced.params,
                         ],
                     )
@@ -216,18 +217,17 @@ class AgentRules:
         0 if none)."""
         windows = self.windows()
         return Sql(
-            f"(COALESCE((SELECT MAX(CASE WHEN s.schedule_type = %s THEN 2 ELSE 1 END) "
+            f"(COALESCE((SELECT MAX(CASE WHEN s.schedule_type = {literal(ScheduleType.EXCEPTION)} THEN 2 ELSE 1 END) "
             f"FROM {_agents_schedules('a.agent_id')} s WHERE {windows.text}), 0) = 1)",
-            [ScheduleType.EXCEPTION, *windows.params],
+            windows.params,
         )
 
     def difficult_streak(self) -> Sql:
-        open_sql, open_params = open_difficult_sql()
         completed = (
             f"COALESCE((SELECT pp.consecutive_difficult_cases FROM {table(AgentPerformance)} pp "
             "WHERE pp.agent_id = a.agent_id), 0)"
         )
-        return Sql(f"({completed} + {open_sql})", open_params)
+        return Sql(f"({completed} + {open_difficult_sql()})")
 
     # --- the rules --------------------------------------------------------------------------------
 
@@ -245,10 +245,10 @@ class AgentRules:
                     probe(
                         f"SELECT 1 FROM {table(AgentSkill)} k WHERE k.agent_id = a.agent_id "
                         f"AND k.domain_id = (SELECT d.id FROM {table(SkillDomain)} d WHERE d.code = %s) "
-                        f"AND k.proficiency IN ({_placeholders(levels)})",
+                        f"AND k.proficiency IN ({literals(levels)})",
                         per_row=self.per_row,
                     ),
-                    [skill, *levels],
+                    [skill],
                 ),
             )
             for skill in self.ring.skills
@@ -260,9 +260,10 @@ class AgentRules:
         levels = list(proficiencies_at_least(self.ring.min_proficiency))
         return Sql(
             f"((SELECT COUNT(*) FROM {table(AgentSkill)} k WHERE k.agent_id = a.agent_id "
-            f"AND k.proficiency IN ({_placeholders(levels)}) AND k.domain_id IN "
-            f"(SELECT d.id FROM {table(SkillDomain)} d WHERE d.code IN ({_placeholders(skills)}))) = %s)",
-            [*levels, *skills, len(skills)],
+            f"AND k.proficiency IN ({literals(levels)}) AND k.domain_id IN "
+            f"(SELECT d.id FROM {table(SkillDomain)} d WHERE d.code IN ({_placeholders(skills)}))) = "
+            f"{literal(len(skills))})",
+            skills,
         )
 
     def all_rules(self) -> Sql:
@@ -336,8 +337,8 @@ RULE_SQL: dict[str, Callable[[AgentRules], list[tuple[str, Sql]]]] = {
     "working_status": _one(
         "working_status",
         lambda rules: Sql(
-            "(a.status = %s OR (a.status = %s AND NOT a.manual_override))",
-            [AvailabilityStatus.AVAILABLE, AvailabilityStatus.BUSY],
+            f"(a.status = {literal(AvailabilityStatus.AVAILABLE)} "
+            f"OR (a.status = {literal(AvailabilityStatus.BUSY)} AND NOT a.manual_override))"
         ),
     ),
     "in_schedule": _one("in_schedule", AgentRules.in_schedule),
@@ -345,7 +346,7 @@ RULE_SQL: dict[str, Callable[[AgentRules], list[tuple[str, Sql]]]] = {
     "skills": AgentRules.skill_stages,
     "frustration_tolerance": _one(
         "frustration_tolerance",
-        lambda rules: Sql("h.frustration_tolerance <> %s", [FrustrationTolerance.LOW]),
+        lambda rules: Sql(f"h.frustration_tolerance <> {literal(FrustrationTolerance.LOW)}"),
     ),
     "fatigue_lockout": _one("fatigue_lockout", _fatigue),
     "excluded": _one("excluded", _excluded),

@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from agents.models import AvailabilityStatus, HumanAgent
+from config.prepared import literal, prepared_cursor
 from routing.engine.types import AgentProfile, Ring, WorkProfile
 from routing.selectors.agent_sql import (
     AVAILABILITY,
@@ -100,8 +101,10 @@ class Funnel:
     avg_resolution_minutes: float | None
 
 
-def _fetch(sql: Sql) -> list[tuple]:
-    with connection.cursor() as cursor:
+def _fetch(sql: Sql, *, prepare: bool = False) -> list[tuple]:
+    """The rows of a statement; `prepare`: a server-side prepared statement (config.prepared), for the
+    searches that run on every route and dispatch."""
+    with prepared_cursor() if prepare else connection.cursor() as cursor:
         cursor.execute(sql.text, sql.params)
         return cursor.fetchall()
 
@@ -122,11 +125,11 @@ def _pool(rules: AgentRules, size: int) -> Sql:
         agent = f"JOIN {table(HumanAgent)} h ON h.id = a.agent_id"
     walk = f"FROM {AVAILABILITY} a {agent} WHERE {{status}} AND {rule}"
     statuses = [
-        ("a.status = %s", [AvailabilityStatus.AVAILABLE]),
-        ("a.status = %s AND NOT a.manual_override", [AvailabilityStatus.BUSY]),
+        f"a.status = {literal(AvailabilityStatus.AVAILABLE)}",
+        f"a.status = {literal(AvailabilityStatus.BUSY)} AND NOT a.manual_override",
     ]
     selects, params = [], []
-    for index, (status, status_params) in enumerate(statuses):
+    for index, status in enumerate(statuses):
         if connection.vendor == "postgresql":
             # Load by load (LATERAL, one index range of availability_status_load_idx each), so the walk
             # stops as soon as the pool is full: given ORDER BY current_load, the planner preferred to
@@ -135,15 +138,17 @@ def _pool(rules: AgentRules, size: int) -> Sql:
                 f"SELECT walked.agent_id FROM generate_series(0, {MAX_LOAD}) AS level(load) "
                 f"CROSS JOIN LATERAL (SELECT a.agent_id {walk.format(status=status)} "
                 f"AND a.current_load = level.load "
-                f"ORDER BY a.last_assigned_at ASC NULLS FIRST LIMIT %s) walked"
+                f"ORDER BY a.last_assigned_at ASC NULLS FIRST LIMIT {literal(size)}) walked"
             )
         else:
             selects.append(
                 f"SELECT agent_id FROM (SELECT a.agent_id {walk.format(status=status)} "
-                f"ORDER BY a.current_load, a.last_assigned_at ASC NULLS FIRST LIMIT %s) walk_{index}"
+                f"ORDER BY a.current_load, a.last_assigned_at ASC NULLS FIRST LIMIT {literal(size)}) walk_{index}"
             )
-        params += [*status_params, *where.params, size]
-    return Sql(f"SELECT agent_id FROM ({' UNION ALL '.join(selects)}) walked_all LIMIT %s", [*params, size])
+        params += where.params
+    return Sql(
+        f"SELECT agent_id FROM ({' UNION ALL '.join(selects)}) walked_all LIMIT {literal(size)}", params
+    )
 
 
 def agent_candidates(
@@ -160,10 +165,9 @@ def agent_candidates(
     zones = schedule_zones_in_use(now=now) if zones is None else zones
     pool = candidate_pool() if pool is None else pool
     rules = AgentRules(work=work, ring=ring, now=now, zones=zones, lockout=lockout, per_row=pool > 0)
-    open_sql, open_params = open_difficult_sql()
     facts = facts_sql("a.agent_id")
     columns = profile_select(
-        Sql(f"{open_sql} AS open_difficult, {facts.text} AS facts", [*open_params, *facts.params])
+        Sql(f"{open_difficult_sql()} AS open_difficult, {facts.text} AS facts", facts.params)
     )
     if pool > 0:  # the walk drives the loading: one statement
         walked = _pool(rules, pool)
@@ -178,7 +182,7 @@ def agent_candidates(
             [*columns.params, *where.params],
         )
     names = [*PROFILE_NAMES, "open_difficult", "facts"]
-    records = [dict(zip(names, row, strict=True)) for row in _fetch(sql)]
+    records = [dict(zip(names, row, strict=True)) for row in _fetch(sql, prepare=pool > 0)]
     problems: list[dict] = []
     agents = profiles_from_rows(records, in_schedule=True, problems=problems)
     return CandidateSearch(agents=agents, pool_size=len(records), pool_limit=pool, problems=problems)
@@ -251,16 +255,15 @@ def _one_agent(*, agent_id: int, now: dt.datetime, zones: list[str] | None) -> d
     zones = schedule_zones_in_use(now=now) if zones is None else zones
     rules = AgentRules(work=_NO_WORK, ring=_NO_RING, now=now, zones=zones, lockout=0, per_row=True)
     in_schedule = rules.in_schedule()
-    open_sql, open_params = open_difficult_sql()
     columns = profile_select()
     facts = facts_sql("a.agent_id")
     sql = Sql(
-        f"SELECT {columns.text}, {open_sql} AS open_difficult, {facts.text} AS facts, "
+        f"SELECT {columns.text}, {open_difficult_sql()} AS open_difficult, {facts.text} AS facts, "
         f"CASE WHEN {in_schedule.text} THEN 1 ELSE 0 END AS in_schedule {base_from(per_row=True)} "
         "WHERE a.agent_id = %s",
-        [*open_params, *facts.params, *in_schedule.params, agent_id],
+        [*facts.params, *in_schedule.params, agent_id],
     )
-    rows = _fetch(sql)
+    rows = _fetch(sql, prepare=True)
     if not rows:
         return None
     return dict(zip([*PROFILE_NAMES, "open_difficult", "facts", "in_schedule"], rows[0], strict=True))

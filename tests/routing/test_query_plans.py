@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -152,7 +153,42 @@ def _seq_scans(plan: dict) -> set[str]:
     return {node["Relation Name"] for node in _nodes(plan) if node["Node Type"] == "Seq Scan"}
 
 
+def _statements(operation) -> list[tuple[str, list]]:
+    """The statements an operation runs, as sent: text with %s placeholders and the parameters."""
+    sent: list[tuple[str, list]] = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, list(params or [])))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        operation()
+    return sent
+
+
+def _generic_plan(sql: str, params: list) -> dict:
+    """The plan a prepared statement runs once PostgreSQL settles on its generic plan (what the
+    candidate search executes after its first calls on a connection: config.prepared): PREPAREd with
+    $n placeholders, EXPLAINed under plan_cache_mode = force_generic_plan."""
+    numbered = iter(range(1, len(params) + 1))
+    text = re.sub(r"%s", lambda _: f"${next(numbered)}", sql)
+    with connection.cursor() as cursor:
+        cursor.execute(f"PREPARE plan_probe AS {text}")
+        try:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+            arguments = ", ".join(["%s"] * len(params))
+            cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE plan_probe({arguments})", params)
+            raw = cursor.fetchone()[0]
+        finally:
+            cursor.execute("RESET plan_cache_mode")
+            cursor.execute("DEALLOCATE plan_probe")
+    return (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+
+
 def test_the_candidate_pool_walk_reads_the_availability_index_in_order(floor):
+    """As a prepared statement's generic plan too, which reads the same indexes as the plan for the
+    values: what a partial index's predicate names (open statuses, difficult complexity) is literal
+    in the text, so a generic plan can use the index as well."""
     work = case_work_profile(
         case_id="X",
         priority="low",
@@ -162,16 +198,18 @@ def test_the_candidate_pool_walk_reads_the_availability_index_in_order(floor):
         language="en",
         special_requirements={},
     )
-    [sql] = [
-        s
-        for s in _captured(
+    [(sql, params)] = [
+        (s, p)
+        for s, p in _statements(
             lambda: agent_candidates(work=work, ring=ring_for(work, 0), now=timezone.now(), lockout=3)
         )
         if "generate_series" in s
     ]
-    plan = _plan(sql)
-    assert "availability_status_load_idx" in _indexes(plan)
-    assert not _seq_scans(plan) & {"agents_agentavailability", "agents_humanagent", "agents_agentschedule"}
+    custom, generic = _plan(connection.ops.compose_sql(sql, params)), _generic_plan(sql, params)
+    assert _indexes(generic) == _indexes(custom)
+    for plan in (custom, generic):
+        assert "availability_status_load_idx" in _indexes(plan)
+        assert not _seq_scans(plan) & {"agents_agentavailability", "agents_humanagent", "agents_agentschedule"}
 
 
 def test_the_queue_is_read_in_serving_order_from_its_partial_index(floor):
