@@ -46,7 +46,7 @@ from config.prepared import literal, literals
 from routing.engine.rules import ELIGIBILITY_RULES, proficiencies_at_least, rules_in_force
 from routing.engine.schedule import local_clock, weekday_name
 from routing.engine.types import PROFICIENCY_ORDER, Ring, SpecializationFact, WorkProfile
-from routing.models import DIFFICULT_ASSIGNMENT_Q, OPEN_ASSIGNMENT_STATUSES, CaseAssignment
+from routing.models import DIFFICULT_ASSIGNMENT_Q, FINISHED_ASSIGNMENT_STATUSES, CaseAssignment
 
 logger = logging.getLogger(__name__)
 
@@ -122,11 +122,12 @@ def probe(subquery: str, *, per_row: bool, present: bool = True) -> str:
 
 def open_difficult_sql() -> str:
     """The agent's open difficult assignments (assignment_open_difficult_idx; routing.models
-    DIFFICULT_ASSIGNMENT_Q states the same condition for the ORM)."""
+    DIFFICULT_ASSIGNMENT_Q and OPEN_AS_NOT_FINISHED_Q state the same condition for the ORM, open as
+    not finished, which keeps the planner off one_open_assignment_per_case)."""
     assert DIFFICULT_ASSIGNMENT_Q  # the condition below is that Q: complexity high or frustration high+
     return (
         f"(SELECT COUNT(*) FROM {table(CaseAssignment)} c WHERE c.agent_id = a.agent_id "
-        f"AND c.status IN ({literals(OPEN_ASSIGNMENT_STATUSES)}) "
+        f"AND NOT (c.status IN ({literals(FINISHED_ASSIGNMENT_STATUSES)})) "
         f"AND (c.complexity = {literal('high')} OR c.customer_frustration IN ({literals(['high', 'critical'])})))"
     )
 

@@ -209,7 +209,65 @@ def test_the_candidate_pool_walk_reads_the_availability_index_in_order(floor):
     assert _indexes(generic) == _indexes(custom)
     for plan in (custom, generic):
         assert "availability_status_load_idx" in _indexes(plan)
-        assert not _seq_scans(plan) & {"agents_agentavailability", "agents_humanagent", "agents_agentschedule"}
+        assert not _seq_scans(plan) & {
+            "agents_agentavailability",
+            "agents_humanagent",
+            "agents_agentschedule",
+        }
+
+
+def test_the_fatigue_count_reads_its_own_index_and_never_the_open_per_case_one(floor):
+    """The candidate search counts each candidate's open difficult work by agent on
+    assignment_open_difficult_idx. one_open_assignment_per_case (open assignments by case) must not
+    even be able to serve that count: with statistics taken on an idle floor the planner took it for
+    a one-row read and filtered every open assignment by agent, per candidate. Proved by planning the
+    count with its own index dropped (in a transaction rolled back): the open-per-case index is still
+    not read, whatever the statistics say."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO routing_caseassignment (id, case_id, agent_id, customer_id, assigned_at, status, "
+            "priority, complexity, required_skills, customer_frustration, escalated, routing_strategy) "
+            "SELECT gen_random_uuid(), 'plan-' || n, h.id, '', now(), "
+            "CASE WHEN n %% 20 = 0 THEN 'assigned' ELSE 'completed' END, 'low', "
+            "CASE WHEN n %% 3 = 0 THEN 'high' ELSE 'low' END, '[]', 'low', FALSE, 'plan' "
+            f"FROM generate_series(1, %s) n JOIN agents_humanagent h ON h.code = 'plan_' || (1 + n %% {AGENTS})",
+            [WAITING],
+        )
+        # statistics of an idle floor (nothing open), taken after yesterday's work left the open-work
+        # indexes at their size; then the morning's work opens again
+        cursor.execute("UPDATE routing_caseassignment SET status = 'completed' WHERE status = 'assigned'")
+        cursor.execute("VACUUM ANALYZE routing_caseassignment")
+        cursor.execute(
+            "UPDATE routing_caseassignment SET status = 'assigned' WHERE substr(case_id, 6)::int %% 20 = 0",
+            [],
+        )
+    work = case_work_profile(
+        case_id="X",
+        priority="low",
+        complexity="low",
+        frustration="low",
+        required_skills=["billing"],
+        language="en",
+        special_requirements={},
+    )
+    [(sql, params)] = [
+        (s, p)
+        for s, p in _statements(
+            lambda: agent_candidates(work=work, ring=ring_for(work, 0), now=timezone.now(), lockout=3)
+        )
+        if "generate_series" in s
+    ]
+    assert "assignment_open_difficult_idx" in _indexes(_plan(connection.ops.compose_sql(sql, params)))
+
+    class Dropped(Exception):
+        pass
+
+    with pytest.raises(Dropped), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX assignment_open_difficult_idx")
+        for plan in (_plan(connection.ops.compose_sql(sql, params)), _generic_plan(sql, params)):
+            assert "one_open_assignment_per_case" not in _indexes(plan)
+        raise Dropped
 
 
 def test_the_queue_is_read_in_serving_order_from_its_partial_index(floor):
