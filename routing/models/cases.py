@@ -413,6 +413,13 @@ class EscalationQueueEntry(models.Model):
                 condition=Q(status="queued"),
                 name="queue_language_deadline_idx",
             ),
+            # A dispatch walk per language in serving order (routing.selectors.queue_waiting): one
+            # ordered range per language, the band (overdue or not) tested on the index's last key.
+            models.Index(
+                fields=["language", "-priority_rank", "queued_at", "id", "wait_deadline"],
+                condition=Q(status="queued"),
+                name="queue_language_serving_idx",
+            ),
             models.Index(fields=["priority", "queued_at"], name="queue_priority_queued_idx"),
             models.Index(
                 fields=["next_escalation_at"], condition=Q(status="queued"), name="queue_next_escalation_idx"

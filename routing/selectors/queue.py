@@ -160,31 +160,50 @@ def queue_waiting(
     `examine` index entries, not the whole band.
 
     With `languages` (which `where` must already require: an entry's language among them or none),
-    each band's walk is gated on an uncorrelated EXISTS probe of queue_language_deadline_idx: PostgreSQL
-    runs it once, first (an InitPlan and a one-time filter), so a band holding nothing in those
-    languages costs one index probe in the same statement instead of a walk of the whole band in
-    serving order (a backlog in other languages, often overdue, would otherwise be read row by row)."""
+    a band is walked per language and the walks merged in serving order (PostgreSQL: UNION ALL of one
+    walk per language, each an ordered range of queue_language_serving_idx whose band test on
+    wait_deadline is read from the index): waiting work in other languages is never read, and a
+    language with nothing waiting costs one index probe. A single walk in serving order read every
+    entry ahead in any language (a backlog of 100,000 in a language the agent does not speak: 58 ms
+    per dispatch). SQLite, which cannot order and limit the parts of a UNION, gates one walk on an
+    EXISTS probe of queue_language_deadline_idx instead."""
     entries: list[EscalationQueueEntry] = []
     for overdue in (True, False):
         if overdue and after is not None and not after.overdue:
             continue  # the cursor is already past the overdue band
         band = _band(now=now, overdue=overdue)
-        if languages is not None:
-            band = band.filter(
-                Exists(_band(now=now, overdue=overdue).filter(language__in=sorted({*languages, ""})))
-            )
         if after is not None and after.overdue == overdue:
             band = band.filter(_after(after))
         if examine is not None:
             band = band.filter(pk__in=band.order_by(*SERVING_ORDER)[:examine].values("pk"))
         if where is not None:
             band = band.filter(where)
-        entries += list(band.order_by(*SERVING_ORDER)[: limit - len(entries)])
+        entries += _walk(band, overdue=overdue, now=now, languages=languages, limit=limit - len(entries))
         if len(entries) >= limit:
             break
     for entry in entries:
         entry.is_overdue = entry.wait_deadline <= now
     return entries
+
+
+def _walk(
+    band: QuerySet[EscalationQueueEntry],
+    *,
+    overdue: bool,
+    now: dt.datetime,
+    languages: Iterable[str] | None,
+    limit: int,
+) -> list[EscalationQueueEntry]:
+    """The first `limit` entries of a band in serving order (see queue_waiting for `languages`)."""
+    if languages is None:
+        return list(band.order_by(*SERVING_ORDER)[:limit])
+    codes = sorted({*languages, ""})
+    if not connection.features.supports_slicing_ordering_in_compound:
+        gate = Exists(_band(now=now, overdue=overdue).filter(language__in=codes))
+        return list(band.filter(gate).order_by(*SERVING_ORDER)[:limit])
+    walks = [band.filter(language=code).order_by(*SERVING_ORDER)[:limit] for code in codes]
+    merged = walks[0].union(*walks[1:], all=True) if len(walks) > 1 else walks[0]
+    return list(merged.order_by(*SERVING_ORDER)[:limit])
 
 
 def queue_scan(

@@ -285,26 +285,45 @@ def test_the_queue_is_read_in_serving_order_from_its_partial_index(floor):
     assert "queue_serving_order_idx" in _indexes(_plan(punctual))
 
 
-def test_a_dispatch_walk_skips_a_band_with_nothing_in_the_agents_languages(floor):
-    # the waiting entries all speak English (a fifth of them overdue); an agent speaking only Japanese
-    # gets no walk of either band in serving order: each statement's EXISTS probe answers first
+def _analyzed(sql: str) -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+        raw = cursor.fetchone()[0]
+    return (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+
+
+def _queue_scans(plan: dict) -> list[dict]:
+    return [node for node in _nodes(plan) if node.get("Relation Name") == "routing_escalationqueueentry"]
+
+
+def test_a_dispatch_walk_reads_only_the_agents_languages(floor):
+    """Each band is walked per language (the agent's and none) in serving order and the walks merged:
+    work waiting in other languages is never read, however much of it is ahead."""
     now = timezone.now()
+    # the waiting entries all speak English (a fifth of them overdue): a Japanese speaker reads nothing
     statements = _captured(
         lambda: queue_waiting(now=now, limit=8, where=Q(language__in=["", "ja"]), languages={"ja"})
     )
-    assert len(statements) == 2
+    assert len(statements) == 2  # one per band
     for sql in statements:
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
-            raw = cursor.fetchone()[0]
-        plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
-        scans = [node for node in _nodes(plan) if node.get("Relation Name") == "routing_escalationqueueentry"]
-        probes = [node for node in scans if node.get("Parent Relationship") == "InitPlan"]
-        walks = [node for node in scans if node.get("Parent Relationship") != "InitPlan"]
-        assert [node["Index Name"] for node in probes] == ["queue_language_deadline_idx"], plan
-        assert probes[0]["Actual Loops"] == 1 and probes[0]["Actual Rows"] == 0, plan
-        assert walks and all(node["Actual Loops"] == 0 for node in walks), plan  # never executed
-    # an English speaker's walk is the same statement and finds its entries
+        scans = _queue_scans(_analyzed(sql))
+        assert scans and all("Index Name" in node for node in scans), scans
+        assert all(node["Actual Rows"] == 0 and not node.get("Rows Removed by Filter") for node in scans), (
+            scans
+        )
+    # 20 French entries queued last, behind 30,000 English ones: the walk reads French rows only
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE routing_escalationqueueentry SET language = 'fr', wait_deadline = now() + interval '1 hour' "
+            "WHERE id IN (SELECT id FROM routing_escalationqueueentry ORDER BY priority_rank, queued_at DESC LIMIT 20)"
+        )
+    where = Q(language__in=["", "fr"])
+    [sql] = _captured(lambda: queue_waiting(now=now, limit=8, where=where, languages={"fr"}))[1:]
+    scans = _queue_scans(_analyzed(sql))
+    assert sum(node["Actual Rows"] + node.get("Rows Removed by Filter", 0) for node in scans) <= 20, scans
+    found = queue_waiting(now=now, limit=8, where=where, languages={"fr"})
+    assert len(found) == 8 and {entry.language for entry in found} == {"fr"}
+    # an English speaker's walk finds its entries
     assert len(queue_waiting(now=now, limit=8, where=Q(language__in=["", "en"]), languages={"en"})) == 8
 
 
