@@ -64,7 +64,7 @@ from routing.services.leads import (
     tier_conversion,
     with_tier_conversion,
 )
-from routing.services.requests import configured_weights, lockout, strategy_for
+from routing.services.requests import configured_weights, lockout, stored_strategy
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,9 @@ def _dispatch_lead_entry(
     lead = Lead.objects.select_for_update(no_key=True, of=("self",)).get(pk=entry.lead_id)
     if lead.status != LeadStatus.QUEUED:
         return None
-    strategy = strategy_for(entry.routing_strategy or None, entry.strategy_parameters or None)
+    strategy, note = stored_strategy(
+        entry.routing_strategy, entry.strategy_parameters, item=f"lead {entry.lead_id}"
+    )
     work = lead_work(lead, entry.requirements or {})
     from dataclasses import replace
 
@@ -185,7 +187,7 @@ def _dispatch_lead_entry(
         strategy=strategy,
         now=now,
         started=started,
-        reason=reason,
+        reason=reason + note,
         reasons=[
             {"queue": entry.queue_type, "waited_seconds": round((now - entry.queued_at).total_seconds())}
         ],
@@ -276,7 +278,9 @@ def lead_entry_dispatch(*, entry_id: Any, now: dt.datetime) -> LeadRoutingHistor
     entry = AssignmentQueue.objects.select_related("lead").filter(pk=entry_id, status="waiting").first()
     if entry is None:
         return None
-    strategy = strategy_for(entry.routing_strategy or None, entry.strategy_parameters or None)
+    strategy, note = stored_strategy(
+        entry.routing_strategy, entry.strategy_parameters, item=f"lead {entry.lead_id}"
+    )
     work = lead_work(entry.lead, entry.requirements or {})
     found = find_and_lock(
         work=work, rings=[LEAD_RING], strategy=strategy, now=now, adapt_work=with_tier_conversion
@@ -298,7 +302,7 @@ def lead_entry_dispatch(*, entry_id: Any, now: dt.datetime) -> LeadRoutingHistor
         now=now,
         started=started,
         reason=f"dispatched from the {locked.queue_type} queue: best of "
-        f"{len(found.ranking.candidates) if found.ranking else 0} candidates{pool_note(found)}",
+        f"{len(found.ranking.candidates) if found.ranking else 0} candidates{pool_note(found)}{note}",
         reasons=[
             {"queue": locked.queue_type, "waited_seconds": round((now - locked.queued_at).total_seconds())}
         ],

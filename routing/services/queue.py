@@ -82,7 +82,12 @@ from routing.services.assignment import (
     record_decision,
     release_load,
 )
-from routing.services.requests import configured_weights, entry_work_profile, lockout, strategy_for
+from routing.services.requests import (
+    configured_weights,
+    entry_work_profile,
+    lockout,
+    stored_strategy,
+)
 from routing.work import CASES
 
 logger = logging.getLogger(__name__)
@@ -194,7 +199,9 @@ def dispatch_to_locked_agent(
         if found is None:
             break
         entry, ring = found
-        strategy = strategy_for(entry.routing_strategy or None, entry.strategy_parameters or None)
+        strategy, note = stored_strategy(
+            entry.routing_strategy, entry.strategy_parameters, item=entry.case_id
+        )
         work = entry_work_profile(entry)
         candidate = score_candidate(
             agent=profile,
@@ -214,7 +221,8 @@ def dispatch_to_locked_agent(
             strategy=strategy,
             now=now,
             started=started,
-            reason=reason or f"dispatched to {profile.code} when it could take work, ring {ring.level}",
+            reason=(reason or f"dispatched to {profile.code} when it could take work, ring {ring.level}")
+            + note,
         )
         assignments.append(assignment)
         profile = replace(
@@ -400,7 +408,7 @@ def entry_dispatch(*, entry_id, now: dt.datetime) -> CaseAssignment | None:
     entry = EscalationQueueEntry.objects.filter(pk=entry_id, status=QueueStatus.QUEUED).first()
     if entry is None:
         return None
-    strategy = strategy_for(entry.routing_strategy or None, entry.strategy_parameters or None)
+    strategy, note = stored_strategy(entry.routing_strategy, entry.strategy_parameters, item=entry.case_id)
     work = entry_work_profile(entry)
     cursor = QueueCursor(entry.wait_deadline <= now, entry.priority_rank, entry.queued_at, entry.pk)
     found = find_and_lock(
@@ -427,7 +435,7 @@ def entry_dispatch(*, entry_id, now: dt.datetime) -> CaseAssignment | None:
         now=now,
         started=started,
         reason=f"dispatched from the queue: best of {scored} candidates at ring {found.ranking.ring.level}"
-        f"{pool_note(found)}",
+        f"{pool_note(found)}{note}",
         prerank=found.prerank,
     )
 

@@ -5,6 +5,7 @@ as the services read them."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,8 @@ from routing.models import (
 )
 
 # --- contract types ------------------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,23 @@ def strategy_for(name: str | None, parameters: Mapping[str, Any] | None = None) 
             f"Invalid parameters for strategy {name}: {error}",
             fields={"strategy_parameters": [f"{key}: {message}" for key, message in error.problems.items()]},
         ) from None
+
+
+def stored_strategy(
+    name: str | None, parameters: Mapping[str, Any] | None, *, item: str
+) -> tuple[Strategy, str]:
+    """The strategy waiting work was queued with, and a note for its decision's reason: "" or, when the
+    stored name or parameters no longer build a strategy (one unregistered or changed since), the
+    configured default and why. Logged: one such row must not stop the queue (dispatch raised for
+    every agent that walked to it)."""
+    try:
+        return strategy_for(name or None, parameters or None), ""
+    except (UnknownStrategy, RoutingValidationError) as error:
+        fallback = strategy_for(None)
+        logger.warning(
+            "routing: %s has an unusable stored strategy (%s); using %s", item, error, fallback.name
+        )
+        return fallback, f" (its stored strategy {name!r} is unusable, {fallback.name} used)"
 
 
 # --- validation ------------------------------------------------------------------------------------

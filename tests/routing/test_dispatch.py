@@ -89,6 +89,27 @@ def test_the_sweep_dispatches_a_waiting_case_with_its_own_strategy():
     assert CaseAssignment.objects.get(case__case_id="SWEPT").routing_strategy == "performance_based"
 
 
+def test_a_waiting_case_whose_stored_strategy_no_longer_exists_is_served_with_the_default(settings, caplog):
+    # given a case that waited with a strategy since unregistered (a timed-out assignment of a
+    # hand-written router, an older release's name)
+    settings.ROUTING = {**settings.ROUTING, "DEFAULT_STRATEGY": "skill_based"}
+    agent = routable_agent(skills={"billing": "advanced"})
+    AgentAvailability.objects.filter(agent=agent).update(status=AvailabilityStatus.OFFLINE)
+    case_route(request=request_for("OLD", strategy="least_busy"))
+    EscalationQueueEntry.objects.filter(case__case_id="OLD").update(routing_strategy="retired_router")
+    AgentAvailability.objects.filter(agent=agent).update(status=AvailabilityStatus.AVAILABLE)
+    # when the sweep offers the queue
+    report = queue_sweep()
+    # then the case is served (not a failure for every agent that reaches it), with the default, and
+    # the decision says why
+    assert (report.dispatched, report.failed) == (1, 0)
+    assert CaseAssignment.objects.get(case__case_id="OLD").routing_strategy == "skill_based"
+    decision = RoutingDecision.objects.filter(case__case_id="OLD").latest("created_at")
+    assert decision.strategy == "skill_based"
+    assert "its stored strategy 'retired_router' is unusable, skill_based used" in decision.reason
+    assert "OLD has an unusable stored strategy" in caplog.text
+
+
 def test_a_freed_agent_reaches_a_case_it_can_serve_behind_a_long_head_it_cannot(monkeypatch):
     # given more waiting billing cases than a freed agent's scan reads, and a technical case behind them
     from routing.services import queue as queue_module

@@ -165,10 +165,12 @@ class FloorSql:
                 "special_requirements, customer_frustration, language, max_wait_minutes, status, created_at, "
                 "updated_at) VALUES (%s, '', %s, %s, '[]', '{}', 'low', 'en', 30, %s, %s, %s) RETURNING id"
             ),
+            # a registered strategy's name (the floor picks the least loaded): an assignment the floor
+            # never starts times out in the sweep and its case waits again with this strategy
             insert_assignment=(
                 f"INSERT INTO {assignment} (id, case_id, agent_id, customer_id, assigned_at, status, priority, "
                 "complexity, required_skills, customer_frustration, escalated, routing_strategy) "
-                "VALUES (gen_random_uuid(), %s, %s, '', %s, 'assigned', %s, %s, '[]', 'low', FALSE, 'floor')"
+                "VALUES (gen_random_uuid(), %s, %s, '', %s, 'assigned', %s, %s, '[]', 'low', FALSE, 'least_busy')"
             ),
             raise_load=f"UPDATE {availability} SET current_load = current_load + 1, last_assigned_at = %s WHERE agent_id = %s",
             insert_decision=(
