@@ -185,10 +185,8 @@ def _generic_plan(sql: str, params: list) -> dict:
     return (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
 
 
-def test_the_candidate_pool_walk_reads_the_availability_index_in_order(floor):
-    """As a prepared statement's generic plan too, which reads the same indexes as the plan for the
-    values: what a partial index's predicate names (open statuses, difficult complexity) is literal
-    in the text, so a generic plan can use the index as well."""
+def _candidate_search() -> tuple[str, list]:
+    """The candidate search's statement (text and parameters) for a billing case in English."""
     work = case_work_profile(
         case_id="X",
         priority="low",
@@ -205,6 +203,14 @@ def test_the_candidate_pool_walk_reads_the_availability_index_in_order(floor):
         )
         if "generate_series" in s
     ]
+    return sql, params
+
+
+def test_the_candidate_pool_walk_reads_the_availability_index_in_order(floor):
+    """As a prepared statement's generic plan too, which reads the same indexes as the plan for the
+    values: what a partial index's predicate names (open statuses, difficult complexity) is literal
+    in the text, so a generic plan can use the index as well."""
+    sql, params = _candidate_search()
     custom, generic = _plan(connection.ops.compose_sql(sql, params)), _generic_plan(sql, params)
     assert _indexes(generic) == _indexes(custom)
     for plan in (custom, generic):
@@ -241,22 +247,7 @@ def test_the_fatigue_count_reads_its_own_index_and_never_the_open_per_case_one(f
             "UPDATE routing_caseassignment SET status = 'assigned' WHERE substr(case_id, 6)::int %% 20 = 0",
             [],
         )
-    work = case_work_profile(
-        case_id="X",
-        priority="low",
-        complexity="low",
-        frustration="low",
-        required_skills=["billing"],
-        language="en",
-        special_requirements={},
-    )
-    [(sql, params)] = [
-        (s, p)
-        for s, p in _statements(
-            lambda: agent_candidates(work=work, ring=ring_for(work, 0), now=timezone.now(), lockout=3)
-        )
-        if "generate_series" in s
-    ]
+    sql, params = _candidate_search()
     assert "assignment_open_difficult_idx" in _indexes(_plan(connection.ops.compose_sql(sql, params)))
 
     class Dropped(Exception):
