@@ -40,6 +40,7 @@ class Measure:
         return percentile(self.ours, 0.95) / floor if self.floor and floor > 0 else math.nan
 
 
+@override_settings(DEBUG=False)  # as in production: DEBUG's query log copies every statement's text
 def interleaved(
     label: str,
     ours: Callable[[int], Any],
@@ -51,22 +52,7 @@ def interleaved(
     note: str = "",
 ) -> Measure:
     """Time `ours(i)` and `floor(i)` for i in range(iterations), alternating which runs first; each is
-    warmed up first (connections, caches, plans). Milliseconds. With DEBUG off, as in production:
-    DEBUG's query log costs every statement of either side a copy of its text."""
-    with override_settings(DEBUG=False):
-        return _interleaved(label, ours, floor, iterations, warmup=warmup, target_ms=target_ms, note=note)
-
-
-def _interleaved(
-    label: str,
-    ours: Callable[[int], Any],
-    floor: Callable[[int], Any] | None,
-    iterations: int,
-    *,
-    warmup: int,
-    target_ms: float | None,
-    note: str,
-) -> Measure:
+    warmed up first (connections, caches, plans). Milliseconds; with DEBUG off."""
     for index in range(warmup):
         ours(-1 - index)
         if floor is not None:

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection as default_connection
 
@@ -54,23 +55,15 @@ def literals(values) -> str:
 
 def enabled(connection=None) -> bool:
     connection = connection or default_connection
-    return connection.vendor == "postgresql" and bool(getattr(settings, "DATABASE_PREPARED_STATEMENTS", True))
+    return connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS
 
 
-def _preparing_cursor_class():
-    import psycopg
+class PreparingCursor(psycopg.Cursor):
+    """Server-side binding; every statement prepared on first use (psycopg keys them by text and
+    parameter types, so a second call with other values executes the same statement)."""
 
-    class PreparingCursor(psycopg.Cursor):
-        """Server-side binding; every statement prepared on first use (psycopg keys them by text and
-        parameter types, so a second call with other values executes the same statement)."""
-
-        def execute(self, query, params=None, *, prepare: bool | None = True, binary: bool | None = None):
-            return super().execute(query, params, prepare=prepare, binary=binary)
-
-    return PreparingCursor
-
-
-_CURSOR_CLASS: list[Any] = []
+    def execute(self, query, params=None, *, prepare: bool | None = True, binary: bool | None = None):
+        return super().execute(query, params, prepare=prepare, binary=binary)
 
 
 @contextmanager
@@ -83,10 +76,8 @@ def prepared_cursor(connection=None) -> Iterator[Any]:
         with connection.cursor() as cursor:
             yield cursor
         return
-    if not _CURSOR_CLASS:
-        _CURSOR_CLASS.append(_preparing_cursor_class())
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        raw = _CURSOR_CLASS[0](connection.connection)
+        raw = PreparingCursor(connection.connection)
     with connection._prepare_cursor(raw) as cursor:  # what connection.cursor() wraps its cursor with
         yield cursor

@@ -85,9 +85,8 @@ FINISHED_ASSIGNMENT_STATUSES = [
     AssignmentStatus.TRANSFERRED,
 ]
 RESOLVED_ASSIGNMENT_STATUSES = [AssignmentStatus.COMPLETED, AssignmentStatus.ESCALATED]
-if {*OPEN_ASSIGNMENT_STATUSES, *FINISHED_ASSIGNMENT_STATUSES} != set(AssignmentStatus.values) or set(
-    OPEN_ASSIGNMENT_STATUSES
-) & set(FINISHED_ASSIGNMENT_STATUSES):
+_OPEN, _FINISHED = set(OPEN_ASSIGNMENT_STATUSES), set(FINISHED_ASSIGNMENT_STATUSES)
+if _OPEN & _FINISHED or set(AssignmentStatus.values) != _OPEN | _FINISHED:
     raise ImportError("every assignment status is open or finished, never both")
 # Open, stated as not finished: the same rows (the status CHECK allows no other value). The fatigue
 # lockout's count of an agent's open difficult work says it this way, and so does its index

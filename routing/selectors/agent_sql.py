@@ -2,11 +2,11 @@
 
 Why hand-written SQL rather than the ORM: the candidate search runs on every route and every dispatch,
 and building its queryset (a dozen Exists, the zone windows) cost 10-15 ms of Python per call, as much as
-the whole route may take. The text below is built by string joins from table and column names read from the models' _meta,
-and is the same on PostgreSQL and SQLite except where marked. What a call supplies (times, dates,
-zones, skills, the language) is a parameter; what the code fixes (statuses, types, proficiency levels,
-limits) is a literal (config.prepared.literal), so that the statements can be prepared: a prepared
-statement's generic plan can use a partial index only when its predicate's values are in the text.
+the whole route may take. The text below is built by string joins from table and column names read
+from the models' _meta, and is the same on PostgreSQL and SQLite except where marked. What a call
+supplies (times, dates, zones, skills, the language) is a parameter; what the code fixes (statuses,
+types, proficiency levels, limits) is a literal (config.prepared.literal), so that the statements can
+be prepared: a generic plan can use a partial index only when its predicate's values are in the text.
 
 The rules are stated once, in routing.engine.rules.ELIGIBILITY_RULES (order, when each is in force);
 RULE_SQL below translates each of them, by name, and must cover every rule (checked on import).

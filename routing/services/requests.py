@@ -31,9 +31,9 @@ from routing.models import (
     is_valid_case_id,
 )
 
-# --- contract types ------------------------------------------------------------------------------
-
 logger = logging.getLogger(__name__)
+
+# --- contract types ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

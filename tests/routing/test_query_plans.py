@@ -126,9 +126,9 @@ def floor() -> Iterator[None]:
     yield
 
 
-def _plan(sql: str) -> dict:
+def _plan(sql: str, params: list | None = None, *, analyze: bool = False) -> dict:
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        cursor.execute(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT JSON) {sql}", params)
         raw = cursor.fetchone()[0]
     return (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
 
@@ -176,13 +176,10 @@ def _generic_plan(sql: str, params: list) -> dict:
         cursor.execute(f"PREPARE plan_probe AS {text}")
         try:
             cursor.execute("SET plan_cache_mode = force_generic_plan")
-            arguments = ", ".join(["%s"] * len(params))
-            cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE plan_probe({arguments})", params)
-            raw = cursor.fetchone()[0]
+            return _plan(f"EXECUTE plan_probe({', '.join(['%s'] * len(params))})", params)
         finally:
             cursor.execute("RESET plan_cache_mode")
             cursor.execute("DEALLOCATE plan_probe")
-    return (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
 
 
 def _candidate_search() -> tuple[str, list]:
@@ -276,13 +273,6 @@ def test_the_queue_is_read_in_serving_order_from_its_partial_index(floor):
     assert "queue_serving_order_idx" in _indexes(_plan(punctual))
 
 
-def _analyzed(sql: str) -> dict:
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
-        raw = cursor.fetchone()[0]
-    return (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
-
-
 def _queue_scans(plan: dict) -> list[dict]:
     return [node for node in _nodes(plan) if node.get("Relation Name") == "routing_escalationqueueentry"]
 
@@ -297,7 +287,7 @@ def test_a_dispatch_walk_reads_only_the_agents_languages(floor):
     )
     assert len(statements) == 2  # one per band
     for sql in statements:
-        scans = _queue_scans(_analyzed(sql))
+        scans = _queue_scans(_plan(sql, analyze=True))
         assert scans and all("Index Name" in node for node in scans), scans
         assert all(node["Actual Rows"] == 0 and not node.get("Rows Removed by Filter") for node in scans), (
             scans
@@ -310,7 +300,7 @@ def test_a_dispatch_walk_reads_only_the_agents_languages(floor):
         )
     where = Q(language__in=["", "fr"])
     [sql] = _captured(lambda: queue_waiting(now=now, limit=8, where=where, languages={"fr"}))[1:]
-    scans = _queue_scans(_analyzed(sql))
+    scans = _queue_scans(_plan(sql, analyze=True))
     assert sum(node["Actual Rows"] + node.get("Rows Removed by Filter", 0) for node in scans) <= 20, scans
     found = queue_waiting(now=now, limit=8, where=where, languages={"fr"})
     assert len(found) == 8 and {entry.language for entry in found} == {"fr"}
